@@ -1,0 +1,3 @@
+//! monsoon-bencode integration tests (one binary).
+mod decode;
+mod props;

@@ -1,0 +1,2 @@
+//! The `monsoon` command.
+fn main() {}

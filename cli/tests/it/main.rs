@@ -1,0 +1,1 @@
+//! Tests of the `monsoon` binary (one test binary).

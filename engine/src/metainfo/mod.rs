@@ -1,0 +1,1 @@
+//! Torrent metainfo (.torrent files), magnet links and torrent creation.

@@ -1,0 +1,2 @@
+//! monsoon-engine integration tests (one binary).
+mod metainfo;

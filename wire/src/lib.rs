@@ -1,0 +1,3 @@
+//! monsoon-wire: filled in by its own issue.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
