@@ -1,0 +1,8 @@
+//! Integration tests of monsoon-wire, built as one binary.
+
+mod extended;
+mod framing;
+mod handshake;
+mod limits;
+mod props;
+mod strategies;
