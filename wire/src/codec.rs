@@ -145,26 +145,20 @@ impl Encoder<Message> for PeerCodec {
     }
 }
 
-impl Encoder<&Message> for PeerCodec {
-    type Error = WireError;
-
-    fn encode(&mut self, msg: &Message, dst: &mut BytesMut) -> Result<(), WireError> {
-        msg.encode(dst)
-    }
-}
-
-/// A `piece` message whose block is borrowed: encoding it writes the header
-/// and the block straight into the write buffer, with no intermediate
-/// `Message` or buffer.
+/// A `piece` message whose block is borrowed: [`PieceRef::encode`] writes the
+/// header and the block straight into a buffer (such as `Framed`'s write
+/// buffer, via `Framed::write_buffer_mut`), with no intermediate `Message`.
+///
+/// (It is not a second `Encoder` impl on [`PeerCodec`]: with two, calls like
+/// `framed.flush()` could no longer infer the item type.)
 ///
 /// ```
 /// use bytes::BytesMut;
-/// use monsoon_wire::{PeerCodec, PieceRef};
-/// use tokio_util::codec::Encoder;
+/// use monsoon_wire::PieceRef;
 ///
 /// let block = vec![7u8; 16384];
 /// let mut out = BytesMut::new();
-/// PeerCodec::new().encode(PieceRef { index: 1, begin: 0, data: &block }, &mut out).unwrap();
+/// PieceRef { index: 1, begin: 0, data: &block }.encode(&mut out).unwrap();
 /// assert_eq!(out.len(), 13 + 16384);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,19 +171,21 @@ pub struct PieceRef<'a> {
     pub data: &'a [u8],
 }
 
-impl Encoder<PieceRef<'_>> for PeerCodec {
-    type Error = WireError;
-
-    fn encode(&mut self, piece: PieceRef<'_>, dst: &mut BytesMut) -> Result<(), WireError> {
-        let header = piece_header(piece.index, piece.begin, piece.data.len()).ok_or(
+impl PieceRef<'_> {
+    /// Appends the 13-byte header and the block to `dst` (reserving first).
+    ///
+    /// Fails with [`WireError::FrameTooLarge`] only if the block is too large
+    /// for a 32-bit frame length.
+    pub fn encode(&self, dst: &mut BytesMut) -> Result<(), WireError> {
+        let header = piece_header(self.index, self.begin, self.data.len()).ok_or(
             WireError::FrameTooLarge {
-                len: piece.data.len().saturating_add(9),
+                len: self.data.len().saturating_add(9),
                 max: u32::MAX as usize,
             },
         )?;
-        dst.reserve(header.len() + piece.data.len());
+        dst.reserve(header.len() + self.data.len());
         dst.put_slice(&header);
-        dst.put_slice(piece.data);
+        dst.put_slice(self.data);
         Ok(())
     }
 }

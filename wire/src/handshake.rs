@@ -197,12 +197,3 @@ impl Encoder<Handshake> for HandshakeCodec {
         Ok(())
     }
 }
-
-impl Encoder<&Handshake> for HandshakeCodec {
-    type Error = WireError;
-
-    fn encode(&mut self, hs: &Handshake, dst: &mut BytesMut) -> Result<(), WireError> {
-        hs.encode(dst);
-        Ok(())
-    }
-}

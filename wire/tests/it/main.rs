@@ -3,6 +3,7 @@
 mod extended;
 mod framing;
 mod handshake;
+mod libtorrent;
 mod limits;
 mod props;
 mod strategies;

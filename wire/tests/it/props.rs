@@ -123,16 +123,13 @@ fn piece_ref_encodes_like_the_owned_piece() {
     use monsoon_wire::{PieceRef, piece_header};
     let block = vec![3u8; 1000];
     let mut a = BytesMut::new();
-    PeerCodec::new()
-        .encode(
-            PieceRef {
-                index: 4,
-                begin: 32768,
-                data: &block,
-            },
-            &mut a,
-        )
-        .unwrap();
+    PieceRef {
+        index: 4,
+        begin: 32768,
+        data: &block,
+    }
+    .encode(&mut a)
+    .unwrap();
     let b = encode_all(&[Message::Piece {
         index: 4,
         begin: 32768,
