@@ -1,0 +1,331 @@
+//! [`FileStorage`]: torrent data in files under a download root, with
+//! positioned I/O and a bounded cache of open file handles.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+
+use crate::path::join_under;
+use crate::storage::{buf_len, check_blocks, for_each_block_slice};
+use crate::vectored::write_all_vectored_at;
+use crate::{Layout, Storage, StorageError};
+
+/// Default bound on open file handles; see [`FileStorage::with_max_open_files`].
+pub const DEFAULT_MAX_OPEN_FILES: usize = 128;
+
+/// A [`Storage`] backed by files under a download root.
+///
+/// - Reads use `pread` and writes one `pwritev` per file span, so threads
+///   never share a file cursor and need no lock around I/O.
+/// - Open handles are kept in a bounded LRU cache (default
+///   [`DEFAULT_MAX_OPEN_FILES`]), so a torrent with thousands of files
+///   does not run out of descriptors.
+/// - A file is created on the first write that touches it, with its parent
+///   directories, and sized to its full length (sparse); an existing file
+///   is never truncated or resized. Reads never create files: reading from
+///   a missing file is [`StorageError::NotFound`].
+/// - Padding files (BEP 47) are never created; they read as zeros.
+/// - Every path is joined under the root from its components, and
+///   [`FileStorage::new`] rejects any component that could leave the root
+///   ([`StorageError::PathEscapesRoot`]), as a second line of defence
+///   behind the metainfo parser.
+///
+/// ```
+/// use bytes::Bytes;
+/// use monsoon_storage::{FileEntry, FileStorage, Layout, Storage};
+///
+/// let root = std::env::temp_dir().join(format!("monsoon-doc-{}", std::process::id()));
+/// let layout = Layout::new(vec![FileEntry::new(["dir", "a.txt"], 6)], 4).unwrap();
+/// let storage = FileStorage::new(&root, layout).unwrap();
+/// storage.write_piece(1, &[Bytes::from_static(b"ef")]).unwrap();
+/// storage.write_piece(0, &[Bytes::from_static(b"abcd")]).unwrap();
+/// storage.flush().unwrap();
+/// assert_eq!(std::fs::read(root.join("dir/a.txt")).unwrap(), b"abcdef");
+/// assert_eq!(storage.read(0, 1, 3).unwrap(), &b"bcd"[..]);
+/// assert_eq!(storage.read(1, 0, 2).unwrap(), &b"ef"[..]);
+///
+/// let bad = Layout::new(vec![FileEntry::new(["..", "evil"], 1)], 4).unwrap();
+/// assert!(FileStorage::new(&root, bad).is_err());
+/// # std::fs::remove_dir_all(&root).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct FileStorage {
+    root: PathBuf,
+    layout: Layout,
+    /// Full path of each file (unused for padding files).
+    paths: Vec<PathBuf>,
+    state: Mutex<State>,
+}
+
+/// What the mutex protects: open handles and files written since the last
+/// flush.
+#[derive(Debug)]
+struct State {
+    max_open: usize,
+    tick: u64,
+    open: HashMap<usize, Handle>,
+    dirty: HashSet<usize>,
+}
+
+#[derive(Debug)]
+struct Handle {
+    file: Arc<File>,
+    writable: bool,
+    last_used: u64,
+}
+
+/// Why a handle is wanted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Read; never creates the file; read-only is good enough.
+    Read,
+    /// Write; creates the file (sparse, full length) if missing.
+    Write,
+}
+
+impl FileStorage {
+    /// A storage for `layout` under `root`. Checks every file's path; does
+    /// not touch the disk (the root is created on the first write).
+    pub fn new(root: impl Into<PathBuf>, layout: Layout) -> Result<Self, StorageError> {
+        let root = root.into();
+        let paths = layout
+            .files()
+            .iter()
+            .map(|f| {
+                if f.padding {
+                    Ok(PathBuf::new())
+                } else {
+                    join_under(&root, &f.path)
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(FileStorage {
+            root,
+            layout,
+            paths,
+            state: Mutex::new(State {
+                max_open: DEFAULT_MAX_OPEN_FILES,
+                tick: 0,
+                open: HashMap::new(),
+                dirty: HashSet::new(),
+            }),
+        })
+    }
+
+    /// Keeps at most `n` files open at once (at least 1). Handles in use by
+    /// a read or write in progress stay open until it finishes.
+    pub fn with_max_open_files(self, n: usize) -> Self {
+        self.lock().max_open = n.max(1);
+        self
+    }
+
+    /// The download root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where `file` lives on disk (`None` for a padding file or an index
+    /// past the end).
+    pub fn path(&self, file: usize) -> Option<&Path> {
+        let entry = self.layout.files().get(file)?;
+        (!entry.padding).then(|| self.paths[file].as_path())
+    }
+
+    /// Number of file handles currently cached.
+    pub fn open_files(&self) -> usize {
+        self.lock().open.len()
+    }
+
+    /// Creates the zero-length files of the torrent (writes never touch
+    /// them, having no bytes to write); call when the download completes.
+    pub fn create_empty_files(&self) -> Result<(), StorageError> {
+        for (i, f) in self.layout.files().iter().enumerate() {
+            if f.length == 0 && !f.padding {
+                let path = &self.paths[i];
+                create_parent(path)?;
+                OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(path)
+                    .map_err(|e| StorageError::io(path, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A handle on `file`, from the cache or freshly opened (and then
+    /// cached, evicting the least recently used handle if full).
+    fn handle(&self, file: usize, access: Access) -> Result<Arc<File>, StorageError> {
+        {
+            let mut state = self.lock();
+            state.tick += 1;
+            let tick = state.tick;
+            if let Some(h) = state.open.get_mut(&file) {
+                if h.writable || access == Access::Read {
+                    h.last_used = tick;
+                    return Ok(Arc::clone(&h.file));
+                }
+            }
+        }
+        // Open without holding the lock: opening may create directories.
+        let (file_handle, writable) = self.open(file, access)?;
+        let file_handle = Arc::new(file_handle);
+        let mut state = self.lock();
+        state.tick += 1;
+        let last_used = state.tick;
+        state.open.insert(
+            file,
+            Handle {
+                file: Arc::clone(&file_handle),
+                writable,
+                last_used,
+            },
+        );
+        while state.open.len() > state.max_open {
+            let Some(oldest) = state
+                .open
+                .iter()
+                .min_by_key(|(_, h)| h.last_used)
+                .map(|(&i, _)| i)
+            else {
+                break;
+            };
+            state.open.remove(&oldest);
+        }
+        Ok(file_handle)
+    }
+
+    fn open(&self, file: usize, access: Access) -> Result<(File, bool), StorageError> {
+        let path = &self.paths[file];
+        let err = match OpenOptions::new().read(true).write(true).open(path) {
+            Ok(f) => return Ok((f, true)),
+            Err(e) => e,
+        };
+        match (access, err.kind()) {
+            (Access::Read, io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem) => {
+                // Seeding from read-only files.
+                let f = File::open(path).map_err(|e| StorageError::io(path, e))?;
+                Ok((f, false))
+            }
+            (Access::Write, io::ErrorKind::NotFound) => {
+                create_parent(path)?;
+                match OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create_new(true)
+                    .open(path)
+                {
+                    Ok(f) => {
+                        // Only a file created here is sized: sparse, full
+                        // length, so a later recheck reads zeros, not EOF.
+                        f.set_len(self.layout.files()[file].length)
+                            .map_err(|e| StorageError::io(path, e))?;
+                        Ok((f, true))
+                    }
+                    // Another thread created it in between.
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        let f = OpenOptions::new()
+                            .read(true)
+                            .write(true)
+                            .open(path)
+                            .map_err(|e| StorageError::io(path, e))?;
+                        Ok((f, true))
+                    }
+                    Err(e) => Err(StorageError::io(path, e)),
+                }
+            }
+            _ => Err(StorageError::io(path, err)),
+        }
+    }
+}
+
+fn create_parent(path: &Path) -> Result<(), StorageError> {
+    match path.parent() {
+        Some(dir) => fs::create_dir_all(dir).map_err(|e| StorageError::io(dir, e)),
+        None => Ok(()),
+    }
+}
+
+impl Storage for FileStorage {
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    fn write_piece(&self, piece: u32, blocks: &[Bytes]) -> Result<(), StorageError> {
+        check_blocks(&self.layout, piece, blocks)?;
+        for_each_block_slice(&self.layout, piece, blocks, |span, slices| {
+            if span.padding {
+                return Ok(());
+            }
+            let file = self.handle(span.file, Access::Write)?;
+            write_all_vectored_at(&file, slices, span.file_offset)
+                .map_err(|e| StorageError::io(&self.paths[span.file], e))?;
+            self.lock().dirty.insert(span.file);
+            Ok(())
+        })
+    }
+
+    fn read(&self, piece: u32, begin: u32, len: u32) -> Result<Bytes, StorageError> {
+        self.layout.check_range(piece, begin, len)?;
+        let mut buf = vec![0; len as usize];
+        self.read_into(piece, begin, &mut buf)?;
+        Ok(buf.into())
+    }
+
+    fn read_into(&self, piece: u32, begin: u32, buf: &mut [u8]) -> Result<(), StorageError> {
+        let len = buf_len(&self.layout, piece, begin, buf)?;
+        for span in self.layout.spans_iter(piece, begin, len) {
+            let out = &mut buf[(span.piece_offset - begin) as usize..][..span.len as usize];
+            if span.padding {
+                out.fill(0);
+                continue;
+            }
+            let path = &self.paths[span.file];
+            let file = self.handle(span.file, Access::Read)?;
+            file.read_exact_at(out, span.file_offset)
+                .map_err(|e| match e.kind() {
+                    io::ErrorKind::UnexpectedEof => StorageError::ShortRead {
+                        path: path.clone(),
+                        offset: span.file_offset,
+                        needed: u64::from(span.len),
+                    },
+                    _ => StorageError::io(path, e),
+                })?;
+        }
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<(), StorageError> {
+        let dirty: Vec<usize> = self.lock().dirty.drain().collect();
+        for (n, &file) in dirty.iter().enumerate() {
+            let result = self.handle(file, Access::Read).and_then(|f| {
+                f.sync_data()
+                    .map_err(|e| StorageError::io(&self.paths[file], e))
+            });
+            if let Err(e) = result {
+                // Keep what was not synced for the next flush.
+                self.lock().dirty.extend(&dirty[n..]);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    fn file_exists(&self, file: usize) -> bool {
+        match self.layout.files().get(file) {
+            Some(f) if f.padding => true,
+            Some(_) => self.paths[file].is_file(),
+            None => false,
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! monsoon-storage integration tests (one binary).
+mod file;
+mod layout;
+mod props;
+mod recheck;
+mod util;
