@@ -1,0 +1,747 @@
+//! The `Picker`: availability, piece states and the block state machine, and
+//! the events that change them. Choosing blocks lives in `pick.rs`.
+
+use std::collections::HashMap;
+
+use crate::buckets::Level;
+use crate::download::{Download, NONE, Slot};
+use crate::rng::Rng;
+use crate::{Bitfield, Block, Geometry};
+
+/// How the engine names a peer connection (its own numbering).
+pub type PeerKey = u32;
+
+/// What [`Picker::on_block`] decided about an arriving block.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BlockOutcome {
+    /// Whether the block is wanted. `true` exactly when the block names one of
+    /// this torrent's blocks, its piece is in progress, the block has not been
+    /// received yet, and it is outstanding to at least one peer — to this
+    /// peer, or (a late answer, for example after a choke) to another.
+    /// `false` means drop the data: the block is a duplicate (already
+    /// received, or the piece is verified), or nobody has it outstanding
+    /// (never requested, or released by a choke / [`Picker::release`] and not
+    /// requested again). Whether that is a protocol violation is for the
+    /// engine to judge from its own request queue: a block it never asked
+    /// this peer for may close the connection, a block it cancelled may not.
+    pub accepted: bool,
+    /// Every block of the piece has now arrived: hash it, then call
+    /// [`Picker::on_piece_verified`] or [`Picker::on_piece_failed`].
+    pub piece_complete: bool,
+    /// Endgame: the other peers that had this block outstanding (no longer
+    /// outstanding to them now); send each a `cancel`.
+    pub cancel: Vec<(PeerKey, Block)>,
+}
+
+/// A piece's state in the picker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum State {
+    /// Verified.
+    Have,
+    /// Wanted, nothing requested or received: in the availability buckets.
+    Fresh,
+    /// Priority 0 and not in progress.
+    Skip,
+    /// In progress (or complete and waiting for its hash check): has a `Download`.
+    Active,
+}
+
+/// Which pieces a peer has.
+#[derive(Debug, Clone)]
+pub(crate) enum Has {
+    Bits(Bitfield),
+    /// A seed (have-all, or a full bitfield): counted in `Picker::seeds`, not per piece.
+    All,
+}
+
+impl Has {
+    #[inline]
+    pub(crate) fn get(&self, piece: u32) -> bool {
+        match self {
+            Has::Bits(b) => b.get(piece),
+            Has::All => true,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Peer {
+    pub(crate) key: PeerKey,
+    pub(crate) has: Has,
+    /// Bits peers: wanted (priority > 0, not verified) pieces it has.
+    pub(crate) wanted_has: u32,
+    /// Bits peers: fresh pieces it has.
+    pub(crate) fresh_has: u32,
+    /// Blocks outstanding to this peer.
+    pub(crate) requests: Vec<Block>,
+}
+
+pub(crate) const NO_LEVEL: u8 = u8::MAX;
+
+/// The piece picker: which blocks to request from which peer.
+///
+/// Sans-IO: it never blocks, reads no clock and owns no randomness source
+/// beyond a PRNG seeded by [`new`](Self::new); the same calls give the same
+/// picks.
+///
+/// # Call order
+/// 1. [`new`](Self::new), then optionally [`set_have`](Self::set_have)
+///    (resume), [`set_priorities`](Self::set_priorities),
+///    [`set_sequential`](Self::set_sequential).
+/// 2. Per connection: [`peer_join`](Self::peer_join), then the peer's
+///    [`on_bitfield`](Self::on_bitfield) / [`on_have_all`](Self::on_have_all) /
+///    [`on_have_none`](Self::on_have_none) and later
+///    [`on_have`](Self::on_have)s; [`is_interesting`](Self::is_interesting)
+///    says whether to send `interested`.
+/// 3. While the peer unchokes us: [`pick`](Self::pick) for its free request
+///    slots, [`on_block`](Self::on_block) for each arriving block,
+///    [`release`](Self::release) for a rejected or timed-out request,
+///    [`on_choked`](Self::on_choked) when it chokes us,
+///    [`peer_gone`](Self::peer_gone) when it disconnects.
+/// 4. When [`BlockOutcome::piece_complete`]: hash the piece, then
+///    [`on_piece_verified`](Self::on_piece_verified) or
+///    [`on_piece_failed`](Self::on_piece_failed).
+///
+/// # Cost
+/// `n` pieces, `P` connected peers.
+/// - `on_have`, `on_block`, `release`: O(1) (plus O(k) to find the block in
+///   a peer's k outstanding requests); availability changes move a piece
+///   between neighbouring buckets in O(1).
+/// - `on_bitfield`, `on_have_all`/`on_have_none` replacing a bitfield,
+///   `peer_gone`: O(n / 64 + pieces the peer has).
+/// - `on_piece_verified`, starting a piece, a piece going back to missing:
+///   O(P) (per-peer counters that make `is_interesting` O(1)).
+/// - `pick`: see [`pick`](Self::pick).
+/// - `set_have`, `set_priorities`: rebuild everything, O(n + P·n/64).
+#[derive(Debug, Clone)]
+pub struct Picker {
+    pub(crate) geo: Geometry,
+    pub(crate) rng: Rng,
+    pub(crate) have: Bitfield,
+    pub(crate) prio: Vec<u8>,
+    pub(crate) state: Vec<State>,
+    /// Fresh: position in its level; Active: index in `downloads`.
+    pub(crate) idx: Vec<u32>,
+    /// Availability from peers with a bitfield (seeds are counted in `seeds`).
+    pub(crate) counts: Vec<u32>,
+    pub(crate) seeds: u32,
+    /// Priority levels, highest priority first.
+    pub(crate) levels: Vec<Level>,
+    pub(crate) level_of: [u8; 256],
+    /// Pieces in the levels.
+    pub(crate) fresh: u32,
+    pub(crate) downloads: Vec<Download>,
+    /// Pieces in progress with at least one free block.
+    pub(crate) partial: Vec<u32>,
+    /// Pieces in `partial` with priority > 0.
+    pub(crate) partial_wanted: u32,
+    pub(crate) wanted_remaining: u32,
+    pub(crate) peers: Vec<Peer>,
+    pub(crate) peer_idx: HashMap<PeerKey, u32>,
+    pub(crate) sequential: bool,
+    /// No fresh piece below this index.
+    pub(crate) seq_cursor: u32,
+}
+
+impl Picker {
+    /// A picker for `geometry` with nothing downloaded, every piece at
+    /// priority 1, and its tie-breaking PRNG seeded with `seed`.
+    pub fn new(geometry: Geometry, seed: u64) -> Self {
+        let n = geometry.piece_count() as usize;
+        let mut picker = Self {
+            geo: geometry,
+            rng: Rng::new(seed),
+            have: Bitfield::new(geometry.piece_count()),
+            prio: vec![1; n],
+            state: vec![State::Skip; n],
+            idx: vec![NONE; n],
+            counts: vec![0; n],
+            seeds: 0,
+            levels: Vec::new(),
+            level_of: [NO_LEVEL; 256],
+            fresh: 0,
+            downloads: Vec::new(),
+            partial: Vec::new(),
+            partial_wanted: 0,
+            wanted_remaining: 0,
+            peers: Vec::new(),
+            peer_idx: HashMap::new(),
+            sequential: false,
+            seq_cursor: 0,
+        };
+        picker.rebuild();
+        picker
+    }
+
+    /// The torrent's geometry.
+    pub fn geometry(&self) -> &Geometry {
+        &self.geo
+    }
+
+    /// Marks the pieces we already have (resume after a recheck). Meant to be
+    /// called before any pick; pieces in progress that `have` contains are
+    /// dropped (their outstanding requests forgotten). Ignored if `have` is
+    /// not one bit per piece.
+    pub fn set_have(&mut self, have: &Bitfield) {
+        if have.len() != self.geo.piece_count() {
+            return;
+        }
+        self.have = have.clone();
+        self.rebuild();
+    }
+
+    /// Sets each piece's priority: `prio[i]` for piece `i`, 0 = skip (never
+    /// requested), higher = sooner. Missing entries are 1, extra ones are
+    /// ignored. A piece in progress whose priority becomes 0 stays in
+    /// progress (blocks already requested are still accepted) but gets no new
+    /// requests.
+    pub fn set_priorities(&mut self, prio: &[u8]) {
+        for (i, p) in self.prio.iter_mut().enumerate() {
+            *p = prio.get(i).copied().unwrap_or(1);
+        }
+        self.rebuild();
+    }
+
+    /// Sequential mode (streaming): new pieces are started in index order
+    /// (priority 0 still skipped, other priorities ignored) instead of
+    /// rarest first.
+    pub fn set_sequential(&mut self, on: bool) {
+        self.sequential = on;
+        self.seq_cursor = 0;
+    }
+
+    /// Whether sequential mode is on.
+    pub fn is_sequential(&self) -> bool {
+        self.sequential
+    }
+
+    /// The priority of `piece` (0 past the end).
+    pub fn priority(&self, piece: u32) -> u8 {
+        self.prio.get(piece as usize).copied().unwrap_or(0)
+    }
+
+    /// How many connected peers have `piece`.
+    pub fn availability(&self, piece: u32) -> u32 {
+        self.counts
+            .get(piece as usize)
+            .map_or(0, |c| c + self.seeds)
+    }
+
+    /// Pieces verified so far.
+    pub fn have(&self) -> &Bitfield {
+        &self.have
+    }
+
+    /// Whether every wanted (priority > 0) piece is verified.
+    pub fn is_complete(&self) -> bool {
+        self.wanted_remaining == 0
+    }
+
+    /// The number of wanted (priority > 0) pieces not verified yet.
+    pub fn wanted_remaining(&self) -> u32 {
+        self.wanted_remaining
+    }
+
+    /// Endgame: something is still missing, and every block of every wanted
+    /// missing piece is received or outstanding. [`pick`](Self::pick) then
+    /// requests outstanding blocks again from other peers (each block from
+    /// at most [`ENDGAME_MAX_REQUESTS`](crate::ENDGAME_MAX_REQUESTS) peers).
+    pub fn in_endgame(&self) -> bool {
+        self.wanted_remaining > 0 && self.fresh == 0 && self.partial_wanted == 0
+    }
+
+    /// The number of pieces in progress (including complete ones waiting for
+    /// their hash check).
+    pub fn in_progress(&self) -> usize {
+        self.downloads.len()
+    }
+
+    /// The blocks outstanding to `peer` (picked and neither received nor released).
+    pub fn requests(&self, peer: PeerKey) -> &[Block] {
+        self.peer_idx
+            .get(&peer)
+            .map_or(&[], |&i| &self.peers[i as usize].requests)
+    }
+
+    /// The number of known peers.
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    // ---- peers and availability ----
+
+    /// A new connection. Nothing is known of its pieces until its bitfield
+    /// (or have-all / haves) arrives. Joining twice is a no-op.
+    pub fn peer_join(&mut self, peer: PeerKey) {
+        self.peer_slot(peer);
+    }
+
+    pub(crate) fn peer_slot(&mut self, peer: PeerKey) -> usize {
+        if let Some(&i) = self.peer_idx.get(&peer) {
+            return i as usize;
+        }
+        let i = self.peers.len();
+        self.peers.push(Peer {
+            key: peer,
+            has: Has::Bits(Bitfield::new(self.geo.piece_count())),
+            wanted_has: 0,
+            fresh_has: 0,
+            requests: Vec::new(),
+        });
+        self.peer_idx.insert(peer, i as u32);
+        i
+    }
+
+    /// The peer's bitfield (replacing whatever was known). A full bitfield
+    /// makes it a seed. Ignored if `bits` is not one bit per piece (the
+    /// engine checks with [`Bitfield::from_bytes`]). Joins an unknown peer.
+    pub fn on_bitfield(&mut self, peer: PeerKey, bits: &Bitfield) {
+        if bits.len() != self.geo.piece_count() {
+            return;
+        }
+        let i = self.peer_slot(peer);
+        self.clear_has(i);
+        if bits.all() {
+            self.peers[i].has = Has::All;
+            self.seeds += 1;
+            return;
+        }
+        let (mut wanted, mut fresh) = (0, 0);
+        for p in bits.iter_ones() {
+            self.avail_inc(p);
+            wanted += u32::from(self.is_wanted(p));
+            fresh += u32::from(self.state[p as usize] == State::Fresh);
+        }
+        let peer = &mut self.peers[i];
+        peer.has = Has::Bits(bits.clone());
+        peer.wanted_has = wanted;
+        peer.fresh_has = fresh;
+    }
+
+    /// The peer announced `piece`. Ignored past the end. Joins an unknown peer.
+    pub fn on_have(&mut self, peer: PeerKey, piece: u32) {
+        if piece >= self.geo.piece_count() {
+            return;
+        }
+        let i = self.peer_slot(peer);
+        let Has::Bits(bits) = &mut self.peers[i].has else {
+            return;
+        };
+        if bits.get(piece) {
+            return;
+        }
+        bits.set(piece, true);
+        let now_all = bits.all();
+        self.avail_inc(piece);
+        let wanted = self.is_wanted(piece);
+        let fresh = self.state[piece as usize] == State::Fresh;
+        let peer = &mut self.peers[i];
+        peer.wanted_has += u32::from(wanted);
+        peer.fresh_has += u32::from(fresh);
+        if now_all {
+            self.clear_has(i);
+            self.peers[i].has = Has::All;
+            self.seeds += 1;
+        }
+    }
+
+    /// The peer has every piece (BEP 6 have-all). Joins an unknown peer.
+    pub fn on_have_all(&mut self, peer: PeerKey) {
+        let i = self.peer_slot(peer);
+        self.clear_has(i);
+        self.peers[i].has = Has::All;
+        self.seeds += 1;
+    }
+
+    /// The peer has no piece (BEP 6 have-none). Joins an unknown peer.
+    pub fn on_have_none(&mut self, peer: PeerKey) {
+        let i = self.peer_slot(peer);
+        self.clear_has(i);
+    }
+
+    /// Whether `peer` has `piece` (false for an unknown peer).
+    pub fn peer_has(&self, peer: PeerKey, piece: u32) -> bool {
+        piece < self.geo.piece_count()
+            && self
+                .peer_idx
+                .get(&peer)
+                .is_some_and(|&i| self.peers[i as usize].has.get(piece))
+    }
+
+    /// Whether `peer` has a wanted piece we have not verified yet (in
+    /// progress or not). O(1): kept as a per-peer count.
+    pub fn is_interesting(&self, peer: PeerKey) -> bool {
+        self.peer_idx
+            .get(&peer)
+            .is_some_and(|&i| self.interesting_at(i as usize))
+    }
+
+    pub(crate) fn interesting_at(&self, i: usize) -> bool {
+        match self.peers[i].has {
+            Has::All => self.wanted_remaining > 0,
+            Has::Bits(_) => self.peers[i].wanted_has > 0,
+        }
+    }
+
+    /// Fresh pieces peer `i` has.
+    pub(crate) fn fresh_has_at(&self, i: usize) -> u32 {
+        match self.peers[i].has {
+            Has::All => self.fresh,
+            Has::Bits(_) => self.peers[i].fresh_has,
+        }
+    }
+
+    /// The peer disconnected: its outstanding blocks are released and its
+    /// pieces no longer count towards availability. Unknown peers are ignored.
+    pub fn peer_gone(&mut self, peer: PeerKey) {
+        let Some(&i) = self.peer_idx.get(&peer) else {
+            return;
+        };
+        let i = i as usize;
+        self.release_all(i);
+        self.clear_has(i);
+        self.peer_idx.remove(&peer);
+        self.peers.swap_remove(i);
+        if let Some(moved) = self.peers.get(i) {
+            self.peer_idx.insert(moved.key, i as u32);
+        }
+    }
+
+    /// The peer choked us: its outstanding blocks are released (they may be
+    /// picked for other peers; a late answer is still accepted while the
+    /// block is outstanding to someone).
+    pub fn on_choked(&mut self, peer: PeerKey) {
+        if let Some(&i) = self.peer_idx.get(&peer) {
+            self.release_all(i as usize);
+        }
+    }
+
+    /// One request to `peer` was rejected (BEP 6) or timed out: the block is
+    /// no longer outstanding to it. Ignored if it was not.
+    pub fn release(&mut self, peer: PeerKey, block: Block) {
+        let Some(&i) = self.peer_idx.get(&peer) else {
+            return;
+        };
+        let reqs = &mut self.peers[i as usize].requests;
+        if let Some(k) = reqs.iter().position(|b| *b == block) {
+            reqs.swap_remove(k);
+            self.unrequest(block, peer);
+        }
+    }
+
+    fn release_all(&mut self, i: usize) {
+        let mut reqs = std::mem::take(&mut self.peers[i].requests);
+        let key = self.peers[i].key;
+        for b in reqs.drain(..) {
+            self.unrequest(b, key);
+        }
+        self.peers[i].requests = reqs;
+    }
+
+    /// Forgets what peer `i` has (availability, counters); it becomes an
+    /// empty-bitfield peer.
+    fn clear_has(&mut self, i: usize) {
+        let empty = Has::Bits(Bitfield::new(self.geo.piece_count()));
+        match std::mem::replace(&mut self.peers[i].has, empty) {
+            Has::All => self.seeds -= 1,
+            Has::Bits(bits) => {
+                for p in bits.iter_ones() {
+                    self.avail_dec(p);
+                }
+            }
+        }
+        self.peers[i].wanted_has = 0;
+        self.peers[i].fresh_has = 0;
+    }
+
+    fn avail_inc(&mut self, p: u32) {
+        if self.state[p as usize] == State::Fresh {
+            let lv = self.level_of[self.prio[p as usize] as usize] as usize;
+            self.levels[lv].inc(&mut self.idx, p, self.counts[p as usize]);
+        }
+        self.counts[p as usize] += 1;
+    }
+
+    fn avail_dec(&mut self, p: u32) {
+        if self.state[p as usize] == State::Fresh {
+            let lv = self.level_of[self.prio[p as usize] as usize] as usize;
+            self.levels[lv].dec(&mut self.idx, p, self.counts[p as usize]);
+        }
+        self.counts[p as usize] -= 1;
+    }
+
+    pub(crate) fn is_wanted(&self, p: u32) -> bool {
+        self.prio[p as usize] > 0 && self.state[p as usize] != State::Have
+    }
+
+    // ---- piece states ----
+
+    /// Puts a wanted piece into the buckets.
+    pub(crate) fn fresh_insert(&mut self, p: u32) {
+        let lv = self.level_of[self.prio[p as usize] as usize] as usize;
+        self.levels[lv].insert(&mut self.idx, p, self.counts[p as usize], &mut self.rng);
+        self.state[p as usize] = State::Fresh;
+        self.fresh += 1;
+        self.seq_cursor = self.seq_cursor.min(p);
+        for peer in &mut self.peers {
+            if let Has::Bits(b) = &peer.has {
+                peer.fresh_has += u32::from(b.get(p));
+            }
+        }
+    }
+
+    /// Takes a piece out of the buckets (its state is the caller's to set).
+    pub(crate) fn fresh_remove(&mut self, p: u32) {
+        let lv = self.level_of[self.prio[p as usize] as usize] as usize;
+        self.levels[lv].remove(&mut self.idx, p, self.counts[p as usize]);
+        self.idx[p as usize] = NONE;
+        self.fresh -= 1;
+        for peer in &mut self.peers {
+            if let Has::Bits(b) = &peer.has {
+                peer.fresh_has -= u32::from(b.get(p));
+            }
+        }
+    }
+
+    /// A fresh piece starts downloading.
+    pub(crate) fn start_download(&mut self, p: u32) {
+        self.fresh_remove(p);
+        self.idx[p as usize] = self.downloads.len() as u32;
+        self.downloads
+            .push(Download::new(p, self.geo.blocks_in_piece(p)));
+        self.state[p as usize] = State::Active;
+        self.partial_add(p);
+    }
+
+    pub(crate) fn partial_add(&mut self, p: u32) {
+        let d = &mut self.downloads[self.idx[p as usize] as usize];
+        if d.partial_pos == NONE {
+            d.partial_pos = self.partial.len() as u32;
+            self.partial.push(p);
+            self.partial_wanted += u32::from(self.prio[p as usize] > 0);
+        }
+    }
+
+    pub(crate) fn partial_remove(&mut self, p: u32) {
+        let d = &mut self.downloads[self.idx[p as usize] as usize];
+        let pos = d.partial_pos;
+        if pos == NONE {
+            return;
+        }
+        d.partial_pos = NONE;
+        self.partial.swap_remove(pos as usize);
+        if let Some(&moved) = self.partial.get(pos as usize) {
+            self.downloads[self.idx[moved as usize] as usize].partial_pos = pos;
+        }
+        self.partial_wanted -= u32::from(self.prio[p as usize] > 0);
+    }
+
+    /// Removes an active piece's download, forgetting its outstanding
+    /// requests at every peer. The piece's state is the caller's to set.
+    fn drop_download(&mut self, p: u32) -> Download {
+        self.partial_remove(p);
+        let s = self.idx[p as usize] as usize;
+        let d = self.downloads.swap_remove(s);
+        if let Some(moved) = self.downloads.get(s) {
+            self.idx[moved.piece as usize] = s as u32;
+        }
+        self.idx[p as usize] = NONE;
+        for (bi, slot) in d.blocks.iter().enumerate() {
+            for &r in slot.requesters() {
+                let b = self.geo.block(p, bi as u32);
+                if let Some(&pi) = self.peer_idx.get(&r) {
+                    let reqs = &mut self.peers[pi as usize].requests;
+                    if let Some(k) = reqs.iter().position(|x| *x == b) {
+                        reqs.swap_remove(k);
+                    }
+                }
+            }
+        }
+        d
+    }
+
+    /// `peer` no longer has `block` outstanding (already removed from its list).
+    fn unrequest(&mut self, block: Block, peer: PeerKey) {
+        let p = block.piece;
+        if self.state[p as usize] != State::Active {
+            return;
+        }
+        let d = &mut self.downloads[self.idx[p as usize] as usize];
+        let bi = block.index_in_piece();
+        if !d.remove_requester(bi, peer) || d.blocks[bi as usize] != Slot::Free {
+            return;
+        }
+        let untouched = d.is_untouched();
+        if d.free == 1 {
+            self.partial_add(p);
+        }
+        if untouched {
+            self.drop_download(p);
+            self.back_to_missing(p);
+        }
+    }
+
+    /// A piece that is neither verified nor in progress: fresh or skipped.
+    fn back_to_missing(&mut self, p: u32) {
+        if self.prio[p as usize] > 0 {
+            self.fresh_insert(p);
+        } else {
+            self.state[p as usize] = State::Skip;
+        }
+    }
+
+    // ---- blocks and pieces ----
+
+    /// A block arrived from `peer`. See [`BlockOutcome`] for what is accepted.
+    /// Never panics on what a peer sends: a block outside the torrent is
+    /// simply not accepted.
+    pub fn on_block(&mut self, peer: PeerKey, block: Block) -> BlockOutcome {
+        let mut out = BlockOutcome::default();
+        let Some(b) = self.geo.block_at(block.piece, block.begin, block.length) else {
+            return out;
+        };
+        let p = b.piece as usize;
+        if self.state[p] != State::Active {
+            return out;
+        }
+        let s = self.idx[p] as usize;
+        let bi = b.index_in_piece() as usize;
+        let slot = self.downloads[s].blocks[bi];
+        let requesters = slot.requesters();
+        if requesters.is_empty() {
+            return out;
+        }
+        for &r in requesters {
+            if let Some(&pi) = self.peer_idx.get(&r) {
+                let reqs = &mut self.peers[pi as usize].requests;
+                if let Some(k) = reqs.iter().position(|x| *x == b) {
+                    reqs.swap_remove(k);
+                }
+            }
+            if r != peer {
+                out.cancel.push((r, b));
+            }
+        }
+        let d = &mut self.downloads[s];
+        d.blocks[bi] = Slot::Received(peer);
+        d.received += 1;
+        out.accepted = true;
+        out.piece_complete = d.is_complete();
+        out
+    }
+
+    /// The piece passed its hash check (or was found on disk): it is ours.
+    /// Works in any state; outstanding requests for it are forgotten.
+    pub fn on_piece_verified(&mut self, piece: u32) {
+        if piece >= self.geo.piece_count() {
+            return;
+        }
+        match self.state[piece as usize] {
+            State::Have => return,
+            State::Fresh => self.fresh_remove(piece),
+            State::Active => {
+                self.drop_download(piece);
+            }
+            State::Skip => {}
+        }
+        if self.prio[piece as usize] > 0 {
+            self.wanted_remaining -= 1;
+            for peer in &mut self.peers {
+                if let Has::Bits(b) = &peer.has {
+                    peer.wanted_has -= u32::from(b.get(piece));
+                }
+            }
+        }
+        self.state[piece as usize] = State::Have;
+        self.have.set(piece, true);
+    }
+
+    /// The piece failed its hash check: it goes back to missing (any
+    /// outstanding requests for it are forgotten) and the peers that sent
+    /// its blocks are returned (each once, ascending; possibly peers that
+    /// are gone). Empty if the piece was not in progress.
+    pub fn on_piece_failed(&mut self, piece: u32) -> Vec<PeerKey> {
+        if piece >= self.geo.piece_count() || self.state[piece as usize] != State::Active {
+            return Vec::new();
+        }
+        let d = self.drop_download(piece);
+        let mut who: Vec<PeerKey> = d
+            .blocks
+            .iter()
+            .filter_map(|s| match s {
+                Slot::Received(p) => Some(*p),
+                _ => None,
+            })
+            .collect();
+        who.sort_unstable();
+        who.dedup();
+        self.back_to_missing(piece);
+        who
+    }
+
+    // ---- rebuild ----
+
+    /// Recomputes the levels and every counter from `have`, `prio` and the
+    /// downloads in progress.
+    fn rebuild(&mut self) {
+        let n = self.geo.piece_count();
+        for p in 0..n {
+            let pu = p as usize;
+            if self.have.get(p) {
+                if self.state[pu] == State::Active {
+                    self.drop_download(p);
+                }
+                self.state[pu] = State::Have;
+            } else if self.state[pu] != State::Active {
+                self.state[pu] = if self.prio[pu] > 0 {
+                    State::Fresh
+                } else {
+                    State::Skip
+                };
+            }
+        }
+        let mut prios: Vec<u8> = Vec::new();
+        let mut seen = [false; 256];
+        for &pr in &self.prio {
+            if pr > 0 && !seen[pr as usize] {
+                seen[pr as usize] = true;
+                prios.push(pr);
+            }
+        }
+        prios.sort_unstable_by(|a, b| b.cmp(a));
+        self.level_of = [NO_LEVEL; 256];
+        let mut members: Vec<Vec<u32>> = vec![Vec::new(); prios.len()];
+        for (l, &pr) in prios.iter().enumerate() {
+            self.level_of[pr as usize] = l as u8;
+        }
+        for p in 0..n {
+            if self.state[p as usize] == State::Fresh {
+                members[self.level_of[self.prio[p as usize] as usize] as usize].push(p);
+            }
+        }
+        self.fresh = members.iter().map(|m| m.len() as u32).sum();
+        self.levels = prios
+            .iter()
+            .zip(&members)
+            .map(|(_, m)| Level::build(m, &self.counts, &mut self.idx, &mut self.rng))
+            .collect();
+        self.partial_wanted = self
+            .partial
+            .iter()
+            .filter(|&&p| self.prio[p as usize] > 0)
+            .count() as u32;
+        self.wanted_remaining = (0..n).filter(|&p| self.is_wanted(p)).count() as u32;
+        for i in 0..self.peers.len() {
+            if let Has::Bits(b) = &self.peers[i].has {
+                let (mut w, mut f) = (0, 0);
+                for p in b.iter_ones() {
+                    w += u32::from(self.is_wanted(p));
+                    f += u32::from(self.state[p as usize] == State::Fresh);
+                }
+                self.peers[i].wanted_has = w;
+                self.peers[i].fresh_has = f;
+            }
+        }
+        self.seq_cursor = 0;
+    }
+}
