@@ -15,6 +15,10 @@ pub(crate) fn build_client(config: &ClientConfig) -> Result<reqwest::Client, Tra
         .timeout(config.timeout)
         .redirect(reqwest::redirect::Policy::limited(config.max_redirects))
         .gzip(true)
+        // Trackers are asked every half hour or so: a pooled connection
+        // would only be closed by the tracker in between, and some
+        // (opentracker) reset a reused one.
+        .pool_max_idle_per_host(0)
         .user_agent(config.user_agent.clone())
         .build()
         .map_err(transport)
