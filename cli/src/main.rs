@@ -1,2 +1,46 @@
-//! The `monsoon` command.
-fn main() {}
+//! The `monsoon` command: one subcommand per file, dispatched from here.
+//!
+//! Every failure prints exactly one line, `error: …`, on stderr and exits
+//! with status 1; usage errors (from clap) exit with status 2.
+
+mod create;
+mod info;
+mod units;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// monsoon: a fast BitTorrent client.
+#[derive(Debug, Parser)]
+#[command(name = "monsoon", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show what a .torrent file or a magnet link describes.
+    Info(info::InfoArgs),
+    /// Make a .torrent file from a file or a folder.
+    Create(create::CreateArgs),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Info(args) => info::run(args),
+        Command::Create(args) => create::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One line, whatever the error holds.
+            let msg = format!("{err:#}").replace(['\n', '\r'], " ");
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}

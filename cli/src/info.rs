@@ -1,0 +1,215 @@
+//! `monsoon info`: what a .torrent file or a magnet link describes.
+
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use monsoon_engine::{Magnet, Metainfo};
+use serde_json::{Value, json};
+
+use crate::units;
+
+/// Largest .torrent file read (the parser's own input limit is 64 MiB).
+const MAX_TORRENT_FILE: u64 = 64 << 20;
+
+/// Arguments of `monsoon info`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct InfoArgs {
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+    /// A .torrent file, or a `magnet:?` link.
+    #[arg(value_name = "FILE_OR_MAGNET")]
+    target: OsString,
+}
+
+pub(crate) fn run(args: InfoArgs) -> anyhow::Result<()> {
+    let out = match args.target.to_str() {
+        Some(s) if s.trim_start().to_ascii_lowercase().starts_with("magnet:") => {
+            let m = Magnet::parse(s).context("invalid magnet link")?;
+            if args.json {
+                magnet_json(&m).to_string()
+            } else {
+                magnet_text(&m)
+            }
+        }
+        _ => {
+            let path = Path::new(&args.target);
+            let m = load(path)?;
+            if args.json {
+                torrent_json(&m).to_string()
+            } else {
+                torrent_text(&m)
+            }
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{}", out.trim_end()).context("writing to stdout")?;
+    Ok(())
+}
+
+/// Reads and parses a .torrent file; errors name the file.
+pub(crate) fn load(path: &Path) -> anyhow::Result<Metainfo> {
+    let shown = path.display();
+    let meta = std::fs::metadata(path).with_context(|| format!("{shown}"))?;
+    if meta.is_dir() {
+        bail!("{shown}: is a folder, not a .torrent file");
+    }
+    if meta.len() > MAX_TORRENT_FILE {
+        bail!(
+            "{shown}: {} is too large for a .torrent file",
+            units::size(meta.len())
+        );
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("{shown}"))?;
+    Metainfo::from_bytes(&bytes).with_context(|| format!("{shown}: invalid torrent"))
+}
+
+fn torrent_json(m: &Metainfo) -> Value {
+    let files: Vec<Value> = m
+        .files
+        .iter()
+        .map(|f| {
+            let mut v = json!({ "path": f.path.join("/"), "length": f.length });
+            if f.padding {
+                v["padding"] = json!(true);
+            }
+            v
+        })
+        .collect();
+    json!({
+        "name": m.name,
+        "info_hash": m.info_hash_hex(),
+        "total_length": m.total_length,
+        "piece_length": m.piece_length,
+        "piece_count": m.piece_count(),
+        "multi_file": m.multi_file,
+        "files": files,
+        "trackers": m.trackers,
+        "url_list": m.url_list,
+        "private": m.private,
+        "creation_date": m.creation_date,
+        "comment": m.comment,
+        "created_by": m.created_by,
+    })
+}
+
+fn torrent_text(m: &Metainfo) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "name:          {}", m.name);
+    let _ = writeln!(s, "info-hash:     {}", m.info_hash_hex());
+    let _ = writeln!(
+        s,
+        "total size:    {} ({} bytes)",
+        units::size(m.total_length),
+        m.total_length
+    );
+    let _ = writeln!(
+        s,
+        "piece length:  {} ({} bytes)",
+        units::size(u64::from(m.piece_length)),
+        m.piece_length
+    );
+    let _ = writeln!(s, "pieces:        {}", m.piece_count());
+    let _ = writeln!(s, "private:       {}", if m.private { "yes" } else { "no" });
+    if let Some(d) = m.creation_date {
+        let _ = writeln!(s, "created:       {}", units::utc(d));
+    }
+    if let Some(c) = &m.created_by {
+        let _ = writeln!(s, "created by:    {c}");
+    }
+    if let Some(c) = &m.comment {
+        let _ = writeln!(s, "comment:       {c}");
+    }
+    if m.trackers.is_empty() {
+        let _ = writeln!(s, "trackers:      none");
+    } else {
+        let _ = writeln!(s, "trackers:");
+        for (i, tier) in m.trackers.iter().enumerate() {
+            let _ = writeln!(s, "  tier {}: {}", i + 1, tier.join(", "));
+        }
+    }
+    if !m.url_list.is_empty() {
+        let _ = writeln!(s, "web seeds:");
+        for u in &m.url_list {
+            let _ = writeln!(s, "  {u}");
+        }
+    }
+    let padding = m.files.iter().filter(|f| f.padding).count();
+    let shown = m.files.len() - padding;
+    let _ = write!(s, "files ({shown}");
+    if padding > 0 {
+        let _ = write!(s, ", plus {padding} padding");
+    }
+    let _ = writeln!(s, "):");
+    for f in m.files.iter().filter(|f| !f.padding) {
+        let _ = writeln!(s, "  {:>12}  {}", units::size(f.length), f.path.join("/"));
+    }
+    s
+}
+
+fn magnet_json(m: &Magnet) -> Value {
+    let so: Vec<Value> = m
+        .select_only
+        .iter()
+        .map(|r| json!([r.start(), r.end()]))
+        .collect();
+    // A magnet link does not carry the info dictionary: the sizes and files
+    // are unknown (null) until the metadata is fetched from peers. Each `tr`
+    // is its own tier, as libtorrent does.
+    json!({
+        "magnet": true,
+        "name": m.display_name,
+        "info_hash": m.info_hash_hex(),
+        "total_length": null,
+        "piece_length": null,
+        "piece_count": null,
+        "files": null,
+        "trackers": m.trackers.iter().map(|t| vec![t]).collect::<Vec<_>>(),
+        "private": null,
+        "peers": m.peers,
+        "select_only": so,
+    })
+}
+
+fn magnet_text(m: &Magnet) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "magnet link (files and sizes are known once the metadata is fetched)"
+    );
+    let _ = writeln!(
+        s,
+        "name:          {}",
+        m.display_name.as_deref().unwrap_or("(none)")
+    );
+    let _ = writeln!(s, "info-hash:     {}", m.info_hash_hex());
+    if m.trackers.is_empty() {
+        let _ = writeln!(s, "trackers:      none");
+    } else {
+        let _ = writeln!(s, "trackers:");
+        for (i, t) in m.trackers.iter().enumerate() {
+            let _ = writeln!(s, "  tier {}: {t}", i + 1);
+        }
+    }
+    if !m.peers.is_empty() {
+        let _ = writeln!(s, "peers:         {}", m.peers.join(", "));
+    }
+    if !m.select_only.is_empty() {
+        let so: Vec<String> = m
+            .select_only
+            .iter()
+            .map(|r| {
+                if r.start() == r.end() {
+                    r.start().to_string()
+                } else {
+                    format!("{}-{}", r.start(), r.end())
+                }
+            })
+            .collect();
+        let _ = writeln!(s, "select only:   files {}", so.join(","));
+    }
+    s
+}
