@@ -79,39 +79,40 @@ impl Decoder for PeerCodec {
     type Error = WireError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Message>, WireError> {
-        if self.state == State::Head {
-            let Some(prefix) = src.first_chunk::<4>() else {
-                return Ok(None);
-            };
-            let len = u32::from_be_bytes(*prefix) as usize;
-            // Check before reserving: a hostile length must not allocate.
-            if len > self.max_frame {
-                return Err(WireError::FrameTooLarge {
-                    len,
-                    max: self.max_frame,
-                });
+        let (len, checked) = match self.state {
+            State::Body { len, checked } => (len, checked),
+            State::Head => {
+                let Some(prefix) = src.first_chunk::<4>() else {
+                    return Ok(None);
+                };
+                let len = u32::from_be_bytes(*prefix) as usize;
+                // Checked before anything is reserved: a hostile length must
+                // not allocate.
+                if len > self.max_frame {
+                    return Err(WireError::FrameTooLarge {
+                        len,
+                        max: self.max_frame,
+                    });
+                }
+                src.advance(4);
+                // BEP 3: "Messages of length zero are keepalives, and ignored."
+                if len == 0 {
+                    return Ok(Some(Message::KeepAlive));
+                }
+                (len, false)
             }
-            src.advance(4);
-            if len == 0 {
-                return Ok(Some(Message::KeepAlive));
-            }
-            self.state = State::Body {
-                len,
-                checked: false,
-            };
-        }
-        let State::Body { len, checked } = &mut self.state else {
-            unreachable!("state is Body after the header")
         };
-        let len = *len;
-        if !*checked {
+        if !checked {
+            // The id's length rule is checked as soon as the id arrives, so a
+            // bad frame is rejected before its body is buffered.
             let Some(&msg_id) = src.first() else {
+                self.state = State::Body { len, checked };
                 return Ok(None);
             };
             check_len(msg_id, len)?;
-            *checked = true;
         }
         if src.len() < len {
+            self.state = State::Body { len, checked: true };
             src.reserve(len - src.len());
             return Ok(None);
         }

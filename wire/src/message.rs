@@ -232,8 +232,16 @@ pub fn piece_header(index: u32, begin: u32, len: usize) -> Option<[u8; 13]> {
     Some(h)
 }
 
-/// Checks a frame's length against the rule for its id (BEP 3 and 6 give
-/// fixed sizes; BEP 3: a piece carries index, begin and the block).
+/// Checks a frame's length against the rule for its id.
+///
+/// BEP 3: "'choke', 'unchoke', 'interested', and 'not interested' have no
+/// payload"; "'have' messages have a payload of a single number, the index";
+/// "'request' messages contain an index, begin, and length"; "'piece'
+/// messages contain an index, begin, and piece"; "'cancel' messages have the
+/// same payload as request messages". BEP 6 gives `have all`/`have none` no
+/// payload, `suggest`/`allowed fast` a piece index, `reject` the payload of
+/// a request. BEP 5: the `port` payload is a 2-byte port. BEP 10: an
+/// extended message carries at least its extended id byte.
 pub(crate) fn check_len(msg_id: u8, len: usize) -> Result<(), WireError> {
     let ok = match msg_id {
         id::CHOKE
