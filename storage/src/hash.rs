@@ -89,6 +89,31 @@ pub fn recheck(
     hashes: &[[u8; 20]],
     threads: usize,
 ) -> Result<Vec<bool>, StorageError> {
+    recheck_with_progress(storage, hashes, threads, &|_, _| {})
+}
+
+/// [`recheck`], calling `progress(piece, valid)` once per piece as it is
+/// decided (from the worker threads, in no particular order), so a caller
+/// can show progress or start serving pieces early.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use monsoon_storage::{recheck_with_progress, FileEntry, Layout, MemoryStorage};
+///
+/// let layout = Layout::new(vec![FileEntry::new(["f"], 10)], 4).unwrap();
+/// let done = AtomicU32::new(0);
+/// let valid = recheck_with_progress(&MemoryStorage::new(layout), &[[0; 20]; 3], 0, &|_, _| {
+///     done.fetch_add(1, Ordering::Relaxed);
+/// })
+/// .unwrap();
+/// assert_eq!((valid, done.into_inner()), (vec![false; 3], 3));
+/// ```
+pub fn recheck_with_progress(
+    storage: &dyn Storage,
+    hashes: &[[u8; 20]],
+    threads: usize,
+    progress: &(dyn Fn(u32, bool) + Sync),
+) -> Result<Vec<bool>, StorageError> {
     let layout = storage.layout();
     let count = layout.piece_count();
     if hashes.len() != count as usize {
@@ -126,10 +151,14 @@ pub fn recheck(
             }
             let size = layout.piece_size(piece);
             if !layout.spans_iter(piece, 0, size).all(|s| exists[s.file]) {
+                progress(piece, false);
                 continue;
             }
             match check_into(storage, piece, &hashes[piece as usize], &mut buf) {
-                Ok(ok) => valid[piece as usize].store(ok, Ordering::Relaxed),
+                Ok(ok) => {
+                    valid[piece as usize].store(ok, Ordering::Relaxed);
+                    progress(piece, ok);
+                }
                 Err(e) => {
                     stop.store(true, Ordering::Relaxed);
                     return Err(e);

@@ -54,7 +54,7 @@ mod vectored;
 
 pub use error::StorageError;
 pub use file::{DEFAULT_MAX_OPEN_FILES, FileStorage};
-pub use hash::{check_piece, hash_blocks, hash_bytes, recheck};
+pub use hash::{check_piece, hash_blocks, hash_bytes, recheck, recheck_with_progress};
 pub use layout::{FileEntry, Layout, Span, Spans};
 pub use memory::MemoryStorage;
 pub use storage::Storage;

@@ -118,3 +118,29 @@ fn empty_torrent_rechecks_to_nothing() {
     let storage = MemoryStorage::new(Layout::new(vec![], 16).unwrap());
     assert_eq!(recheck(&storage, &[], 0).unwrap(), Vec::<bool>::new());
 }
+
+#[test]
+fn progress_reports_every_piece_once() {
+    use std::sync::Mutex;
+
+    let layout = layout();
+    let data = content(&layout, 13);
+    let h = hashes(&layout, &data);
+    let storage = MemoryStorage::new(layout.clone());
+    for p in [0, 5, 10] {
+        storage
+            .write_piece(p, &blocks(&layout, &data, p, 16384))
+            .unwrap();
+    }
+    let seen = Mutex::new(Vec::new());
+    let valid = monsoon_storage::recheck_with_progress(&storage, &h, 3, &|p, ok| {
+        seen.lock().unwrap().push((p, ok));
+    })
+    .unwrap();
+    let mut seen = seen.into_inner().unwrap();
+    seen.sort_unstable();
+    let expected: Vec<(u32, bool)> = (0..11).map(|p| (p, valid[p as usize])).collect();
+    assert_eq!(seen, expected);
+    let good: Vec<u32> = expected.iter().filter(|e| e.1).map(|e| e.0).collect();
+    assert_eq!(good, [0, 5, 10]);
+}
