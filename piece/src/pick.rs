@@ -1,9 +1,11 @@
 //! Choosing blocks: pieces in progress first, then rarest first (or
 //! sequential), then endgame duplicates.
 
+use std::collections::BinaryHeap;
+
 use crate::download::ENDGAME_MAX_REQUESTS;
 use crate::picker::{Has, State};
-use crate::{Block, PeerKey, Picker};
+use crate::{Bitfield, Block, PeerKey, Picker};
 
 /// Until this many pieces are verified, new pieces are chosen at random
 /// rather than rarest first, to have something to share sooner.
@@ -34,19 +36,23 @@ impl Picker {
     /// `max` blocks, no other block could be requested from this peer.
     ///
     /// # Cost
-    /// O(partial pieces) for step 1, plus, per new piece started, O(P) for
-    /// the per-peer counters and the pieces examined to find one the peer
-    /// has. Pieces are kept in buckets ordered by (priority, availability),
-    /// so nothing is sorted at pick time; the scan walks the buckets in
-    /// order and stops at the first piece the peer has, skipping the pieces
-    /// nobody but seeds has. For a peer holding a fraction `f` of the fresh
-    /// pieces, about `1/f` pieces are examined (O(1) for a peer that has
-    /// most pieces). When the peer has so few of them that this would cost
-    /// more than reading its bitfield (fresh / held > n / 64 + held), the
-    /// peer's own bitfield is scanned instead: O(n / 64 + pieces it has).
-    /// Sequential mode walks the peer's bitfield from the first missing
-    /// piece. Endgame examines every block in progress. A peer with no
-    /// fresh piece costs O(1) past step 1.
+    /// With `n` pieces, `P` peers, and `h` the pieces this peer has:
+    /// - step 1: O(partial pieces), a short list (pieces are finished before
+    ///   new ones start);
+    /// - step 2: per new piece, O(P) for the per-peer counters, plus finding
+    ///   it. Fresh pieces sit in buckets ordered by (priority, availability),
+    ///   so nothing is sorted at pick time: the scan walks the buckets in
+    ///   order (skipping pieces that only seeds have) and stops at the first
+    ///   piece the peer has. For a peer holding a fraction `f` of the fresh
+    ///   pieces that is about `1/f` pieces examined — O(1) for a peer that
+    ///   has most pieces, and for a seed exactly the first piece. The walk
+    ///   is bounded by the cost of reading the peer's own bitfield,
+    ///   `n / 64 + h`: a sparse peer, or one whose pieces all sit late in the
+    ///   buckets, has its bitfield scanned instead, so the worst case is
+    ///   O(n / 64 + h) per pick, never a scan of every piece per block.
+    ///   Sequential mode walks the peer's bitfield from the first missing
+    ///   piece. A peer with no fresh piece costs O(1) here;
+    /// - step 3 (endgame only): every block in progress.
     pub fn pick(&mut self, peer: PeerKey, max: usize) -> Vec<Block> {
         let mut out = Vec::new();
         let Some(&pi) = self.peer_idx.get(&peer) else {
@@ -58,12 +64,19 @@ impl Picker {
         }
         out.reserve(max.min(256));
         self.pick_partial(pi, max, &mut out);
+        let per_piece = self.geo.blocks_in_piece(0) as usize;
         while out.len() < max {
-            let Some(p) = self.find_fresh(pi) else {
+            let found = self.find_fresh(pi, (max - out.len()).div_ceil(per_piece));
+            if found.is_empty() {
                 break;
-            };
-            self.start_download(p);
-            self.take_blocks(p, pi, max, &mut out);
+            }
+            for p in found {
+                if out.len() >= max {
+                    break;
+                }
+                self.start_download(p);
+                self.take_blocks(p, pi, max, &mut out);
+            }
         }
         if out.len() < max && self.in_endgame() {
             self.pick_endgame(pi, max, &mut out);
@@ -103,46 +116,84 @@ impl Picker {
         }
     }
 
-    /// A fresh piece that peer `pi` has, by the current policy.
-    fn find_fresh(&mut self, pi: usize) -> Option<u32> {
+    /// Up to `want` fresh pieces that peer `pi` has, best first, by the
+    /// current policy.
+    fn find_fresh(&mut self, pi: usize, want: usize) -> Vec<u32> {
         let held = self.fresh_has_at(pi);
-        if held == 0 {
-            return None;
+        if held == 0 || want == 0 {
+            return Vec::new();
         }
         if self.sequential {
-            return self.find_sequential(pi);
+            return self.find_sequential(pi, want);
         }
         let seed = matches!(self.peers[pi].has, Has::All);
         // A peer with a bitfield has only pieces of availability >= 1.
         let lowest = u32::from(!seed);
         if self.have.count_ones() < RANDOM_FIRST_PIECES {
             if let Some(p) = self.random_probe(pi, lowest) {
-                return Some(p);
-            }
-        }
-        let n = u64::from(self.geo.piece_count());
-        let (fresh, held) = (u64::from(self.fresh), u64::from(held));
-        if let Has::Bits(bits) = &self.peers[pi].has {
-            if fresh > held * (n / 64 + held) {
-                return bits
-                    .iter_ones()
-                    .filter(|&p| self.state[p as usize] == State::Fresh)
-                    .min_by_key(|&p| {
-                        (
-                            self.level_of[self.prio[p as usize] as usize],
-                            self.idx[p as usize],
-                        )
-                    });
+                return vec![p];
             }
         }
         let has = &self.peers[pi].has;
-        for level in &self.levels {
-            let from = level.bucket_start(lowest);
-            if let Some(&p) = level.pieces[from..].iter().find(|&&p| has.get(p)) {
-                return Some(p);
+        let Has::Bits(bits) = has else {
+            // A seed has every piece: the first `want` in bucket order.
+            return self
+                .levels
+                .iter()
+                .flat_map(|l| l.pieces.iter().copied())
+                .take(want)
+                .collect();
+        };
+        // What reading the peer's bitfield costs, and what walking the
+        // buckets is expected to cost if its pieces are spread evenly.
+        let budget = u64::from(self.geo.piece_count()) / 64 + u64::from(bits.count_ones());
+        let expected = u64::from(self.fresh) * want as u64 / u64::from(held);
+        if expected <= budget {
+            let mut found = Vec::with_capacity(want);
+            let mut examined = 0u64;
+            'levels: for level in &self.levels {
+                for &p in &level.pieces[level.bucket_start(lowest)..] {
+                    examined += 1;
+                    if examined > budget {
+                        break 'levels;
+                    }
+                    if bits.get(p) {
+                        found.push(p);
+                        if found.len() == want {
+                            return found;
+                        }
+                    }
+                }
+            }
+            if examined <= budget {
+                return found;
+            }
+            // The peer's pieces sit late in the buckets: its bitfield is cheaper.
+        }
+        self.best_in_bitfield(bits, want)
+    }
+
+    /// The `want` best fresh pieces of `bits` by (priority level, bucket
+    /// position): O(n / 64 + pieces in `bits` + found · log want).
+    fn best_in_bitfield(&self, bits: &Bitfield, want: usize) -> Vec<u32> {
+        let mut heap: BinaryHeap<(u8, u32, u32)> = BinaryHeap::with_capacity(want + 1);
+        for p in bits.iter_ones() {
+            if self.state[p as usize] != State::Fresh {
+                continue;
+            }
+            let key = (
+                self.level_of[self.prio[p as usize] as usize],
+                self.idx[p as usize],
+                p,
+            );
+            if heap.len() < want {
+                heap.push(key);
+            } else if heap.peek().is_some_and(|top| key < *top) {
+                heap.pop();
+                heap.push(key);
             }
         }
-        None
+        heap.into_sorted_vec().into_iter().map(|k| k.2).collect()
     }
 
     fn random_probe(&mut self, pi: usize, lowest: u32) -> Option<u32> {
@@ -158,16 +209,19 @@ impl Picker {
         None
     }
 
-    fn find_sequential(&mut self, pi: usize) -> Option<u32> {
+    fn find_sequential(&mut self, pi: usize, want: usize) -> Vec<u32> {
         let n = self.geo.piece_count();
         while self.seq_cursor < n && self.state[self.seq_cursor as usize] != State::Fresh {
             self.seq_cursor += 1;
         }
+        let fresh = |p: &u32| self.state[*p as usize] == State::Fresh;
         match &self.peers[pi].has {
-            Has::All => (self.seq_cursor < n).then_some(self.seq_cursor),
+            Has::All => (self.seq_cursor..n).filter(fresh).take(want).collect(),
             Has::Bits(bits) => bits
                 .iter_ones_from(self.seq_cursor)
-                .find(|&p| self.state[p as usize] == State::Fresh),
+                .filter(fresh)
+                .take(want)
+                .collect(),
         }
     }
 

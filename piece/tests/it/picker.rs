@@ -217,3 +217,29 @@ fn full_bitfield_and_haves_make_a_seed() {
     );
     p.check_consistency().unwrap();
 }
+
+#[test]
+fn peer_with_late_pieces_falls_back_to_its_bitfield() {
+    let n = 10_000;
+    let mut p = picker(n, 1);
+    p.set_have(&bits(n, &[0, 1, 2, 3]));
+    let early: Vec<u32> = (4..8_000).collect();
+    let late: Vec<u32> = (8_000..n).collect();
+    p.on_bitfield(1, &bits(n, &early));
+    for k in 2..8 {
+        p.on_bitfield(k, &bits(n, &late));
+    }
+    // Peer 7's pieces all sit behind 7,996 it lacks: more than reading its bitfield costs.
+    let got = p.pick(7, 5);
+    assert_eq!(got.len(), 5);
+    assert!(got.iter().all(|b| b.piece >= 8_000));
+    // A peer with a handful of pieces: its bitfield is read directly.
+    let taken: Vec<u32> = got.iter().map(|b| b.piece).collect();
+    let mut spare = (8_000..n).filter(|x| !taken.contains(x));
+    let (a, b) = (spare.next().unwrap(), spare.next().unwrap());
+    p.on_bitfield(8, &bits(n, &[5, a, b]));
+    let got: Vec<u32> = p.pick(8, 3).iter().map(|b| b.piece).collect();
+    assert_eq!(got[0], 5, "the rarest of its pieces first");
+    assert_eq!(got.len(), 3);
+    p.check_consistency().unwrap();
+}
