@@ -95,12 +95,15 @@ impl AnnounceRequest {
 /// Appends `bytes` to `out` percent-encoded byte by byte: only RFC 3986
 /// unreserved characters (`A-Z a-z 0-9 - . _ ~`) stay as they are.
 pub fn percent_encode_into(out: &mut String, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.reserve(bytes.len() * 3);
     for &b in bytes {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             out.push(char::from(b));
         } else {
-            // Writing to a String cannot fail.
-            let _ = write!(out, "%{b:02X}");
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
         }
     }
 }

@@ -9,9 +9,11 @@
 //!   connection id reuse, error packets, IPv6).
 //! - `list`: BEP 12 fall-through, promotion, skipped schemes, the
 //!   `Announcer` trait.
+//! - `props`: property tests of the parsers and encoders.
 
 mod http;
 mod list;
 mod opentracker;
+mod props;
 mod support;
 mod udp;
