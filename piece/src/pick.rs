@@ -15,6 +15,10 @@ pub const RANDOM_FIRST_PIECES: u32 = 4;
 /// back to rarest first.
 const RANDOM_PROBES: u32 = 16;
 
+/// A scan of a peer's bitfield keeps this many times the pieces needed as
+/// candidates for its next picks.
+const CANDIDATES_PER_SCAN: usize = 32;
+
 impl Picker {
     /// Up to `max` blocks to request from `peer` now; they are recorded as
     /// outstanding to it.
@@ -50,6 +54,10 @@ impl Picker {
     ///   `n / 64 + h`: a sparse peer, or one whose pieces all sit late in the
     ///   buckets, has its bitfield scanned instead, so the worst case is
     ///   O(n / 64 + h) per pick, never a scan of every piece per block.
+    ///   Such a scan keeps the next best pieces as candidates for the peer's
+    ///   next picks (checked to be still fresh when used; their order may
+    ///   lag behind availability changes since the scan), so it is paid
+    ///   once per many pieces.
     ///   Sequential mode walks the peer's bitfield from the first missing
     ///   piece. A peer with no fresh piece costs O(1) here;
     /// - step 3 (endgame only): every block in progress.
@@ -134,8 +142,7 @@ impl Picker {
                 return vec![p];
             }
         }
-        let has = &self.peers[pi].has;
-        let Has::Bits(bits) = has else {
+        if seed {
             // A seed has every piece: the first `want` in bucket order.
             return self
                 .levels
@@ -143,13 +150,30 @@ impl Picker {
                 .flat_map(|l| l.pieces.iter().copied())
                 .take(want)
                 .collect();
+        }
+        // Candidates left from an earlier scan of its bitfield.
+        let mut found = Vec::with_capacity(want);
+        let peer = &mut self.peers[pi];
+        while found.len() < want {
+            match peer.candidates.pop() {
+                Some(p) if self.state[p as usize] == State::Fresh && peer.has.get(p) => {
+                    found.push(p)
+                }
+                Some(_) => {}
+                None => break,
+            }
+        }
+        if !found.is_empty() {
+            return found;
+        }
+        let Has::Bits(bits) = &self.peers[pi].has else {
+            return found;
         };
         // What reading the peer's bitfield costs, and what walking the
         // buckets is expected to cost if its pieces are spread evenly.
         let budget = u64::from(self.geo.piece_count()) / 64 + u64::from(bits.count_ones());
         let expected = u64::from(self.fresh) * want as u64 / u64::from(held);
         if expected <= budget {
-            let mut found = Vec::with_capacity(want);
             let mut examined = 0u64;
             'levels: for level in &self.levels {
                 for &p in &level.pieces[level.bucket_start(lowest)..] {
@@ -170,7 +194,11 @@ impl Picker {
             }
             // The peer's pieces sit late in the buckets: its bitfield is cheaper.
         }
-        self.best_in_bitfield(bits, want)
+        // Read the bitfield once for the next several picks too.
+        let mut best = self.best_in_bitfield(bits, want.saturating_mul(CANDIDATES_PER_SCAN));
+        let rest = best.split_off(want.min(best.len()));
+        self.peers[pi].candidates = rest.into_iter().rev().collect();
+        best
     }
 
     /// The `want` best fresh pieces of `bits` by (priority level, bucket

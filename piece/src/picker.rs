@@ -74,6 +74,9 @@ pub(crate) struct Peer {
     pub(crate) fresh_has: u32,
     /// Blocks outstanding to this peer.
     pub(crate) requests: Vec<Block>,
+    /// Fresh pieces it has, best last, from the last scan of its bitfield
+    /// (checked again before use).
+    pub(crate) candidates: Vec<u32>,
 }
 
 pub(crate) const NO_LEVEL: u8 = u8::MAX;
@@ -287,6 +290,7 @@ impl Picker {
             wanted_has: 0,
             fresh_has: 0,
             requests: Vec::new(),
+            candidates: Vec::new(),
         });
         self.peer_idx.insert(peer, i as u32);
         i
@@ -452,6 +456,7 @@ impl Picker {
         }
         self.peers[i].wanted_has = 0;
         self.peers[i].fresh_has = 0;
+        self.peers[i].candidates.clear();
     }
 
     fn avail_inc(&mut self, p: u32) {
@@ -732,6 +737,7 @@ impl Picker {
             .count() as u32;
         self.wanted_remaining = (0..n).filter(|&p| self.is_wanted(p)).count() as u32;
         for i in 0..self.peers.len() {
+            self.peers[i].candidates.clear();
             if let Has::Bits(b) = &self.peers[i].has {
                 let (mut w, mut f) = (0, 0);
                 for p in b.iter_ones() {
