@@ -1,8 +1,11 @@
-//! Project tasks: `cargo xtask ci | setup | fuzz [--seconds N]`.
+//! Project tasks: `cargo xtask ci | setup | fuzz | e2e | bench | demo`.
 #![allow(clippy::print_stdout)]
 
+mod bench;
 mod ci;
 mod cmd;
+mod demo;
+mod e2e;
 mod fuzz;
 mod setup;
 
@@ -13,7 +16,14 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   ci                  setup, fmt check, clippy, tests, fuzz build (what .ci/run runs)
   setup               install the Debian packages and cargo tools the tests need
-  fuzz [--seconds N]  run every fuzz target for N seconds (default 30)";
+  fuzz [--seconds N]  run every fuzz target for N seconds (default 30)
+  e2e [--quick]       monsoon against libtorrent, aria2c, Transmission and opentracker on
+                      127.0.0.1; prints a matrix, fails if a cell fails
+                      (--client aria2c: same matrix with aria2c downloading, to check the harness)
+  bench [--runs N] [--size-mib N]
+                      1 GiB from libtorrent on loopback: monsoon vs aria2c (and rqbit,
+                      transmission-cli if installed); median wall, CPU, peak RSS
+  demo                build, make a 256 MiB torrent, seed it, download it with progress";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,6 +36,9 @@ fn main() -> Result<()> {
         "ci" => ci::run(),
         "setup" => setup::run(),
         "fuzz" => fuzz::run(seconds_arg(rest, 30)?),
+        "e2e" => e2e::run(rest),
+        "bench" => bench::run(rest),
+        "demo" => demo::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

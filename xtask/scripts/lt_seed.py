@@ -1,0 +1,119 @@
+#!/usr/bin/python3
+"""Seeds one torrent with libtorrent-rasterbar on 127.0.0.1 for monsoon's e2e and bench.
+
+Run with Debian's /usr/bin/python3 (python3-libtorrent). It prints one line
+`ready port=P` once the torrent is seeding, then answers each `status` line on
+stdin with `status state=S uploaded=BYTES peers=N seeds=N`. It exits when
+stdin closes or after --max-seconds, whichever comes first.
+
+  lt_seed.py --torrent F --save-path DIR --port P [--seed-mode] [--trust]
+             [--upload-limit BYTES_PER_S] [--max-seconds N]
+
+--seed-mode trusts that the data is complete (no initial check); libtorrent
+then hashes each piece the first time a peer asks for it. --trust goes
+further: every piece counts as already verified and hash checks are off, so
+a copy with damaged bytes is served as it is (the corrupt-seeder scenario).
+"""
+
+import argparse
+import sys
+import threading
+import time
+
+import libtorrent as lt
+
+
+def parse_args():
+    p = argparse.ArgumentParser()
+    p.add_argument("--torrent", required=True)
+    p.add_argument("--save-path", required=True)
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--seed-mode", action="store_true")
+    p.add_argument("--trust", action="store_true")
+    p.add_argument("--upload-limit", type=int, default=0)
+    p.add_argument("--max-seconds", type=float, default=600.0)
+    return p.parse_args()
+
+
+def make_session(port, trust):
+    settings = lt.high_performance_seed()
+    settings.update(
+        {
+            "listen_interfaces": "127.0.0.1:%d" % port,
+            "outgoing_interfaces": "127.0.0.1",
+            "enable_dht": False,
+            "enable_lsd": False,
+            "enable_upnp": False,
+            "enable_natpmp": False,
+            "enable_outgoing_utp": False,
+            "enable_incoming_utp": False,
+            "allow_multiple_connections_per_ip": True,
+            "announce_to_all_trackers": True,
+            "announce_to_all_tiers": True,
+            "disable_hash_checks": trust,
+            "alert_mask": lt.alert.category_t.error_notification
+            | lt.alert.category_t.status_notification,
+        }
+    )
+    return lt.session(settings)
+
+
+def status_line(handle):
+    st = handle.status()
+    return "status state=%s uploaded=%d peers=%d seeds=%d" % (
+        str(st.state).split(".")[-1],
+        st.total_payload_upload,
+        st.num_peers,
+        st.num_seeds,
+    )
+
+
+def main():
+    args = parse_args()
+    ses = make_session(args.port, args.trust)
+    ti = lt.torrent_info(args.torrent)
+    atp = lt.add_torrent_params()
+    atp.ti = ti
+    atp.save_path = args.save_path
+    atp.flags &= ~lt.torrent_flags.auto_managed
+    atp.flags &= ~lt.torrent_flags.paused
+    if args.seed_mode or args.trust:
+        atp.flags |= lt.torrent_flags.seed_mode
+    if args.trust:
+        atp.verified_pieces = [True] * ti.num_pieces()
+    if args.upload_limit > 0:
+        atp.upload_limit = args.upload_limit
+    handle = ses.add_torrent(atp)
+
+    lines = []
+    closed = threading.Event()
+
+    def read_stdin():
+        for line in sys.stdin:
+            lines.append(line.strip())
+        closed.set()
+
+    threading.Thread(target=read_stdin, daemon=True).start()
+
+    deadline = time.monotonic() + args.max_seconds
+    ready = False
+    while time.monotonic() < deadline and not closed.is_set():
+        for alert in ses.pop_alerts():
+            if alert.category() & lt.alert.category_t.error_notification:
+                print("alert %s" % alert.message(), file=sys.stderr, flush=True)
+        st = handle.status()
+        if not ready and st.is_seeding:
+            ready = True
+            print("ready port=%d" % ses.listen_port(), flush=True)
+        while lines:
+            cmd = lines.pop(0)
+            if cmd == "status":
+                print(status_line(handle), flush=True)
+        time.sleep(0.05)
+    if not ready:
+        print("error: torrent never reached the seeding state", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

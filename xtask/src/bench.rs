@@ -1,0 +1,282 @@
+//! `cargo xtask bench [--runs N] [--size-mib N]`: downloads one large
+//! single-file torrent on loopback with monsoon and every other client found
+//! (aria2c; rqbit and transmission-cli when on PATH), alternating, and prints
+//! the median wall time, CPU time (user+sys, from wait4) and peak RSS of each,
+//! with monsoon's ratios. Scenario 1: one libtorrent seeder. Scenario 2: four
+//! seeders at once (libtorrent, aria2c, Transmission, libtorrent).
+//!
+//! The libtorrent seeders run in seed mode with every piece trusted, so they
+//! serve from the page cache without hashing; the data is read once before
+//! the first run so it is in the page cache.
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail, ensure};
+
+use crate::cmd;
+use crate::e2e::{self, Client, Kind, LtOptions, MIB, PYTHON, Proc, Seeder, TorrentFacts, Tracker};
+
+/// A downloader the bench can drive.
+#[derive(Debug, Clone)]
+enum Bencher {
+    /// monsoon or aria2c, as in the e2e tests.
+    Known(Client),
+    /// `rqbit download --exit-on-finish`.
+    Rqbit,
+}
+
+impl Bencher {
+    fn name(&self) -> &'static str {
+        match self {
+            Bencher::Known(c) => c.name(),
+            Bencher::Rqbit => "rqbit",
+        }
+    }
+
+    fn command(&self, torrent: &Path, out: &Path, port: u16) -> Result<Command> {
+        match self {
+            Bencher::Known(c) => c.download_cmd(torrent, out, port, &[]),
+            Bencher::Rqbit => {
+                let mut c = Command::new("rqbit");
+                c.args(["--disable-dht", "download", "--exit-on-finish", "-o"])
+                    .arg(out)
+                    .arg(torrent);
+                Ok(c)
+            }
+        }
+    }
+}
+
+/// One measured run.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    wall: f64,
+    cpu: f64,
+    rss_kib: u64,
+}
+
+/// Options of `cargo xtask bench`.
+struct Options {
+    runs: usize,
+    size_mib: u64,
+}
+
+fn parse(args: &[String]) -> Result<Options> {
+    let mut opts = Options {
+        runs: 3,
+        size_mib: 1024,
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = || -> Result<u64> {
+            Ok(it
+                .next()
+                .with_context(|| format!("{arg} needs a number"))?
+                .parse()?)
+        };
+        match arg.as_str() {
+            "--runs" => opts.runs = usize::try_from(value()?)?.max(1),
+            "--size-mib" => opts.size_mib = value()?.max(1),
+            other => bail!("unknown bench option `{other}` (expected --runs N, --size-mib N)"),
+        }
+    }
+    Ok(opts)
+}
+
+pub(crate) fn run(args: &[String]) -> Result<()> {
+    let opts = parse(args)?;
+    e2e::ensure_packages()?;
+    let mut clients = Vec::new();
+    let monsoon = match e2e::build_monsoon() {
+        Ok(bin) => {
+            clients.push(Bencher::Known(Client::Monsoon(bin.clone())));
+            Some(bin)
+        }
+        Err(e) => {
+            println!("bench: WITHOUT monsoon: {e:#}");
+            None
+        }
+    };
+    clients.push(Bencher::Known(Client::Aria2));
+    if cmd::have("rqbit") {
+        clients.push(Bencher::Rqbit);
+    }
+
+    let work = e2e::fresh_dir("bench")?;
+    let data = work.join("data");
+    let file = data.join("bench.bin");
+    println!("bench: writing {} MiB to {}", opts.size_mib, file.display());
+    e2e::write_file(&file, opts.size_mib * MIB, 7)?;
+    let port = e2e::free_port()?;
+    let url = format!("http://127.0.0.1:{port}/announce");
+    let torrent = work.join("bench.torrent");
+    e2e::create_torrent(monsoon.as_deref(), &file, &url, MIB, &torrent)
+        .or_else(|_| e2e::create_torrent(None, &file, &url, MIB, &torrent))?;
+    let facts = TorrentFacts::read(&torrent)?;
+    let tracker = Tracker::start(&work.join("tracker"), port, &[&facts.info_hash])?;
+    // Into the page cache.
+    std::io::copy(&mut fs::File::open(&file)?, &mut std::io::sink())?;
+
+    let mut report = String::new();
+    let trust = LtOptions {
+        seed_mode: true,
+        trust: true,
+        upload_limit: 0,
+    };
+    {
+        let seeder = Seeder::libtorrent(&torrent, &data, &work.join("seed-lt"), trust)?;
+        tracker.wait_seeders(&facts.info_hash, 1)?;
+        let table = scenario(
+            &work, &torrent, &facts, &file, &clients, opts.runs, "1-seeder",
+        )?;
+        drop(seeder);
+        let _ = writeln!(
+            report,
+            "\none libtorrent seeder, {} MiB, {} runs each:\n{table}",
+            opts.size_mib, opts.runs
+        );
+    }
+    {
+        let before = tracker.seeders(&facts.info_hash)?;
+        let seeders = [
+            Seeder::libtorrent(&torrent, &data, &work.join("seed4-lt1"), trust)?,
+            Seeder::start(Kind::Aria2, &torrent, &data, &work.join("seed4-aria2"))?,
+            Seeder::start(Kind::Transmission, &torrent, &data, &work.join("seed4-tr"))?,
+            Seeder::libtorrent(&torrent, &data, &work.join("seed4-lt2"), trust)?,
+        ];
+        tracker.wait_seeders(&facts.info_hash, before + 4)?;
+        let table = scenario(
+            &work,
+            &torrent,
+            &facts,
+            &file,
+            &clients,
+            opts.runs,
+            "4-seeders",
+        )?;
+        drop(seeders);
+        let _ = writeln!(
+            report,
+            "\nfour seeders (libtorrent, aria2c, Transmission, libtorrent), {} MiB, {} runs each:\n{table}",
+            opts.size_mib, opts.runs
+        );
+    }
+    println!("{report}");
+    println!(
+        "command: cargo xtask bench --runs {} --size-mib {}",
+        opts.runs, opts.size_mib
+    );
+    Ok(())
+}
+
+/// Runs every client `runs` times, alternating, and returns the table.
+fn scenario(
+    work: &Path,
+    torrent: &Path,
+    facts: &TorrentFacts,
+    expected: &Path,
+    clients: &[Bencher],
+    runs: usize,
+    tag: &str,
+) -> Result<String> {
+    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); clients.len()];
+    for run in 0..runs {
+        for (i, client) in clients.iter().enumerate() {
+            let dir = work.join(format!("{tag}-{}-{run}", client.name()));
+            let sample = measure(client, torrent, &dir)?;
+            e2e::compare(expected, &dir.join("out").join(&facts.name))
+                .with_context(|| format!("{} downloaded wrong bytes", client.name()))?;
+            fs::remove_dir_all(&dir)?;
+            println!(
+                "bench {tag}: {} run {}: {:.2} s wall, {:.2} s cpu, {} MiB peak RSS",
+                client.name(),
+                run + 1,
+                sample.wall,
+                sample.cpu,
+                sample.rss_kib / 1024
+            );
+            samples[i].push(sample);
+        }
+    }
+    Ok(table(clients, &samples))
+}
+
+/// One download under `measure.py`; `sync` first so earlier writeback does
+/// not land in this run.
+fn measure(client: &Bencher, torrent: &Path, dir: &Path) -> Result<Sample> {
+    fs::create_dir_all(dir)?;
+    e2e::check_output(&mut Command::new("sync"), Duration::from_secs(120))?;
+    let result = dir.join("measure.txt");
+    let inner = client.command(torrent, &dir.join("out"), e2e::free_port()?)?;
+    let mut cmd = Command::new(PYTHON);
+    cmd.arg(e2e::script("measure.py"))
+        .arg(&result)
+        .arg(inner.get_program())
+        .args(inner.get_args())
+        .current_dir(dir);
+    let mut proc = Proc::spawn(client.name(), &mut cmd, &dir.join("client.log"))?;
+    let status = proc.wait(Duration::from_secs(600))?;
+    let text = fs::read_to_string(&result).unwrap_or_default();
+    ensure!(
+        status.success(),
+        "{} failed ({status}): {}",
+        client.name(),
+        fs::read_to_string(proc.log()).unwrap_or_default()
+    );
+    let f: Vec<&str> = text.split_whitespace().collect();
+    ensure!(f.len() == 5, "bad measure.py output: {text:?}");
+    Ok(Sample {
+        wall: f[1].parse()?,
+        cpu: f[2].parse::<f64>()? + f[3].parse::<f64>()?,
+        rss_kib: f[4].parse()?,
+    })
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Medians per client, then monsoon's ratio to each other client.
+fn table(clients: &[Bencher], samples: &[Vec<Sample>]) -> String {
+    let meds: Vec<(f64, f64, f64)> = samples
+        .iter()
+        .map(|s| {
+            (
+                median(s.iter().map(|x| x.wall).collect()),
+                median(s.iter().map(|x| x.cpu).collect()),
+                median(s.iter().map(|x| x.rss_kib as f64 / 1024.0).collect()),
+            )
+        })
+        .collect();
+    let mut out = String::from(
+        "| client | median wall (s) | median CPU user+sys (s) | median peak RSS (MiB) |\n|---|---|---|---|",
+    );
+    for (c, (w, cpu, rss)) in clients.iter().zip(&meds) {
+        let _ = write!(out, "\n| {} | {w:.2} | {cpu:.2} | {rss:.1} |", c.name());
+    }
+    if let Some(m) = clients.iter().position(|c| c.name() == "monsoon") {
+        let (mw, mc, mr) = meds[m];
+        for (c, (w, cpu, rss)) in clients.iter().zip(&meds) {
+            if c.name() != "monsoon" {
+                let _ = write!(
+                    out,
+                    "\nmonsoon / {}: wall {:.2}x, CPU {:.2}x, RSS {:.2}x",
+                    c.name(),
+                    mw / w,
+                    mc / cpu,
+                    mr / rss
+                );
+            }
+        }
+    }
+    out
+}

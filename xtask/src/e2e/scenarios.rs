@@ -1,0 +1,346 @@
+//! The e2e scenarios, each one cell of the matrix: data and torrents, then
+//! downloads from each seeding client, all of them, a peer given by address,
+//! a corrupt peer, and a resume after SIGKILL.
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail, ensure};
+
+use super::data::{self, MIB};
+use super::matrix::Matrix;
+use super::procs::{self, Proc};
+use super::seeders::{Kind, LtOptions, Seeder, TorrentFacts, Tracker, flush};
+use super::{Client, create_torrent};
+
+/// The longest one download may take before it counts as hung.
+const DOWNLOAD_LIMIT: Duration = Duration::from_secs(120);
+
+/// One torrent and its data.
+struct Item {
+    /// Its label in the matrix.
+    label: &'static str,
+    torrent: PathBuf,
+    /// The folder holding the torrent's file or top folder (a save path).
+    data_dir: PathBuf,
+    facts: TorrentFacts,
+}
+
+impl Item {
+    /// The file or top folder the torrent describes.
+    fn content(&self) -> PathBuf {
+        self.data_dir.join(&self.facts.name)
+    }
+}
+
+/// What every cell can use.
+struct Env<'a> {
+    client: &'a Client,
+    tracker: &'a Tracker,
+}
+
+/// Makes the data, the torrents and the tracker, then runs every cell.
+pub(super) fn run_all(work: &Path, client: &Client, big: u64) -> Result<Matrix> {
+    let mut m = Matrix::default();
+    let data = work.join("data");
+    println!(
+        "e2e: making {} MiB of test data under {}",
+        big / MIB,
+        data.display()
+    );
+    data::write_file(&data.join("single/big.bin"), big, 42)?;
+    data::make_folder(&data.join("folder"), "odd", 64 * 1024)?;
+
+    let tracker_port = procs::free_port()?;
+    let url = format!("http://127.0.0.1:{tracker_port}/announce");
+    let monsoon = match client {
+        Client::Monsoon(bin) => Some(bin.as_path()),
+        Client::Aria2 => None,
+    };
+    let mut items = Vec::new();
+    for (label, dir, name, piece) in [
+        ("single file", "single", "big.bin", 256 * 1024),
+        ("folder", "folder", "odd", 64 * 1024),
+    ] {
+        let data_dir = data.join(dir);
+        let torrent = work.join(format!("{dir}.torrent"));
+        let content = data_dir.join(name);
+        if let Some(bin) = monsoon {
+            let started = Instant::now();
+            let made = create_torrent(Some(bin), &content, &url, piece, &torrent);
+            m.record(
+                &format!("create ({label})"),
+                "monsoon",
+                started.elapsed(),
+                &made,
+            );
+            if made.is_err() {
+                println!("e2e: monsoon create failed; making {dir}.torrent with mktorrent");
+                create_torrent(None, &content, &url, piece, &torrent)?;
+            }
+        } else {
+            create_torrent(None, &content, &url, piece, &torrent)?;
+        }
+        let facts = TorrentFacts::read(&torrent)?;
+        items.push(Item {
+            label,
+            torrent,
+            data_dir,
+            facts,
+        });
+    }
+    if let Some(bin) = monsoon {
+        for item in &items {
+            let started = Instant::now();
+            let checked = check_info(bin, item);
+            m.record(
+                &format!("info ({})", item.label),
+                "monsoon",
+                started.elapsed(),
+                &checked,
+            );
+        }
+    }
+
+    let hashes: Vec<&str> = items.iter().map(|i| i.facts.info_hash.as_str()).collect();
+    let tracker = Tracker::start(&work.join("tracker"), tracker_port, &hashes)?;
+    let env = Env {
+        client,
+        tracker: &tracker,
+    };
+    let cells = work.join("cells");
+    let mut n = 0;
+    let mut cell =
+        |m: &mut Matrix, scenario: &str, column: &str, f: &dyn Fn(&Path) -> Result<()>| {
+            n += 1;
+            let dir = cells.join(format!("{n:02}"));
+            print!("e2e: {scenario} / {column} ({}) ... ", dir.display());
+            flush();
+            let started = Instant::now();
+            let result = std::fs::create_dir_all(&dir)
+                .map_err(anyhow::Error::from)
+                .and_then(|()| f(&dir));
+            let took = started.elapsed();
+            match &result {
+                Ok(()) => println!("ok {:.1}s", took.as_secs_f64()),
+                Err(e) => println!("FAILED {:.1}s: {e:#}", took.as_secs_f64()),
+            }
+            m.record(scenario, column, took, &result);
+        };
+
+    for kind in [Kind::Libtorrent, Kind::Aria2, Kind::Transmission] {
+        for item in &items {
+            cell(&mut m, item.label, kind.name(), &|dir| {
+                from_seeders(&env, item, &[kind], dir)
+            });
+        }
+    }
+    let all = [Kind::Libtorrent, Kind::Aria2, Kind::Transmission];
+    for item in &items {
+        cell(&mut m, item.label, "all three", &|dir| {
+            from_seeders(&env, item, &all, dir)
+        });
+    }
+    if !matches!(client, Client::Aria2) {
+        for item in &items {
+            cell(
+                &mut m,
+                &format!("{} --peer, no tracker", item.label),
+                "libtorrent",
+                &|dir| by_address(&env, item, dir),
+            );
+        }
+    }
+    let single = &items[0];
+    cell(&mut m, "corrupt peer + good peer", "libtorrent", &|dir| {
+        corrupt_peer(&env, single, dir)
+    });
+    cell(&mut m, "resume after SIGKILL", "libtorrent", &|dir| {
+        resume(&env, single, dir)
+    });
+    Ok(m)
+}
+
+/// `monsoon info --json` agrees with libtorrent on the info-hash and sizes.
+fn check_info(bin: &Path, item: &Item) -> Result<()> {
+    let json = procs::check_output(
+        Command::new(bin)
+            .args(["info", "--json"])
+            .arg(&item.torrent),
+        Duration::from_secs(30),
+    )?;
+    let compact: String = json.chars().filter(|c| !c.is_whitespace()).collect();
+    let f = &item.facts;
+    for want in [
+        format!("\"info_hash\":\"{}\"", f.info_hash),
+        format!("\"total_length\":{}", f.total_length),
+        format!("\"piece_length\":{}", f.piece_length),
+        format!("\"piece_count\":{}", f.piece_count),
+    ] {
+        ensure!(
+            compact.contains(&want),
+            "`monsoon info --json` lacks {want}: {json}"
+        );
+    }
+    Ok(())
+}
+
+/// Starts seeders of `kinds` and waits until the tracker lists them all.
+fn seeders(env: &Env<'_>, item: &Item, kinds: &[Kind], dir: &Path) -> Result<Vec<Seeder>> {
+    let hash = &item.facts.info_hash;
+    let before = env.tracker.seeders(hash)?;
+    let mut started = Vec::new();
+    for (i, kind) in kinds.iter().enumerate() {
+        let work = dir.join(format!("seeder{i}-{}", kind.name()));
+        started.push(Seeder::start(*kind, &item.torrent, &item.data_dir, &work)?);
+    }
+    let want = before + u32::try_from(kinds.len())?;
+    env.tracker.wait_seeders(hash, want)?;
+    Ok(started)
+}
+
+/// Starts the downloader; its output goes to `dir/download-TAG.log`.
+fn start_download(
+    env: &Env<'_>,
+    item: &Item,
+    out: &Path,
+    peers: &[SocketAddr],
+    dir: &Path,
+    tag: &str,
+) -> Result<Proc> {
+    let port = procs::free_port()?;
+    let mut cmd = env.client.download_cmd(&item.torrent, out, port, peers)?;
+    Proc::spawn(
+        env.client.name(),
+        &mut cmd,
+        &dir.join(format!("download-{tag}.log")),
+    )
+}
+
+/// Waits for a download to exit successfully.
+fn finish(mut proc: Proc) -> Result<()> {
+    let status = proc.wait(DOWNLOAD_LIMIT)?;
+    if !status.success() {
+        bail!("download exited with {status}: {}", procs::tail(proc.log()));
+    }
+    Ok(())
+}
+
+/// Downloads `item` into `dir/out` and compares every byte.
+fn fetch(env: &Env<'_>, item: &Item, peers: &[SocketAddr], dir: &Path) -> Result<()> {
+    let out = dir.join("out");
+    finish(start_download(env, item, &out, peers, dir, "1")?)?;
+    data::compare(&item.content(), &out.join(&item.facts.name))
+}
+
+/// Through the tracker, from seeders of `kinds`.
+fn from_seeders(env: &Env<'_>, item: &Item, kinds: &[Kind], dir: &Path) -> Result<()> {
+    let _seeders = seeders(env, item, kinds, dir)?;
+    fetch(env, item, &[], dir)
+}
+
+/// From one libtorrent seeder given with `--peer`, trackers off.
+fn by_address(env: &Env<'_>, item: &Item, dir: &Path) -> Result<()> {
+    let seeder = Seeder::libtorrent(
+        &item.torrent,
+        &item.data_dir,
+        &dir.join("seeder"),
+        LtOptions::default(),
+    )?;
+    fetch(env, item, &[seeder.addr()], dir)
+}
+
+/// A libtorrent seeder serving a copy with damaged pieces, next to a good one.
+fn corrupt_peer(env: &Env<'_>, item: &Item, dir: &Path) -> Result<()> {
+    let bad_dir = dir.join("bad-data");
+    data::copy_tree(&item.content(), &bad_dir.join(&item.facts.name))?;
+    let pieces = item.facts.piece_count;
+    let damaged: Vec<u64> = (0..pieces).filter(|p| p % 5 == 1).collect();
+    data::damage(
+        &bad_dir.join(&item.facts.name),
+        item.facts.piece_length,
+        &damaged,
+    )?;
+    let hash = &item.facts.info_hash;
+    let before = env.tracker.seeders(hash)?;
+    let trust = LtOptions {
+        trust: true,
+        ..LtOptions::default()
+    };
+    let _bad = Seeder::libtorrent(&item.torrent, &bad_dir, &dir.join("bad-seeder"), trust)?;
+    let good = LtOptions {
+        seed_mode: true,
+        ..LtOptions::default()
+    };
+    let _good = Seeder::libtorrent(
+        &item.torrent,
+        &item.data_dir,
+        &dir.join("good-seeder"),
+        good,
+    )?;
+    env.tracker.wait_seeders(hash, before + 2)?;
+    fetch(env, item, &[], dir)
+}
+
+/// Kill the downloader half way (SIGKILL), restart it: it completes, and
+/// the second run fetches about the missing half, not everything again.
+fn resume(env: &Env<'_>, item: &Item, dir: &Path) -> Result<()> {
+    let total = item.facts.total_length;
+    let piece = item.facts.piece_length;
+    // Slow enough to stop it half way: the whole file takes about 4 s.
+    let opts = LtOptions {
+        seed_mode: true,
+        upload_limit: (total / 4).max(MIB),
+        ..LtOptions::default()
+    };
+    let hash = &item.facts.info_hash;
+    let before = env.tracker.seeders(hash)?;
+    let mut seeder = Seeder::libtorrent(&item.torrent, &item.data_dir, &dir.join("seeder"), opts)?;
+    env.tracker.wait_seeders(hash, before + 1)?;
+
+    let out = dir.join("out");
+    let mut first = start_download(env, item, &out, &[], dir, "1")?;
+    let deadline = Instant::now() + DOWNLOAD_LIMIT;
+    loop {
+        let sent = seeder.uploaded()?;
+        if sent >= total / 2 {
+            break;
+        }
+        ensure!(
+            !first.exited(),
+            "the first download exited before half way ({sent} of {total} bytes sent): {}",
+            procs::tail(first.log())
+        );
+        ensure!(
+            Instant::now() < deadline,
+            "half way not reached in {DOWNLOAD_LIMIT:?}"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    first.kill();
+    drop(first);
+    let first_sent = seeder.uploaded()?;
+    ensure!(
+        first_sent < total,
+        "the seeder sent everything ({first_sent} bytes) before the kill"
+    );
+
+    finish(start_download(env, item, &out, &[], dir, "2")?)?;
+    let second_sent = seeder.uploaded()? - first_sent;
+    data::compare(&item.content(), &out.join(&item.facts.name))?;
+    let missing = total - first_sent;
+    let slack = total / 8 + 4 * piece;
+    println!();
+    println!(
+        "e2e: resume: {first_sent} bytes sent before the kill, {second_sent} after (missing {missing}, allowed {})",
+        missing + slack
+    );
+    ensure!(
+        second_sent <= missing + slack,
+        "after the restart the seeder sent {second_sent} bytes, but only {missing} were missing \
+         (+{slack} slack): the resume did not reuse the data on disk"
+    );
+    Ok(())
+}

@@ -1,0 +1,343 @@
+//! The real clients monsoon is tested against: opentracker, and seeders
+//! driven by libtorrent (Python), aria2c and transmission-daemon.
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+use super::procs::{self, Proc};
+
+/// Debian's Python, the one `python3-libtorrent` is built for.
+pub(crate) const PYTHON: &str = "/usr/bin/python3";
+
+/// How long a seeder may take to check its data and announce.
+const READY: Duration = Duration::from_secs(120);
+
+/// `xtask/scripts/NAME`.
+pub(crate) fn script(name: &str) -> PathBuf {
+    crate::cmd::root().join("xtask/scripts").join(name)
+}
+
+/// What libtorrent reads in a .torrent.
+#[derive(Debug, Clone)]
+pub(crate) struct TorrentFacts {
+    /// The info-hash, lowercase hex.
+    pub(crate) info_hash: String,
+    /// Bytes per piece.
+    pub(crate) piece_length: u64,
+    /// Number of pieces.
+    pub(crate) piece_count: u64,
+    /// Sum of the file lengths.
+    pub(crate) total_length: u64,
+    /// The torrent's name (file or top folder).
+    pub(crate) name: String,
+}
+
+impl TorrentFacts {
+    /// Reads `torrent` with libtorrent.
+    pub(crate) fn read(torrent: &Path) -> Result<TorrentFacts> {
+        let text = procs::check_output(
+            Command::new(PYTHON).arg(script("lt_info.py")).arg(torrent),
+            Duration::from_secs(30),
+        )?;
+        let line = text.lines().next().context("lt_info.py printed nothing")?;
+        let mut it = line.splitn(5, ' ');
+        let mut field = || it.next().context("short lt_info.py line");
+        Ok(TorrentFacts {
+            info_hash: field()?.to_owned(),
+            piece_length: field()?.parse()?,
+            piece_count: field()?.parse()?,
+            total_length: field()?.parse()?,
+            name: field()?.to_owned(),
+        })
+    }
+}
+
+/// opentracker on 127.0.0.1 (HTTP and UDP on the same port) with a whitelist.
+pub(crate) struct Tracker {
+    port: u16,
+    _proc: Proc,
+}
+
+impl Tracker {
+    /// Starts opentracker on `port` in `dir`, accepting only `info_hashes`
+    /// (hex).
+    pub(crate) fn start(dir: &Path, port: u16, info_hashes: &[&str]) -> Result<Tracker> {
+        fs::create_dir_all(dir)?;
+        let mut list = String::new();
+        for hash in info_hashes {
+            writeln!(list, "{hash}")?;
+        }
+        fs::write(dir.join("whitelist"), list)?;
+        let p = port.to_string();
+        // opentracker chroots to `-d` when it runs as root, so the whitelist
+        // path is relative to it.
+        let proc = Proc::spawn(
+            "opentracker",
+            Command::new("opentracker")
+                .args(["-i", "127.0.0.1", "-p", &p, "-P", &p, "-d"])
+                .arg(dir)
+                .args(["-w", "whitelist"])
+                .current_dir(dir),
+            &dir.join("opentracker.log"),
+        )?;
+        procs::wait_listening("opentracker", port, Duration::from_secs(20))?;
+        Ok(Tracker { port, _proc: proc })
+    }
+
+    /// The HTTP announce URL.
+    pub(crate) fn announce_url(&self) -> String {
+        format!("http://127.0.0.1:{}/announce", self.port)
+    }
+
+    /// How many seeders the tracker lists for `info_hash` (hex), by scrape.
+    pub(crate) fn seeders(&self, info_hash: &str) -> Result<u32> {
+        let mut query = String::new();
+        for i in (0..info_hash.len()).step_by(2) {
+            write!(query, "%{}", &info_hash[i..i + 2])?;
+        }
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+        s.set_read_timeout(Some(Duration::from_secs(5)))?;
+        write!(
+            s,
+            "GET /scrape?info_hash={query} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
+        )?;
+        let mut body = Vec::new();
+        s.read_to_end(&mut body)?;
+        let text = String::from_utf8_lossy(&body);
+        let Some(at) = text.find("8:completei") else {
+            return Ok(0);
+        };
+        let rest = &text[at + "8:completei".len()..];
+        let end = rest.find('e').context("bad scrape reply")?;
+        Ok(rest[..end].parse()?)
+    }
+
+    /// Waits until the tracker lists at least `n` seeders for `info_hash`.
+    pub(crate) fn wait_seeders(&self, info_hash: &str, n: u32) -> Result<()> {
+        procs::wait_until(&format!("{n} seeder(s) on the tracker"), READY, || {
+            Ok(self.seeders(info_hash)? >= n)
+        })
+    }
+}
+
+/// Which program seeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// libtorrent-rasterbar through `xtask/scripts/lt_seed.py`.
+    Libtorrent,
+    /// aria2c.
+    Aria2,
+    /// transmission-daemon, fed through transmission-remote.
+    Transmission,
+}
+
+impl Kind {
+    /// Short name for tables.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kind::Libtorrent => "libtorrent",
+            Kind::Aria2 => "aria2",
+            Kind::Transmission => "transmission",
+        }
+    }
+}
+
+/// How a libtorrent seeder treats its data.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct LtOptions {
+    /// Skip the initial check (pieces are hashed when first requested).
+    pub(crate) seed_mode: bool,
+    /// Serve the data as it is, damaged or not (no hash checks at all).
+    pub(crate) trust: bool,
+    /// Upload limit in bytes per second (0: none).
+    pub(crate) upload_limit: u64,
+}
+
+/// A running seeder; dropping it stops it.
+pub(crate) struct Seeder {
+    kind: Kind,
+    port: u16,
+    proc: Proc,
+}
+
+impl Seeder {
+    /// Starts a seeder of `kind` for `torrent` whose data is in `data_dir`
+    /// (the folder holding the torrent's file or top folder). `work` is a
+    /// scratch folder for its logs and configuration.
+    pub(crate) fn start(
+        kind: Kind,
+        torrent: &Path,
+        data_dir: &Path,
+        work: &Path,
+    ) -> Result<Seeder> {
+        match kind {
+            Kind::Libtorrent => Seeder::libtorrent(torrent, data_dir, work, LtOptions::default()),
+            Kind::Aria2 => Seeder::aria2(torrent, data_dir, work),
+            Kind::Transmission => Seeder::transmission(torrent, data_dir, work),
+        }
+    }
+
+    /// A libtorrent seeder; returns once it is seeding.
+    pub(crate) fn libtorrent(
+        torrent: &Path,
+        data_dir: &Path,
+        work: &Path,
+        opts: LtOptions,
+    ) -> Result<Seeder> {
+        fs::create_dir_all(work)?;
+        let port = procs::free_port()?;
+        let mut cmd = Command::new(PYTHON);
+        cmd.arg(script("lt_seed.py"))
+            .arg("--torrent")
+            .arg(torrent)
+            .arg("--save-path")
+            .arg(data_dir)
+            .args(["--port", &port.to_string(), "--max-seconds", "1800"]);
+        if opts.seed_mode {
+            cmd.arg("--seed-mode");
+        }
+        if opts.trust {
+            cmd.arg("--trust");
+        }
+        if opts.upload_limit > 0 {
+            cmd.args(["--upload-limit", &opts.upload_limit.to_string()]);
+        }
+        let mut proc =
+            Proc::spawn_talking("libtorrent seeder", &mut cmd, &work.join("lt_seed.log"))?;
+        proc.line("ready", READY)?;
+        Ok(Seeder {
+            kind: Kind::Libtorrent,
+            port,
+            proc,
+        })
+    }
+
+    /// An aria2c seeder that checks its data first (`-V`).
+    pub(crate) fn aria2(torrent: &Path, data_dir: &Path, work: &Path) -> Result<Seeder> {
+        fs::create_dir_all(work)?;
+        let port = procs::free_port()?;
+        let proc = Proc::spawn(
+            "aria2c seeder",
+            Command::new("aria2c")
+                .args([
+                    "--seed-ratio=0",
+                    "-V",
+                    "--bt-seed-unverified=false",
+                    "--enable-dht=false",
+                    "--enable-dht6=false",
+                    "--bt-enable-lpd=false",
+                    "--enable-peer-exchange=false",
+                    "--disable-ipv6=true",
+                    "--summary-interval=0",
+                    "--console-log-level=warn",
+                    "--file-allocation=none",
+                    "--auto-save-interval=0",
+                    "--bt-max-peers=0",
+                ])
+                .arg(format!("--listen-port={port}"))
+                .arg(format!("--dir={}", data_dir.display()))
+                .arg(format!("--log={}", work.join("aria2c-debug.log").display()))
+                .arg("--log-level=notice")
+                .arg(torrent)
+                .current_dir(work),
+            &work.join("aria2c.log"),
+        )?;
+        procs::wait_listening("aria2c seeder", port, READY)?;
+        Ok(Seeder {
+            kind: Kind::Aria2,
+            port,
+            proc,
+        })
+    }
+
+    /// A transmission-daemon seeder: starts the daemon, adds the torrent,
+    /// waits for its check, then re-announces (the first announce went out
+    /// while it was still checking).
+    pub(crate) fn transmission(torrent: &Path, data_dir: &Path, work: &Path) -> Result<Seeder> {
+        let config = work.join("transmission");
+        fs::create_dir_all(&config)?;
+        let port = procs::free_port()?;
+        let rpc = procs::free_port()?;
+        let proc = Proc::spawn(
+            "transmission-daemon",
+            Command::new("transmission-daemon")
+                .args([
+                    "-f",
+                    "--log-error",
+                    "-T",
+                    "--no-dht",
+                    "--no-lpd",
+                    "--no-portmap",
+                ])
+                .args(["--no-utp", "-et", "-GSR", "--no-incomplete-dir", "-C"])
+                .args([
+                    "--allowed",
+                    "127.0.0.1",
+                    "-r",
+                    "127.0.0.1",
+                    "-i",
+                    "127.0.0.1",
+                ])
+                .args(["-p", &rpc.to_string(), "-P", &port.to_string()])
+                .arg("-g")
+                .arg(&config)
+                .arg("-w")
+                .arg(data_dir),
+            &work.join("transmission.log"),
+        )?;
+        procs::wait_listening("transmission rpc", rpc, READY)?;
+        let remote = |args: &[&str]| {
+            procs::check_output(
+                Command::new("transmission-remote")
+                    .arg(format!("127.0.0.1:{rpc}"))
+                    .args(args),
+                Duration::from_secs(30),
+            )
+        };
+        let torrent = torrent.to_str().context("torrent path is not UTF-8")?;
+        remote(&["-a", torrent])?;
+        procs::wait_until("transmission check", READY, || {
+            let list = remote(&["-l"])?;
+            let row = list.lines().nth(1).unwrap_or_default();
+            Ok(row.contains("100%") && !row.contains("Verif"))
+        })?;
+        remote(&["-t", "all", "--reannounce"])?;
+        procs::wait_listening("transmission peer port", port, READY)?;
+        Ok(Seeder {
+            kind: Kind::Transmission,
+            port,
+            proc,
+        })
+    }
+
+    /// Its peer address.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// Payload bytes uploaded so far (libtorrent seeders only).
+    pub(crate) fn uploaded(&mut self) -> Result<u64> {
+        if self.kind != Kind::Libtorrent {
+            bail!("only the libtorrent seeder reports its upload");
+        }
+        self.proc.send("status")?;
+        let line = self.proc.line("status", Duration::from_secs(10))?;
+        let value = line
+            .split(' ')
+            .find_map(|kv| kv.strip_prefix("uploaded="))
+            .context("no uploaded= in status line")?;
+        Ok(value.parse()?)
+    }
+}
+
+/// Flushes stdout so progress lines show before a long step.
+pub(crate) fn flush() {
+    let _ = std::io::stdout().flush();
+}
