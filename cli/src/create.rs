@@ -92,7 +92,7 @@ pub(crate) fn run(args: CreateArgs) -> anyhow::Result<()> {
     write_out(&out, &bytes, args.force)?;
     let files = meta.files.len();
     let mut stdout = std::io::stdout().lock();
-    writeln!(
+    crate::info::quiet_pipe(writeln!(
         stdout,
         "{}: {} ({} in {files} file{}, {} pieces of {}), info-hash {}",
         out.display(),
@@ -102,9 +102,7 @@ pub(crate) fn run(args: CreateArgs) -> anyhow::Result<()> {
         meta.piece_count(),
         units::size(u64::from(meta.piece_length)),
         meta.info_hash_hex()
-    )
-    .context("writing to stdout")?;
-    Ok(())
+    ))
 }
 
 fn write_out(out: &Path, bytes: &[u8], force: bool) -> anyhow::Result<()> {

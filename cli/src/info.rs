@@ -46,8 +46,15 @@ pub(crate) fn run(args: InfoArgs) -> anyhow::Result<()> {
         }
     };
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{}", out.trim_end()).context("writing to stdout")?;
-    Ok(())
+    quiet_pipe(writeln!(stdout, "{}", out.trim_end()))
+}
+
+/// A closed stdout (`monsoon info x | head -1`) is not an error.
+pub(crate) fn quiet_pipe(r: std::io::Result<()>) -> anyhow::Result<()> {
+    match r {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.context("writing to stdout"),
+    }
 }
 
 /// Reads and parses a .torrent file; errors name the file.
