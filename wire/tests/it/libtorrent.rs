@@ -4,7 +4,8 @@
 //! `python3-libtorrent` (`/usr/bin/python3`). The conversation is driven
 //! through the codecs alone: handshake, extension handshake, bitfield or
 //! have-all, interested, unchoke, requests for every block of piece 0, and
-//! the SHA-1 of the assembled piece checked against the torrent.
+//! the SHA-1 of the assembled piece checked against the torrent; on the
+//! side, a BEP 9 request for the metadata, whose SHA-1 must be the info-hash.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -13,7 +14,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::{SinkExt, StreamExt};
 use monsoon_wire::{
-    BlockRef, ExtendedHandshake, Handshake, HandshakeCodec, Message, PeerCodec, UT_METADATA,
+    BlockRef, ExtendedHandshake, Handshake, HandshakeCodec, Message, MetadataMessage, PeerCodec,
+    UT_METADATA,
 };
 use sha1::{Digest, Sha1};
 use tokio::net::TcpStream;
@@ -21,6 +23,8 @@ use tokio_util::codec::Framed;
 
 const PYTHON: &str = "/usr/bin/python3";
 const BLOCK: u32 = 16 * 1024;
+/// The extended id we ask peers to send `ut_metadata` messages with.
+const OUR_UT_METADATA: u8 = 3;
 /// Upper bound on the whole conversation, so the test always ends by itself.
 const CONVERSATION_BOUND: Duration = Duration::from_secs(60);
 
@@ -125,6 +129,7 @@ struct Seen {
     unchoked: bool,
     piece: Vec<u8>,
     received: Vec<bool>,
+    metadata: Option<(MetadataMessage, Vec<u8>)>,
 }
 
 async fn converse(seed: &Seed) -> Seen {
@@ -144,7 +149,7 @@ async fn converse(seed: &Seed) -> Seen {
 
     let mut framed = framed.map_codec(|_| PeerCodec::new());
     let mut ours = ExtendedHandshake::default();
-    ours.m.insert(UT_METADATA.into(), 1);
+    ours.m.insert(UT_METADATA.into(), OUR_UT_METADATA);
     ours.v = Some("monsoon-wire test".into());
     ours.reqq = Some(64);
     framed.send(ours.to_message()).await.unwrap();
@@ -154,7 +159,22 @@ async fn converse(seed: &Seed) -> Seen {
     while let Some(msg) = framed.next().await {
         match msg.unwrap() {
             Message::Extended { id: 0, payload } => {
-                seen.extended = Some(ExtendedHandshake::decode(&payload).unwrap());
+                let ext = ExtendedHandshake::decode(&payload).unwrap();
+                if let Some(id) = ext.extension_id(UT_METADATA) {
+                    let payload = MetadataMessage::Request { piece: 0 }.encode().freeze();
+                    framed
+                        .send(Message::Extended { id, payload })
+                        .await
+                        .unwrap();
+                }
+                seen.extended = Some(ext);
+            }
+            Message::Extended {
+                id: OUR_UT_METADATA,
+                payload,
+            } => {
+                let (header, offset) = MetadataMessage::decode(&payload).unwrap();
+                seen.metadata = Some((header, payload[offset..].to_vec()));
             }
             Message::HaveAll => seen.has_piece0 = true,
             Message::Bitfield(bits) => {
@@ -176,11 +196,11 @@ async fn converse(seed: &Seed) -> Seen {
                 let at = begin as usize;
                 seen.piece[at..at + data.len()].copy_from_slice(&data);
                 seen.received[(begin / BLOCK) as usize] = true;
-                if seen.received.iter().all(|&r| r) {
-                    return seen;
-                }
             }
             _ => {}
+        }
+        if seen.received.iter().all(|&r| r) && seen.metadata.is_some() {
+            return seen;
         }
         if seen.has_piece0 && !interested_sent {
             framed.send(Message::Interested).await.unwrap();
@@ -232,5 +252,26 @@ async fn downloads_piece_0_from_a_libtorrent_seeder() {
     assert_eq!(
         digest, seed.piece0_sha1,
         "piece 0 does not match the torrent"
+    );
+
+    // BEP 9: the metadata is the info dictionary, so its SHA-1 is the info-hash.
+    let (header, info) = seen.metadata.unwrap();
+    let size = ext.metadata_size.unwrap();
+    assert_eq!(
+        header,
+        MetadataMessage::Data {
+            piece: 0,
+            total_size: size
+        }
+    );
+    assert_eq!(
+        info.len() as u64,
+        size,
+        "the test torrent's metadata fits in one piece"
+    );
+    let digest: [u8; 20] = Sha1::digest(&info).into();
+    assert_eq!(
+        digest, seed.info_hash,
+        "metadata does not hash to the info-hash"
     );
 }
