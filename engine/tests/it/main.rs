@@ -1,2 +1,4 @@
 //! monsoon-engine integration tests (one binary).
 mod metainfo;
+mod support;
+mod swarm;
