@@ -3,6 +3,7 @@
 //! Every failure prints exactly one line, `error: …`, on stderr and exits
 //! with status 1; usage errors (from clap) exit with status 2.
 
+mod announce;
 mod create;
 mod info;
 mod units;
@@ -25,6 +26,8 @@ enum Command {
     Info(info::InfoArgs),
     /// Make a .torrent file from a file or a folder.
     Create(create::CreateArgs),
+    /// Announce once to every tracker and show what each one answered.
+    Announce(announce::AnnounceArgs),
 }
 
 #[tokio::main]
@@ -33,6 +36,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Info(args) => info::run(args),
         Command::Create(args) => create::run(args),
+        Command::Announce(args) => announce::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -25,7 +25,10 @@ pub(crate) fn build_client(config: &ClientConfig) -> Result<reqwest::Client, Tra
 }
 
 /// Maps a reqwest error, keeping its cause chain in the text.
+///
+/// The URL is left out: announce URLs often carry a private passkey.
 fn transport(e: reqwest::Error) -> TrackerError {
+    let e = e.without_url();
     if e.is_timeout() {
         return TrackerError::Timeout;
     }

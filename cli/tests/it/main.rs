@@ -1,5 +1,6 @@
 //! Tests of the `monsoon` binary (one test binary).
 
+mod announce;
 mod create;
 mod info;
 mod util;
