@@ -5,6 +5,7 @@
 
 mod announce;
 mod create;
+mod download;
 mod info;
 mod units;
 
@@ -26,6 +27,8 @@ enum Command {
     Info(info::InfoArgs),
     /// Make a .torrent file from a file or a folder.
     Create(create::CreateArgs),
+    /// Download a torrent (resumes what is already on disk).
+    Download(download::DownloadArgs),
     /// Announce once to every tracker and show what each one answered.
     Announce(announce::AnnounceArgs),
 }
@@ -36,6 +39,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Info(args) => info::run(args),
         Command::Create(args) => create::run(args),
+        Command::Download(args) => download::run(args).await,
         Command::Announce(args) => announce::run(args).await,
     };
     match result {

@@ -19,7 +19,12 @@ impl Torrent {
         let Some(p) = self.peers.get_mut(&key) else {
             return;
         };
-        let fresh = std::mem::replace(&mut p.fresh, false);
+        // Bitfield / have-all / have-none must come first, but the extension
+        // handshake may precede them (libtorrent sends it first).
+        let fresh = p.fresh;
+        if !matches!(msg, Message::Extended { .. }) {
+            p.fresh = false;
+        }
         match msg {
             Message::KeepAlive => {}
             Message::Choke => {
