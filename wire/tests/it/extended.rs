@@ -74,13 +74,16 @@ fn not_a_dictionary_is_an_error() {
 
 #[test]
 fn metadata_headers_round_trip_and_report_the_data_offset() {
-    for msg in [
-        MetadataMessage::Request { piece: 3 },
-        MetadataMessage::Data {
-            piece: 1,
-            total_size: 40_000,
-        },
-        MetadataMessage::Reject { piece: 0 },
+    for (msg, piece) in [
+        (MetadataMessage::Request { piece: 3 }, 3),
+        (
+            MetadataMessage::Data {
+                piece: 1,
+                total_size: 40_000,
+            },
+            1,
+        ),
+        (MetadataMessage::Reject { piece: 0 }, 0),
     ] {
         let header = msg.encode();
         let mut payload = header.to_vec();
@@ -89,7 +92,7 @@ fn metadata_headers_round_trip_and_report_the_data_offset() {
             MetadataMessage::decode(&payload).unwrap(),
             (msg, header.len())
         );
-        assert_eq!(msg.piece(), msg.piece());
+        assert_eq!(msg.piece(), piece);
     }
     assert_eq!(
         &MetadataMessage::Request { piece: 0 }.encode()[..],
@@ -134,6 +137,17 @@ proptest! {
             upload_only: None,
         };
         prop_assert_eq!(ExtendedHandshake::decode(&hs.encode()).unwrap(), hs);
+    }
+
+    #[test]
+    fn metadata_header_round_trips(kind in 0..3u8, piece in any::<u32>(), total_size in 0..i64::MAX as u64) {
+        let msg = match kind {
+            0 => MetadataMessage::Request { piece },
+            1 => MetadataMessage::Data { piece, total_size },
+            _ => MetadataMessage::Reject { piece },
+        };
+        let header = msg.encode();
+        prop_assert_eq!(MetadataMessage::decode(&header).unwrap(), (msg, header.len()));
     }
 
     #[test]
