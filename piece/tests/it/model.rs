@@ -29,6 +29,7 @@ enum Op {
     Hash(usize, bool),
     Prio(Vec<u8>),
     Sequential(bool),
+    Resume(u16),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -49,6 +50,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (any::<usize>(), prop::bool::weighted(0.8)).prop_map(|(i, ok)| Op::Hash(i, ok)),
         1 => prop::collection::vec(prop_oneof![1 => Just(0u8), 3 => 1u8..4], 0..12).prop_map(Op::Prio),
         1 => any::<bool>().prop_map(Op::Sequential),
+        1 => any::<u16>().prop_map(Op::Resume),
     ]
 }
 
@@ -372,6 +374,20 @@ fn run(geo: Geometry, seed: u64, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
             }
             Op::Sequential(on) => picker.set_sequential(on),
+            Op::Resume(mask) => {
+                // set_have mid-download: pieces now had drop out of progress,
+                // pieces no longer had are wanted again.
+                let mut bits = Bitfield::new(n);
+                for p in 0..n {
+                    bits.set(p, mask & (1 << p) != 0);
+                }
+                picker.set_have(&bits);
+                m.verified = bits.iter_ones().collect();
+                for p in bits.iter_ones() {
+                    m.pending.remove(&p);
+                    m.forget_piece(p);
+                }
+            }
         }
         check(&picker, &m)?;
     }
