@@ -113,7 +113,9 @@ pub(crate) const NO_LEVEL: u8 = u8::MAX;
 /// - `on_bitfield`, `on_have_all`/`on_have_none` replacing a bitfield,
 ///   `peer_gone`: O(n / 64 + pieces the peer has).
 /// - `on_piece_verified`, starting a piece, a piece going back to missing:
-///   O(P) (per-peer counters that make `is_interesting` O(1)).
+///   O(P), to keep the per-peer counters that make `is_interesting` O(1) —
+///   the same order as the `have` the engine sends every peer per piece,
+///   and amortised over the piece's blocks.
 /// - `pick`: see [`pick`](Self::pick).
 /// - `set_have`, `set_priorities`: rebuild everything, O(n + P·n/64).
 #[derive(Debug, Clone)]
