@@ -1,5 +1,7 @@
-//! Criterion benches: SHA-1 throughput on pieces, and a recheck of a 1 GiB
-//! file (timed next to `sha1sum` on the same file, printed to stderr).
+//! Criterion benches: SHA-1 throughput on pieces (in wall time and in the
+//! thread's CPU time, which other processes on a busy machine do not
+//! inflate), and a recheck of a 1 GiB file (timed next to `sha1sum` on the
+//! same file, printed to stderr).
 
 use std::fs::File;
 use std::hint::black_box;
@@ -9,6 +11,9 @@ use std::process::Command;
 use std::time::Instant;
 
 use bytes::Bytes;
+use std::time::Duration;
+
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use monsoon_storage::{FileEntry, FileStorage, Layout, hash_blocks, hash_bytes, recheck};
 
@@ -26,6 +31,58 @@ fn data(len: usize, seed: u64) -> Vec<u8> {
             x as u8
         })
         .collect()
+}
+
+/// CPU time of the calling thread (`CLOCK_THREAD_CPUTIME_ID`) or of the
+/// whole process (`CLOCK_PROCESS_CPUTIME_ID`, for the multi-threaded
+/// recheck).
+struct CpuTime(libc::clockid_t);
+
+fn cpu_now(clock: libc::clockid_t) -> Duration {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid, writable timespec for the duration of the call.
+    let rc = unsafe { libc::clock_gettime(clock, &mut t) };
+    assert_eq!(rc, 0, "clock_gettime failed");
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+impl Measurement for CpuTime {
+    type Intermediate = Duration;
+    type Value = Duration;
+
+    fn start(&self) -> Duration {
+        cpu_now(self.0)
+    }
+    fn end(&self, start: Duration) -> Duration {
+        cpu_now(self.0).saturating_sub(start)
+    }
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+    fn to_f64(&self, d: &Duration) -> f64 {
+        d.as_nanos() as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        // Values are nanoseconds, as for wall time.
+        static WALL: WallTime = WallTime;
+        WALL.formatter()
+    }
+}
+
+fn piece_hashing_cpu(c: &mut Criterion<CpuTime>) {
+    let piece = data(PIECE as usize, 1);
+    let mut g = c.benchmark_group("sha1_cpu_time");
+    g.throughput(Throughput::Bytes(u64::from(PIECE)));
+    g.bench_function("piece_256KiB_contiguous", |b| {
+        b.iter(|| hash_bytes(black_box(&piece)))
+    });
+    g.finish();
 }
 
 fn piece_hashing(c: &mut Criterion) {
@@ -110,7 +167,25 @@ fn recheck_1gib(c: &mut Criterion) {
         b.iter(|| recheck(&storage, &big.hashes, 1).unwrap())
     });
     g.finish();
+
+    // The same recheck in CPU time of all threads, which other processes
+    // competing for the cores do not inflate.
+    let mut cpu = Criterion::default()
+        .with_measurement(CpuTime(libc::CLOCK_PROCESS_CPUTIME_ID))
+        .configure_from_args();
+    let mut g = cpu.benchmark_group("recheck_cpu_time");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(GIB));
+    g.bench_function(format!("1GiB_file_{threads}_threads"), |b| {
+        b.iter(|| recheck(&storage, &big.hashes, threads).unwrap())
+    });
+    g.finish();
 }
 
 criterion_group!(benches, piece_hashing, recheck_1gib);
-criterion_main!(benches);
+criterion_group! {
+    name = cpu_benches;
+    config = Criterion::default().with_measurement(CpuTime(libc::CLOCK_THREAD_CPUTIME_ID));
+    targets = piece_hashing_cpu
+}
+criterion_main!(benches, cpu_benches);
