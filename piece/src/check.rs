@@ -114,6 +114,12 @@ impl Picker {
             if self.peer_idx.get(&peer.key) != Some(&(i as u32)) {
                 return Err(format!("peer {}: index wrong", peer.key));
             }
+            for p in 0..n {
+                let held = matches!(&peer.has, Has::Bits(b) if b.get(p));
+                if self.holders.get(p, i) != held {
+                    return Err(format!("peer {}: holders row of piece {p} wrong", peer.key));
+                }
+            }
             if let Has::Bits(b) = &peer.has {
                 let w = b.iter_ones().filter(|&p| self.is_wanted(p)).count() as u32;
                 let f = b
@@ -128,6 +134,17 @@ impl Picker {
                 if !listed.insert((peer.key, b)) {
                     return Err(format!("peer {}: {b:?} listed twice", peer.key));
                 }
+            }
+        }
+        for p in 0..n {
+            let mut stray = None;
+            self.holders.for_each(p, |s| {
+                if s >= self.peers.len() {
+                    stray = Some(s);
+                }
+            });
+            if let Some(s) = stray {
+                return Err(format!("piece {p}: holder bit for empty slot {s}"));
             }
         }
         if self.peer_idx.len() != self.peers.len() {

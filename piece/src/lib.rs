@@ -58,6 +58,7 @@ mod check;
 mod download;
 mod error;
 mod geometry;
+mod holders;
 mod pick;
 mod picker;
 mod rng;

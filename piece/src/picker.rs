@@ -2,9 +2,11 @@
 //! the events that change them. Choosing blocks lives in `pick.rs`.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::buckets::Level;
 use crate::download::{Download, NONE, Slot};
+use crate::holders::Holders;
 use crate::rng::Rng;
 use crate::{Bitfield, Block, Geometry};
 
@@ -81,6 +83,28 @@ pub(crate) struct Peer {
 
 pub(crate) const NO_LEVEL: u8 = u8::MAX;
 
+/// A multiplicative hash for peer keys: they are numbers the engine hands
+/// out, not attacker-chosen, so SipHash's flooding resistance buys nothing
+/// and costs a lookup per block.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(n)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
 /// The piece picker: which blocks to request from which peer.
 ///
 /// Sans-IO: it never blocks, reads no clock and owns no randomness source
@@ -113,9 +137,16 @@ pub(crate) const NO_LEVEL: u8 = u8::MAX;
 /// - `on_bitfield`, `on_have_all`/`on_have_none` replacing a bitfield,
 ///   `peer_gone`: O(n / 64 + pieces the peer has).
 /// - `on_piece_verified`, starting a piece, a piece going back to missing:
-///   O(P), to keep the per-peer counters that make `is_interesting` O(1) —
-///   the same order as the `have` the engine sends every peer per piece,
-///   and amortised over the piece's blocks.
+///   O(P / 64 + peers holding the piece), to keep the per-peer counters
+///   that make `is_interesting` O(1): a piece-major bit matrix of which
+///   peers hold each piece makes this one short row read, not a look into
+///   every peer's bitfield. It is less than the `have` the engine sends
+///   every peer per piece, and amortised over the piece's blocks.
+///
+/// # Memory
+/// About 14 bytes per piece, plus per peer with a bitfield `n / 8` bytes
+/// for the bitfield and `n / 8` for its column in the holders matrix
+/// (rounded up to 64 peers), plus the pieces in progress.
 /// - `pick`: see [`pick`](Self::pick).
 /// - `set_have`, `set_priorities`: rebuild everything, O(n + P·n/64).
 #[derive(Debug, Clone)]
@@ -127,6 +158,8 @@ pub struct Picker {
     pub(crate) state: Vec<State>,
     /// Fresh: position in its level; Active: index in `downloads`.
     pub(crate) idx: Vec<u32>,
+    /// Which peer slots (with a bitfield) hold each piece.
+    pub(crate) holders: Holders,
     /// Availability from peers with a bitfield (seeds are counted in `seeds`).
     pub(crate) counts: Vec<u32>,
     pub(crate) seeds: u32,
@@ -142,7 +175,7 @@ pub struct Picker {
     pub(crate) partial_wanted: u32,
     pub(crate) wanted_remaining: u32,
     pub(crate) peers: Vec<Peer>,
-    pub(crate) peer_idx: HashMap<PeerKey, u32>,
+    pub(crate) peer_idx: HashMap<PeerKey, u32, BuildHasherDefault<KeyHasher>>,
     pub(crate) sequential: bool,
     /// No fresh piece below this index.
     pub(crate) seq_cursor: u32,
@@ -161,6 +194,7 @@ impl Picker {
             state: vec![State::Skip; n],
             idx: vec![NONE; n],
             counts: vec![0; n],
+            holders: Holders::new(geometry.piece_count()),
             seeds: 0,
             levels: Vec::new(),
             level_of: [NO_LEVEL; 256],
@@ -170,7 +204,7 @@ impl Picker {
             partial_wanted: 0,
             wanted_remaining: 0,
             peers: Vec::new(),
-            peer_idx: HashMap::new(),
+            peer_idx: HashMap::default(),
             sequential: false,
             seq_cursor: 0,
         };
@@ -286,6 +320,7 @@ impl Picker {
             return i as usize;
         }
         let i = self.peers.len();
+        self.holders.reserve_slot(i);
         self.peers.push(Peer {
             key: peer,
             has: Has::Bits(Bitfield::new(self.geo.piece_count())),
@@ -315,6 +350,7 @@ impl Picker {
         let (mut wanted, mut fresh) = (0, 0);
         for p in bits.iter_ones() {
             self.avail_inc(p);
+            self.holders.set(p, i, true);
             wanted += u32::from(self.is_wanted(p));
             fresh += u32::from(self.state[p as usize] == State::Fresh);
         }
@@ -339,6 +375,7 @@ impl Picker {
         bits.set(piece, true);
         let now_all = bits.all();
         self.avail_inc(piece);
+        self.holders.set(piece, i, true);
         let wanted = self.is_wanted(piece);
         let fresh = self.state[piece as usize] == State::Fresh;
         let peer = &mut self.peers[i];
@@ -408,8 +445,16 @@ impl Picker {
         self.clear_has(i);
         self.peer_idx.remove(&peer);
         self.peers.swap_remove(i);
+        let last = self.peers.len();
         if let Some(moved) = self.peers.get(i) {
             self.peer_idx.insert(moved.key, i as u32);
+            // Its column moves from the last slot to `i`.
+            if let Has::Bits(bits) = &moved.has {
+                for p in bits.iter_ones() {
+                    self.holders.set(p, last, false);
+                    self.holders.set(p, i, true);
+                }
+            }
         }
     }
 
@@ -453,6 +498,7 @@ impl Picker {
             Has::Bits(bits) => {
                 for p in bits.iter_ones() {
                     self.avail_dec(p);
+                    self.holders.set(p, i, false);
                 }
             }
         }
@@ -490,11 +536,8 @@ impl Picker {
         self.state[p as usize] = State::Fresh;
         self.fresh += 1;
         self.seq_cursor = self.seq_cursor.min(p);
-        for peer in &mut self.peers {
-            if let Has::Bits(b) = &peer.has {
-                peer.fresh_has += u32::from(b.get(p));
-            }
-        }
+        let peers = &mut self.peers;
+        self.holders.for_each(p, |s| peers[s].fresh_has += 1);
     }
 
     /// Takes a piece out of the buckets (its state is the caller's to set).
@@ -503,11 +546,8 @@ impl Picker {
         self.levels[lv].remove(&mut self.idx, p, self.counts[p as usize]);
         self.idx[p as usize] = NONE;
         self.fresh -= 1;
-        for peer in &mut self.peers {
-            if let Has::Bits(b) = &peer.has {
-                peer.fresh_has -= u32::from(b.get(p));
-            }
-        }
+        let peers = &mut self.peers;
+        self.holders.for_each(p, |s| peers[s].fresh_has -= 1);
     }
 
     /// A fresh piece starts downloading.
@@ -653,11 +693,8 @@ impl Picker {
         }
         if self.prio[piece as usize] > 0 {
             self.wanted_remaining -= 1;
-            for peer in &mut self.peers {
-                if let Has::Bits(b) = &peer.has {
-                    peer.wanted_has -= u32::from(b.get(piece));
-                }
-            }
+            let peers = &mut self.peers;
+            self.holders.for_each(piece, |s| peers[s].wanted_has -= 1);
         }
         self.state[piece as usize] = State::Have;
         self.have.set(piece, true);

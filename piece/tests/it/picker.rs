@@ -243,3 +243,43 @@ fn peer_with_late_pieces_falls_back_to_its_bitfield() {
     assert_eq!(got.len(), 3);
     p.check_consistency().unwrap();
 }
+
+#[test]
+fn many_peers_come_and_go() {
+    let n = 50;
+    let mut p = picker(n, 2);
+    let mut seed = 0x1234_5678_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for k in 0..300u32 {
+        let mask = next();
+        let ones: Vec<u32> = (0..n).filter(|i| mask & (1 << i) != 0).collect();
+        p.on_bitfield(k, &bits(n, &ones));
+        if k % 3 == 0 {
+            p.peer_gone(k / 2);
+        }
+        if k % 7 == 0 {
+            p.on_have_all(k);
+        }
+        for b in p.pick(k, 3) {
+            if p.on_block(k, b).piece_complete && k % 5 != 0 {
+                p.on_piece_verified(b.piece);
+            }
+        }
+    }
+    p.check_consistency().unwrap();
+    assert!(
+        p.peer_count() > 128,
+        "the holders matrix grew past two words"
+    );
+    for k in 0..300 {
+        p.peer_gone(k);
+    }
+    p.check_consistency().unwrap();
+    assert_eq!(p.peer_count(), 0);
+    assert_eq!((0..n).map(|i| p.availability(i)).sum::<u32>(), 0);
+}
