@@ -1,6 +1,7 @@
 //! monsoon-storage integration tests (one binary).
 mod file;
 mod layout;
+mod memory;
 mod props;
 mod recheck;
 mod util;
