@@ -1,9 +1,10 @@
-//! `cargo xtask ci`: everything a submission must pass, in order.
+//! `cargo xtask ci`: everything a submission must pass, in order (the end to
+//! end run against real clients last).
 use std::process::Command;
 
 use anyhow::Result;
 
-use crate::{cmd, fuzz, setup};
+use crate::{cmd, e2e, fuzz, setup};
 
 pub(crate) fn run() -> Result<()> {
     setup::run()?;
@@ -21,6 +22,7 @@ pub(crate) fn run() -> Result<()> {
     )?;
     cmd::run_cmd(Command::new("cargo").args(["test", "--workspace"]))?;
     fuzz::build()?;
+    e2e::run(&[])?;
     println!("xtask ci: all steps passed");
     Ok(())
 }

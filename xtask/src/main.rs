@@ -14,7 +14,7 @@ use anyhow::{Result, bail};
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
-  ci                  setup, fmt check, clippy, tests, fuzz build (what .ci/run runs)
+  ci                  setup, fmt check, clippy, tests, fuzz build, e2e (what .ci/run runs)
   setup               install the Debian packages and cargo tools the tests need
   fuzz [--seconds N]  run every fuzz target for N seconds (default 30)
   e2e [--quick]       monsoon against libtorrent, aria2c, Transmission and opentracker on
