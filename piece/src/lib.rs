@@ -59,6 +59,7 @@ mod download;
 mod error;
 mod geometry;
 mod holders;
+mod peers;
 mod pick;
 mod picker;
 mod rng;
