@@ -43,8 +43,8 @@ impl Picker {
     /// With `n` pieces, `P` peers, and `h` the pieces this peer has:
     /// - step 1: O(partial pieces), a short list (pieces are finished before
     ///   new ones start);
-    /// - step 2: per new piece, O(P) for the per-peer counters, plus finding
-    ///   it. Fresh pieces sit in buckets ordered by (priority, availability),
+    /// - step 2: per new piece, O(P / 64 + peers holding it) for the
+    ///   per-peer counters, plus finding it. Fresh pieces sit in buckets ordered by (priority, availability),
     ///   so nothing is sorted at pick time: the scan walks the buckets in
     ///   order (skipping pieces that only seeds have) and stops at the first
     ///   piece the peer has. For a peer holding a fraction `f` of the fresh
