@@ -114,6 +114,20 @@ fn bench(c: &mut Criterion) {
         b.iter_custom(|iters| cycles(&seq, &mut work, iters, |i| (i % u64::from(PEERS)) as u32))
     });
     g.finish();
+
+    // A peer connecting (bitfield with ~90% of the pieces) and leaving:
+    // O(n / 64 + pieces it has) each way.
+    let mut g = c.benchmark_group("peer_1M_pieces_200_peers");
+    g.sample_size(10).measurement_time(Duration::from_secs(8));
+    let mut work = base.clone();
+    let bits = random_bits(&mut SplitMix(99), HAVE_PCT);
+    g.bench_function("on_bitfield_90pct_then_peer_gone", |b| {
+        b.iter(|| {
+            work.on_bitfield(1000, &bits);
+            work.peer_gone(1000);
+        })
+    });
+    g.finish();
 }
 
 criterion_group!(benches, bench);
