@@ -62,12 +62,14 @@ struct Sample {
 struct Options {
     runs: usize,
     size_mib: u64,
+    profile: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options> {
     let mut opts = Options {
         runs: 3,
         size_mib: 1024,
+        profile: false,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -80,7 +82,10 @@ fn parse(args: &[String]) -> Result<Options> {
         match arg.as_str() {
             "--runs" => opts.runs = usize::try_from(value()?)?.max(1),
             "--size-mib" => opts.size_mib = value()?.max(1),
-            other => bail!("unknown bench option `{other}` (expected --runs N, --size-mib N)"),
+            "--profile" => opts.profile = true,
+            other => {
+                bail!("unknown bench option `{other}` (expected --runs N, --size-mib N, --profile)")
+            }
         }
     }
     Ok(opts)
@@ -129,6 +134,19 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     {
         let seeder = Seeder::libtorrent(&torrent, &data, &work.join("seed-lt"), trust)?;
         tracker.wait_seeders(&facts.info_hash, 1)?;
+        if opts.profile {
+            let client = clients
+                .first()
+                .filter(|c| c.name() == "monsoon")
+                .context("--profile needs monsoon")?;
+            let text = profile(&work, &torrent, client, opts.size_mib)?;
+            println!("{text}");
+            println!(
+                "command: cargo xtask bench --profile --size-mib {}",
+                opts.size_mib
+            );
+            return Ok(());
+        }
         let table = scenario(
             &work, &torrent, &facts, &file, &clients, opts.runs, "1-seeder",
         )?;
@@ -233,6 +251,90 @@ fn measure(client: &Bencher, torrent: &Path, dir: &Path) -> Result<Sample> {
         cpu: f[2].parse::<f64>()? + f[3].parse::<f64>()?,
         rss_kib: f[4].parse()?,
     })
+}
+
+/// One monsoon download under `strace -f -c` (syscalls per MiB) and one
+/// under `perf record` (where the CPU time goes).
+fn profile(work: &Path, torrent: &Path, client: &Bencher, size_mib: u64) -> Result<String> {
+    let mut report = String::new();
+    let dir = work.join("profile-strace");
+    fs::create_dir_all(&dir)?;
+    let inner = client.command(torrent, &dir.join("out"), e2e::free_port()?)?;
+    let stats = dir.join("strace.txt");
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-c", "-o"])
+        .arg(&stats)
+        .arg("--")
+        .arg(inner.get_program())
+        .args(inner.get_args());
+    let status =
+        Proc::spawn("strace", &mut cmd, &dir.join("client.log"))?.wait(Duration::from_secs(900))?;
+    ensure!(status.success(), "monsoon under strace failed: {status}");
+    let text = fs::read_to_string(&stats)?;
+    let mut rows: Vec<(u64, &str)> = text
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            Some((f.get(3)?.parse().ok()?, *f.last()?))
+        })
+        .collect();
+    rows.sort_unstable_by(|a, b| b.cmp(a));
+    let _ = writeln!(report, "\nsyscalls per MiB downloaded (strace -f -c):");
+    for (calls, name) in rows.iter().take(9) {
+        let _ = writeln!(
+            report,
+            "  {name:<16} {:>10.1}",
+            *calls as f64 / size_mib as f64
+        );
+    }
+
+    let dir = work.join("profile-perf");
+    fs::create_dir_all(&dir)?;
+    let inner = client.command(torrent, &dir.join("out"), e2e::free_port()?)?;
+    let data = dir.join("perf.data");
+    let mut cmd = Command::new("perf");
+    cmd.args(["record", "-e", "cpu-clock", "-F", "1999", "-g", "-o"])
+        .arg(&data)
+        .arg("--")
+        .arg(inner.get_program())
+        .args(inner.get_args());
+    let status = Proc::spawn("perf record", &mut cmd, &dir.join("client.log"))?
+        .wait(Duration::from_secs(900))?;
+    ensure!(status.success(), "monsoon under perf failed: {status}");
+    for (title, sort) in [
+        ("by thread", "comm"),
+        ("by binary", "dso"),
+        ("by function", "dso,symbol"),
+    ] {
+        let text = e2e::check_output(
+            Command::new("perf")
+                .args([
+                    "report",
+                    "--stdio",
+                    "--no-children",
+                    "-g",
+                    "none",
+                    "--percent-limit",
+                    "1.5",
+                    "--sort",
+                    sort,
+                    "-i",
+                ])
+                .arg(&data),
+            Duration::from_secs(300),
+        )?;
+        let _ = writeln!(report, "\nCPU samples {title} (perf record -e cpu-clock):");
+        for line in text.lines().filter(|l| {
+            l.trim_start()
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit())
+        }) {
+            let line = line.trim().trim_end_matches(['-', ' ']);
+            let _ = writeln!(report, "  {line}");
+        }
+    }
+    Ok(report)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -113,7 +113,7 @@ pub(super) fn run_all(work: &Path, client: &Client, big: u64) -> Result<Matrix> 
     let cells = work.join("cells");
     let mut n = 0;
     let mut cell =
-        |m: &mut Matrix, scenario: &str, column: &str, f: &dyn Fn(&Path) -> Result<()>| {
+        |m: &mut Matrix, scenario: &str, column: &str, f: &dyn Fn(&Path) -> Result<String>| {
             n += 1;
             let dir = cells.join(format!("{n:02}"));
             print!("e2e: {scenario} / {column} ({}) ... ", dir.display());
@@ -124,10 +124,10 @@ pub(super) fn run_all(work: &Path, client: &Client, big: u64) -> Result<Matrix> 
                 .and_then(|()| f(&dir));
             let took = started.elapsed();
             match &result {
-                Ok(()) => println!("ok {:.1}s", took.as_secs_f64()),
+                Ok(detail) => println!("ok {:.1}s {detail}", took.as_secs_f64()),
                 Err(e) => println!("FAILED {:.1}s: {e:#}", took.as_secs_f64()),
             }
-            m.record(scenario, column, took, &result);
+            m.record(scenario, column, took, &result.map(drop));
         };
 
     for kind in [Kind::Libtorrent, Kind::Aria2, Kind::Transmission] {
@@ -219,30 +219,38 @@ fn start_download(
     )
 }
 
-/// Waits for a download to exit successfully.
-fn finish(mut proc: Proc) -> Result<()> {
+/// Waits for a download to exit successfully; returns its last `done:` line
+/// (monsoon's byte counts), if any.
+fn finish(mut proc: Proc) -> Result<String> {
     let status = proc.wait(DOWNLOAD_LIMIT)?;
     if !status.success() {
         bail!("download exited with {status}: {}", procs::tail(proc.log()));
     }
-    Ok(())
+    let log = std::fs::read(proc.log()).unwrap_or_default();
+    Ok(String::from_utf8_lossy(&log)
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("done:"))
+        .map(|l| format!("({l})"))
+        .unwrap_or_default())
 }
 
 /// Downloads `item` into `dir/out` and compares every byte.
-fn fetch(env: &Env<'_>, item: &Item, peers: &[SocketAddr], dir: &Path) -> Result<()> {
+fn fetch(env: &Env<'_>, item: &Item, peers: &[SocketAddr], dir: &Path) -> Result<String> {
     let out = dir.join("out");
-    finish(start_download(env, item, &out, peers, dir, "1")?)?;
-    data::compare(&item.content(), &out.join(&item.facts.name))
+    let done = finish(start_download(env, item, &out, peers, dir, "1")?)?;
+    data::compare(&item.content(), &out.join(&item.facts.name))?;
+    Ok(done)
 }
 
 /// Through the tracker, from seeders of `kinds`.
-fn from_seeders(env: &Env<'_>, item: &Item, kinds: &[Kind], dir: &Path) -> Result<()> {
+fn from_seeders(env: &Env<'_>, item: &Item, kinds: &[Kind], dir: &Path) -> Result<String> {
     let _seeders = seeders(env, item, kinds, dir)?;
     fetch(env, item, &[], dir)
 }
 
 /// From one libtorrent seeder given with `--peer`, trackers off.
-fn by_address(env: &Env<'_>, item: &Item, dir: &Path) -> Result<()> {
+fn by_address(env: &Env<'_>, item: &Item, dir: &Path) -> Result<String> {
     let seeder = Seeder::libtorrent(
         &item.torrent,
         &item.data_dir,
@@ -253,7 +261,7 @@ fn by_address(env: &Env<'_>, item: &Item, dir: &Path) -> Result<()> {
 }
 
 /// A libtorrent seeder serving a copy with damaged pieces, next to a good one.
-fn corrupt_peer(env: &Env<'_>, item: &Item, dir: &Path) -> Result<()> {
+fn corrupt_peer(env: &Env<'_>, item: &Item, dir: &Path) -> Result<String> {
     let bad_dir = dir.join("bad-data");
     data::copy_tree(&item.content(), &bad_dir.join(&item.facts.name))?;
     let pieces = item.facts.piece_count;
@@ -286,7 +294,7 @@ fn corrupt_peer(env: &Env<'_>, item: &Item, dir: &Path) -> Result<()> {
 
 /// Kill the downloader half way (SIGKILL), restart it: it completes, and
 /// the second run fetches about the missing half, not everything again.
-fn resume(env: &Env<'_>, item: &Item, dir: &Path) -> Result<()> {
+fn resume(env: &Env<'_>, item: &Item, dir: &Path) -> Result<String> {
     let total = item.facts.total_length;
     let piece = item.facts.piece_length;
     // Slow enough to stop it half way: the whole file takes about 4 s.
@@ -327,20 +335,19 @@ fn resume(env: &Env<'_>, item: &Item, dir: &Path) -> Result<()> {
         "the seeder sent everything ({first_sent} bytes) before the kill"
     );
 
-    finish(start_download(env, item, &out, &[], dir, "2")?)?;
+    let done = finish(start_download(env, item, &out, &[], dir, "2")?)?;
     let second_sent = seeder.uploaded()? - first_sent;
     data::compare(&item.content(), &out.join(&item.facts.name))?;
     let missing = total - first_sent;
     let slack = total / 8 + 4 * piece;
-    println!();
-    println!(
-        "e2e: resume: {first_sent} bytes sent before the kill, {second_sent} after (missing {missing}, allowed {})",
-        missing + slack
-    );
     ensure!(
         second_sent <= missing + slack,
         "after the restart the seeder sent {second_sent} bytes, but only {missing} were missing \
          (+{slack} slack): the resume did not reuse the data on disk"
     );
-    Ok(())
+    Ok(format!(
+        "(seeder sent {first_sent} B before the kill, {second_sent} B after; {missing} B were \
+         missing, bound {} B) {done}",
+        missing + slack
+    ))
 }
