@@ -46,12 +46,12 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     println!("demo: libtorrent seeding on {}", seeder.addr());
 
     let out = work.join("downloads");
-    let mut download = monsoon_download(&monsoon, &torrent, &out)?;
     println!(
         "$ monsoon download {} -o {}",
         torrent.display(),
         out.display()
     );
+    let mut download = monsoon_download(&monsoon, &torrent, &out)?;
     let started = Instant::now();
     let status = download.wait(Duration::from_secs(600))?;
     let took = started.elapsed();

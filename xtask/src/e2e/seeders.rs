@@ -240,6 +240,8 @@ impl Seeder {
                     "--file-allocation=none",
                     "--auto-save-interval=0",
                     "--bt-max-peers=0",
+                    // Ends by itself should this run die without killing it.
+                    "--stop=1800",
                 ])
                 .arg(format!("--listen-port={port}"))
                 .arg(format!("--dir={}", data_dir.display()))
