@@ -315,7 +315,7 @@ fn profile(work: &Path, torrent: &Path, client: &Bencher, size_mib: u64) -> Resu
                     "-g",
                     "none",
                     "--percent-limit",
-                    "1.5",
+                    "0.7",
                     "--sort",
                     sort,
                     "-i",
@@ -379,6 +379,69 @@ fn table(clients: &[Bencher], samples: &[Vec<Sample>]) -> String {
                 );
             }
         }
+        if let Some(a) = clients.iter().position(|c| c.name() == "aria2c") {
+            let (aw, ac, _) = meds[a];
+            let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
+            let _ = write!(
+                out,
+                "
+targets: wall <= 0.4x aria2c: {} ({:.2}x); CPU <= aria2c: {} ({:.2}x); \
+                 peak RSS <= {TARGET_RSS_MIB} MiB: {} ({mr:.1} MiB)",
+                verdict(mw <= 0.4 * aw),
+                mw / aw,
+                verdict(mc <= ac),
+                mc / ac,
+                verdict(mr <= TARGET_RSS_MIB),
+            );
+        }
     }
     out
+}
+
+/// The issue's memory target for monsoon.
+const TARGET_RSS_MIB: f64 = 48.0;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(wall: f64, cpu: f64, rss_mib: u64) -> Sample {
+        Sample {
+            wall,
+            cpu,
+            rss_kib: rss_mib * 1024,
+        }
+    }
+
+    #[test]
+    fn medians_ratios_and_targets() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
+        let clients = [
+            Bencher::Known(Client::Monsoon("monsoon".into())),
+            Bencher::Known(Client::Aria2),
+        ];
+        let samples = [
+            vec![
+                sample(2.0, 1.0, 40),
+                sample(9.0, 1.0, 40),
+                sample(3.0, 1.0, 40),
+            ],
+            vec![
+                sample(8.0, 2.0, 20),
+                sample(7.0, 2.0, 20),
+                sample(6.0, 2.0, 20),
+            ],
+        ];
+        let t = table(&clients, &samples);
+        assert!(t.contains("| monsoon | 3.00 | 1.00 | 40.0 |"), "{t}");
+        assert!(t.contains("| aria2c | 7.00 | 2.00 | 20.0 |"), "{t}");
+        assert!(
+            t.contains("monsoon / aria2c: wall 0.43x, CPU 0.50x, RSS 2.00x"),
+            "{t}"
+        );
+        assert!(t.contains("wall <= 0.4x aria2c: NOT met (0.43x)"), "{t}");
+        assert!(t.contains("CPU <= aria2c: met (0.50x)"), "{t}");
+        assert!(t.contains("peak RSS <= 48 MiB: met (40.0 MiB)"), "{t}");
+    }
 }
