@@ -70,6 +70,15 @@ pub(crate) async fn read_handshake(
 pub(crate) struct PeerTimers {
     pub(crate) idle: Duration,
     pub(crate) keepalive: Duration,
+    /// Largest frame accepted: the codec's default, or more when this
+    /// torrent's bitfield needs it.
+    pub(crate) max_frame: usize,
+}
+
+/// The frame limit for a torrent of `pieces` pieces: its bitfield message
+/// (plus the id byte) must fit.
+pub(crate) fn max_frame_for(pieces: u32) -> usize {
+    monsoon_wire::DEFAULT_MAX_FRAME.max(pieces.div_ceil(8) as usize + 1)
 }
 
 /// Runs a connection whose handshakes are done until either side closes it;
@@ -124,8 +133,9 @@ async fn run(
         }
     }
     let (r, w) = tokio::io::split(stream);
-    let mut reader = FramedRead::with_capacity(r, PeerCodec::new(), 64 * 1024);
-    let mut writer = FramedWrite::new(w, PeerCodec::new());
+    let codec = PeerCodec::with_max_frame(timers.max_frame);
+    let mut reader = FramedRead::with_capacity(r, codec.clone(), 64 * 1024);
+    let mut writer = FramedWrite::new(w, codec);
     for m in first {
         if let Err(e) = writer.feed(m).await {
             return format!("write: {e}");
@@ -179,5 +189,17 @@ async fn run(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::max_frame_for;
+
+    #[test]
+    fn the_largest_bitfield_fits_the_frame_limit() {
+        let pieces = crate::MAX_PIECES;
+        assert!(max_frame_for(pieces) >= pieces.div_ceil(8) as usize + 1);
+        assert_eq!(max_frame_for(10), monsoon_wire::DEFAULT_MAX_FRAME);
     }
 }

@@ -227,6 +227,7 @@ impl Torrent {
         let timers = PeerTimers {
             idle: self.cfg.idle_timeout,
             keepalive: self.cfg.keepalive_interval,
+            max_frame: peer::max_frame_for(self.geometry.piece_count()),
         };
         peer::spawn_peer(conn, rx, self.events.clone(), timers);
     }
