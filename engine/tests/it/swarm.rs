@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use monsoon_engine::{AddTorrentOptions, Session, SessionConfig, Stats};
+use monsoon_engine::{AddTorrentOptions, Session, SessionConfig, Stats, TorrentState};
 
 use crate::support::{
     Fault, Seeder, TestTorrent, assert_same_files, make_torrent, seeder, temp_dir,
@@ -231,4 +231,51 @@ async fn selective_download_skips_unwanted_files() {
         "served {served} bytes of an unwanted file"
     );
     assert!(stats.wanted_bytes < t.meta.total_length);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engine_seeds_to_engine() {
+    // One session seeds the source folder (its resume check finds every
+    // piece); another downloads from it through its listener.
+    let t = multi_file("e2e");
+    crate::support::init_logging();
+    let seeder = Session::new(config(&t.source)).await.unwrap();
+    let mut opts = AddTorrentOptions::default();
+    opts.no_trackers = true;
+    let seeding = seeder.add_torrent((*t.meta).clone(), opts).await.unwrap();
+    tokio::time::timeout(LIMIT, seeding.wait_complete())
+        .await
+        .expect("recheck took too long")
+        .expect("the seeder finds its data complete");
+    assert_eq!(seeding.stats().state, TorrentState::Seeding);
+
+    let out = temp_dir("e2e-out");
+    let leecher = Session::new(config(&out)).await.unwrap();
+    let mut opts = AddTorrentOptions::default();
+    opts.no_trackers = true;
+    opts.peers = vec![seeder.listen_addr()];
+    let leeching = leecher.add_torrent((*t.meta).clone(), opts).await.unwrap();
+    tokio::time::timeout(LIMIT, leeching.wait_complete())
+        .await
+        .expect("download did not finish in time")
+        .expect("download failed");
+    assert_same_files(&t.meta, &t.source, &out);
+    // Stats are published about once a second.
+    let mut stats = seeding.subscribe();
+    let uploaded = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let up = stats.borrow_and_update().uploaded;
+            if up >= t.meta.total_length || stats.changed().await.is_err() {
+                return up;
+            }
+        }
+    })
+    .await
+    .unwrap_or(0);
+    assert_eq!(
+        uploaded, t.meta.total_length,
+        "the seeder uploaded every byte once"
+    );
+    leecher.shutdown().await;
+    seeder.shutdown().await;
 }
