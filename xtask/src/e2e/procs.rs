@@ -295,3 +295,59 @@ pub(crate) fn last_lines(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("xtask-procs-{name}-{}.log", std::process::id()))
+    }
+
+    #[test]
+    fn a_wait_that_times_out_kills_the_child() {
+        let mut p =
+            Proc::spawn("sleeper", Command::new("sleep").arg("600"), &log("sleep")).unwrap();
+        let err = p.wait(Duration::from_millis(50)).unwrap_err().to_string();
+        assert!(err.contains("sleeper still running"), "{err}");
+        assert!(p.exited());
+    }
+
+    #[test]
+    fn output_collects_both_streams_and_reports_failure() {
+        let mut ok = Command::new("sh");
+        ok.args(["-c", "echo out; echo err >&2"]);
+        let text = check_output(&mut ok, Duration::from_secs(30)).unwrap();
+        assert!(text.contains("out") && text.contains("err"), "{text:?}");
+        let mut bad = Command::new("sh");
+        bad.args(["-c", "echo why; exit 3"]);
+        let err = check_output(&mut bad, Duration::from_secs(30))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("why"), "{err}");
+    }
+
+    #[test]
+    fn talking_child_lines_and_stop() {
+        let mut p = Proc::spawn_talking(
+            "cat",
+            Command::new("sh").args(["-c", "echo ready; cat"]),
+            &log("cat"),
+        )
+        .unwrap();
+        assert_eq!(p.line("ready", Duration::from_secs(30)).unwrap(), "ready");
+        p.send("status 1").unwrap();
+        assert_eq!(
+            p.line("status", Duration::from_secs(30)).unwrap(),
+            "status 1"
+        );
+        p.stop();
+        assert!(p.exited());
+    }
+
+    #[test]
+    fn ports_are_not_handed_out_twice() {
+        let ports: HashSet<u16> = (0..20).map(|_| free_port().unwrap()).collect();
+        assert_eq!(ports.len(), 20);
+    }
+}

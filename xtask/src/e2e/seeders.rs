@@ -343,3 +343,43 @@ impl Seeder {
 pub(crate) fn flush() {
     let _ = std::io::stdout().flush();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opentracker_starts_and_scrapes_zero_seeders() {
+        assert!(
+            crate::cmd::have("opentracker"),
+            "opentracker is missing: run `cargo xtask setup` (Debian package opentracker)"
+        );
+        let dir = std::env::temp_dir().join(format!("xtask-tracker-{}", std::process::id()));
+        let hash = "a6042cfec9c4f3ad41c06dfca2d2090b4eaa445f";
+        let port = procs::free_port().unwrap();
+        let tracker = Tracker::start(&dir, port, &[hash]).unwrap();
+        assert_eq!(
+            tracker.announce_url(),
+            format!("http://127.0.0.1:{port}/announce")
+        );
+        assert_eq!(tracker.seeders(hash).unwrap(), 0);
+        // Announce a seeder by hand (left=0), then the scrape counts it.
+        let mut query = String::new();
+        for i in (0..hash.len()).step_by(2) {
+            write!(query, "%{}", &hash[i..i + 2]).unwrap();
+        }
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(
+            s,
+            "GET /announce?info_hash={query}&peer_id=-XT0001-000000000000&port=6881\
+             &uploaded=0&downloaded=0&left=0&event=started&compact=1 HTTP/1.0\r\n\r\n"
+        )
+        .unwrap();
+        let mut reply = Vec::new();
+        s.read_to_end(&mut reply).unwrap();
+        assert!(String::from_utf8_lossy(&reply).contains("8:interval"));
+        assert_eq!(tracker.seeders(hash).unwrap(), 1);
+        drop(tracker);
+        fs::remove_dir_all(dir).unwrap();
+    }
+}
