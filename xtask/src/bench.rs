@@ -1,9 +1,15 @@
-//! `cargo xtask bench [--runs N] [--size-mib N]`: downloads one large
-//! single-file torrent on loopback with monsoon and every other client found
-//! (aria2c; rqbit and transmission-cli when on PATH), alternating, and prints
+//! `cargo xtask bench [--runs N] [--size-mib N] [--profile]`: downloads one
+//! large single-file torrent on loopback with monsoon, aria2c, libtorrent
+//! (Python binding) and rqbit when it is on PATH, alternating, and prints
 //! the median wall time, CPU time (user+sys, from wait4) and peak RSS of each,
 //! with monsoon's ratios. Scenario 1: one libtorrent seeder. Scenario 2: four
 //! seeders at once (libtorrent, aria2c, Transmission, libtorrent).
+//!
+//! transmission-cli (3.00) is left out: it stops its torrent right after
+//! adding it here and never finishes.
+//!
+//! `--profile` instead runs monsoon once under `strace -f -c` (syscalls per
+//! MiB) and once under `perf record` (CPU by thread, binary and function).
 //!
 //! The libtorrent seeders run in seed mode with every piece trusted, so they
 //! serve from the page cache without hashing; the data is read once before
@@ -24,6 +30,8 @@ use crate::e2e::{self, Client, Kind, LtOptions, MIB, PYTHON, Proc, Seeder, Torre
 enum Bencher {
     /// monsoon or aria2c, as in the e2e tests.
     Known(Client),
+    /// libtorrent through `xtask/scripts/lt_download.py`.
+    Libtorrent,
     /// `rqbit download --exit-on-finish`.
     Rqbit,
 }
@@ -32,6 +40,7 @@ impl Bencher {
     fn name(&self) -> &'static str {
         match self {
             Bencher::Known(c) => c.name(),
+            Bencher::Libtorrent => "libtorrent",
             Bencher::Rqbit => "rqbit",
         }
     }
@@ -39,6 +48,16 @@ impl Bencher {
     fn command(&self, torrent: &Path, out: &Path, port: u16) -> Result<Command> {
         match self {
             Bencher::Known(c) => c.download_cmd(torrent, out, port, &[]),
+            Bencher::Libtorrent => {
+                let mut c = Command::new(PYTHON);
+                c.arg(e2e::script("lt_download.py"))
+                    .arg("--torrent")
+                    .arg(torrent)
+                    .arg("--save-path")
+                    .arg(out)
+                    .args(["--port", &port.to_string()]);
+                Ok(c)
+            }
             Bencher::Rqbit => {
                 let mut c = Command::new("rqbit");
                 c.args(["--disable-dht", "download", "--exit-on-finish", "-o"])
@@ -106,6 +125,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         }
     };
     clients.push(Bencher::Known(Client::Aria2));
+    clients.push(Bencher::Libtorrent);
     if cmd::have("rqbit") {
         clients.push(Bencher::Rqbit);
     }

@@ -1,0 +1,59 @@
+#!/usr/bin/python3
+"""Downloads one torrent with libtorrent-rasterbar and exits once every piece
+has passed its hash check: the bench's libtorrent reference client.
+
+  lt_download.py --torrent F --save-path DIR --port P [--max-seconds N]
+
+Run with Debian's /usr/bin/python3 (python3-libtorrent). 127.0.0.1 only; no
+DHT, LSD, UPnP, NAT-PMP or uTP. Exits 1 if the download is not finished
+within --max-seconds.
+"""
+
+import argparse
+import sys
+import time
+
+import libtorrent as lt
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--torrent", required=True)
+    p.add_argument("--save-path", required=True)
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--max-seconds", type=float, default=600.0)
+    args = p.parse_args()
+
+    ses = lt.session(
+        {
+            "listen_interfaces": "127.0.0.1:%d" % args.port,
+            "outgoing_interfaces": "127.0.0.1",
+            "enable_dht": False,
+            "enable_lsd": False,
+            "enable_upnp": False,
+            "enable_natpmp": False,
+            "enable_outgoing_utp": False,
+            "enable_incoming_utp": False,
+            "allow_multiple_connections_per_ip": True,
+            "alert_mask": lt.alert.category_t.error_notification,
+        }
+    )
+    atp = lt.add_torrent_params()
+    atp.ti = lt.torrent_info(args.torrent)
+    atp.save_path = args.save_path
+    handle = ses.add_torrent(atp)
+    deadline = time.monotonic() + args.max_seconds
+    while time.monotonic() < deadline:
+        if handle.status().is_seeding:
+            handle.flush_cache()
+            handle.pause()
+            return
+        ses.wait_for_alert(100)
+        for alert in ses.pop_alerts():
+            print("alert %s" % alert.message(), file=sys.stderr)
+    print("error: not finished after %.0f s" % args.max_seconds, file=sys.stderr)
+    sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
