@@ -46,7 +46,9 @@ pub(crate) struct PeerState {
 /// How many requests a peer queues when it does not say (`reqq`).
 const DEFAULT_REQQ: usize = 250;
 /// Requests in flight to a peer whose rate is not known yet.
-const START_DEPTH: usize = 32;
+/// Also the floor: some clients (Transmission) answer requests in batches on
+/// a timer, so a shallow queue caps their rate, and the rate caps the queue.
+const START_DEPTH: usize = 128;
 /// Most uploads we read ahead for one peer.
 pub(super) const MAX_UPLOADS_IN_FLIGHT: usize = 64;
 /// How long before an address that failed or dropped is tried again.
