@@ -8,8 +8,8 @@
 //! transmission-cli (3.00) is left out: it stops its torrent right after
 //! adding it here and never finishes.
 //!
-//! `--profile` instead runs monsoon once under `strace -f -c` (syscalls per
-//! MiB) and once under `perf record` (CPU by thread, binary and function).
+//! `--profile` instead runs each client once under `strace -f -c` (syscalls
+//! per MiB) and once under `perf record` (CPU by thread, binary, function).
 //!
 //! The libtorrent seeders run in seed mode with every piece trusted, so they
 //! serve from the page cache without hashing; the data is read once before
@@ -155,12 +155,10 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         let seeder = Seeder::libtorrent(&torrent, &data, &work.join("seed-lt"), trust)?;
         tracker.wait_seeders(&facts.info_hash, 1)?;
         if opts.profile {
-            let client = clients
-                .first()
-                .filter(|c| c.name() == "monsoon")
-                .context("--profile needs monsoon")?;
-            let text = profile(&work, &torrent, client, opts.size_mib)?;
-            println!("{text}");
+            for client in &clients {
+                let text = profile(&work, &torrent, client, opts.size_mib)?;
+                println!("\n== {} ==\n{text}", client.name());
+            }
             println!(
                 "command: cargo xtask bench --profile --size-mib {}",
                 opts.size_mib
@@ -285,11 +283,11 @@ fn measure(client: &Bencher, torrent: &Path, dir: &Path) -> Result<Sample> {
     })
 }
 
-/// One monsoon download under `strace -f -c` (syscalls per MiB) and one
-/// under `perf record` (where the CPU time goes).
+/// One download under `strace -f -c` (syscalls per MiB) and one under
+/// `perf record` (where the CPU time goes).
 fn profile(work: &Path, torrent: &Path, client: &Bencher, size_mib: u64) -> Result<String> {
     let mut report = String::new();
-    let dir = work.join("profile-strace");
+    let dir = work.join(format!("profile-strace-{}", client.name()));
     fs::create_dir_all(&dir)?;
     let inner = client.command(torrent, &dir.join("out"), e2e::free_port()?)?;
     let stats = dir.join("strace.txt");
@@ -301,7 +299,11 @@ fn profile(work: &Path, torrent: &Path, client: &Bencher, size_mib: u64) -> Resu
         .args(inner.get_args());
     let status =
         Proc::spawn("strace", &mut cmd, &dir.join("client.log"))?.wait(Duration::from_secs(900))?;
-    ensure!(status.success(), "monsoon under strace failed: {status}");
+    ensure!(
+        status.success(),
+        "{} under strace failed: {status}",
+        client.name()
+    );
     let text = fs::read_to_string(&stats)?;
     let mut rows: Vec<(u64, &str)> = text
         .lines()
@@ -320,7 +322,7 @@ fn profile(work: &Path, torrent: &Path, client: &Bencher, size_mib: u64) -> Resu
         );
     }
 
-    let dir = work.join("profile-perf");
+    let dir = work.join(format!("profile-perf-{}", client.name()));
     fs::create_dir_all(&dir)?;
     let inner = client.command(torrent, &dir.join("out"), e2e::free_port()?)?;
     let data = dir.join("perf.data");
@@ -332,7 +334,11 @@ fn profile(work: &Path, torrent: &Path, client: &Bencher, size_mib: u64) -> Resu
         .args(inner.get_args());
     let status = Proc::spawn("perf record", &mut cmd, &dir.join("client.log"))?
         .wait(Duration::from_secs(900))?;
-    ensure!(status.success(), "monsoon under perf failed: {status}");
+    ensure!(
+        status.success(),
+        "{} under perf failed: {status}",
+        client.name()
+    );
     for (title, sort) in [
         ("by thread", "comm"),
         ("by binary", "dso"),
