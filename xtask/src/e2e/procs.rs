@@ -343,6 +343,7 @@ mod tests {
         );
         p.stop();
         assert!(p.exited());
+        std::fs::remove_file(log("cat")).unwrap();
     }
 
     #[test]
