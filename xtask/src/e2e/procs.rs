@@ -311,6 +311,7 @@ mod tests {
         let err = p.wait(Duration::from_millis(50)).unwrap_err().to_string();
         assert!(err.contains("sleeper still running"), "{err}");
         assert!(p.exited());
+        std::fs::remove_file(log("sleep")).unwrap();
     }
 
     #[test]
