@@ -12,6 +12,7 @@
 
 mod announce;
 mod config;
+mod disk;
 mod error;
 mod handle;
 mod metainfo;

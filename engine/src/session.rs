@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::{Instrument, debug, info_span};
 
 use crate::config::SessionConfig;
+use crate::disk::DiskPool;
 use crate::error::EngineError;
 use crate::handle::{Registry, TorrentHandle};
 use crate::metainfo::Metainfo;
@@ -63,6 +64,7 @@ pub struct Session {
     peer_id: [u8; 20],
     listen_addr: SocketAddr,
     registry: Registry,
+    disk: Arc<DiskPool>,
     handles: Mutex<Vec<TorrentHandle>>,
     accept_task: tokio::task::JoinHandle<()>,
 }
@@ -75,12 +77,14 @@ impl Session {
         let peer_id = cfg.peer_id.unwrap_or_else(generate_peer_id);
         let cfg = Arc::new(cfg);
         let registry: Registry = Arc::default();
+        let disk = DiskPool::new(cfg.disk_threads)?;
         let accept_task = tokio::spawn(accept_loop(listener, registry.clone(), cfg.clone()));
         Ok(Self {
             cfg,
             peer_id,
             listen_addr,
             registry,
+            disk,
             handles: Mutex::new(Vec::new()),
             accept_task,
         })
@@ -158,6 +162,7 @@ impl Session {
             announcer,
             paused: opts.paused,
             seed: seed_from(&info_hash),
+            disk: self.disk.clone(),
         };
         let torrent = Torrent::new(init, tx.clone(), stats_tx)?;
         tokio::spawn(torrent.run(rx).instrument(span));

@@ -184,7 +184,7 @@ impl Torrent {
         p.uploads_in_flight += 1;
         let storage = self.storage.clone();
         let events = self.events.clone();
-        tokio::task::spawn_blocking(move || {
+        self.disk.submit(move || {
             let result = storage
                 .read(r.index, r.begin, r.length)
                 .map_err(|e| e.to_string());

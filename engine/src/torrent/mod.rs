@@ -30,6 +30,7 @@ use tracing::{info, warn};
 
 use crate::announce;
 use crate::config::SessionConfig;
+use crate::disk::DiskPool;
 use crate::metainfo::Metainfo;
 use crate::peer::BoxTransport;
 use crate::stats::{Stats, TorrentState};
@@ -93,6 +94,7 @@ pub(crate) struct TorrentInit {
     pub(crate) announcer: Option<Box<dyn Announcer>>,
     pub(crate) paused: bool,
     pub(crate) seed: u64,
+    pub(crate) disk: Arc<DiskPool>,
 }
 
 pub(crate) struct Torrent {
@@ -100,6 +102,7 @@ pub(crate) struct Torrent {
     geometry: Geometry,
     picker: Picker,
     storage: Arc<dyn Storage>,
+    disk: Arc<DiskPool>,
     cfg: Arc<SessionConfig>,
     peer_id: [u8; 20],
     listen_port: u16,
@@ -147,6 +150,7 @@ impl Torrent {
             geometry,
             picker,
             storage: init.storage,
+            disk: init.disk,
             cfg: init.cfg,
             peer_id: init.peer_id,
             listen_port: init.listen_port,

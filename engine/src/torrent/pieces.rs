@@ -26,7 +26,7 @@ impl Torrent {
         let expected = self.meta.pieces[piece as usize];
         let storage = self.storage.clone();
         let events = self.events.clone();
-        tokio::task::spawn_blocking(move || {
+        self.disk.submit(move || {
             let result = if monsoon_storage::hash_blocks(&blocks) == expected {
                 storage
                     .write_piece(piece, &blocks)
@@ -67,7 +67,9 @@ impl Torrent {
             self.stats.state = TorrentState::Seeding;
             self.in_progress.clear();
             let storage = self.storage.clone();
-            tokio::task::spawn_blocking(move || storage.flush());
+            self.disk.submit(move || {
+                let _ = storage.flush();
+            });
             let n = self.geometry.piece_count();
             for key in keys {
                 let seed = self.peers.get(&key).is_some_and(|p| p.have_count == n);
