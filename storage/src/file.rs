@@ -20,8 +20,8 @@ pub const DEFAULT_MAX_OPEN_FILES: usize = 128;
 
 /// A [`Storage`] backed by files under a download root.
 ///
-/// - Reads use `pread` and writes one `pwritev` per file span, so threads
-///   never share a file cursor and need no lock around I/O.
+/// - Reads use `pread`, writes `pwritev` (one call per 64 KiB of a file
+///   span), so threads never share a file cursor and need no lock around I/O.
 /// - Open handles are kept in a bounded LRU cache (default
 ///   [`DEFAULT_MAX_OPEN_FILES`]), so a torrent with thousands of files
 ///   does not run out of descriptors.
