@@ -31,6 +31,10 @@ pub struct SessionConfig {
     pub snub_timeout: Duration,
     /// Most requests in flight to one peer (also bounded by the peer's `reqq`).
     pub max_requests_per_peer: usize,
+    /// Most requests in flight for one torrent, all peers together: what
+    /// arrives must be held until its piece is complete, so this bounds memory
+    /// (512 blocks = 8 MiB) whatever the number of fast peers.
+    pub max_requests_total: usize,
     /// Bytes of completed pieces waiting to be hashed and written before we
     /// stop requesting more (bounds memory when the disk is slower than the net).
     pub max_pending_disk_bytes: u64,
@@ -65,6 +69,7 @@ impl Default for SessionConfig {
             keepalive_interval: Duration::from_secs(90),
             snub_timeout: Duration::from_secs(45),
             max_requests_per_peer: 512,
+            max_requests_total: 512,
             max_pending_disk_bytes: 16 << 20,
             ban_after_failures: 2,
             upload_slots: 4,

@@ -23,6 +23,7 @@ impl Torrent {
             // Interest may have changed (a piece failed and is missing again).
             self.update_interest(key);
         }
+        let in_flight: usize = self.peers.values().map(|p| p.requested.len()).sum();
         let Some(p) = self.peers.get_mut(&key) else {
             return;
         };
@@ -34,7 +35,12 @@ impl Torrent {
         if outstanding >= depth || (outstanding > 0 && outstanding > depth / 2) {
             return;
         }
-        let blocks = self.picker.pick(key, depth - outstanding);
+        let room = self.cfg.max_requests_total.saturating_sub(in_flight);
+        let want = (depth - outstanding).min(room);
+        if want == 0 {
+            return;
+        }
+        let blocks = self.picker.pick(key, want);
         if blocks.is_empty() {
             if outstanding == 0 {
                 self.update_interest(key);
