@@ -244,16 +244,33 @@ fn generate_peer_id() -> [u8; 20] {
     id
 }
 
+/// Incoming connections whose handshake has not arrived yet, at most: a
+/// flood of silent connections cannot grow tasks and sockets without bound.
+const MAX_PENDING_HANDSHAKES: usize = 64;
+
 async fn accept_loop(listener: TcpListener, registry: Registry, cfg: Arc<SessionConfig>) {
+    let pending = Arc::new(tokio::sync::Semaphore::new(MAX_PENDING_HANDSHAKES));
     loop {
-        let Ok((tcp, addr)) = listener.accept().await else {
+        let (tcp, addr) = match listener.accept().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                // Out of descriptors and the like: do not spin.
+                debug!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = pending.clone().try_acquire_owned() else {
+            debug!(%addr, "too many handshakes in progress; dropping connection");
             continue;
         };
         let registry = registry.clone();
         let limit = cfg.handshake_timeout;
         tokio::spawn(
             async move {
-                if let Err(reason) = route_incoming(tcp, addr, registry, limit).await {
+                let result = route_incoming(tcp, addr, registry, limit).await;
+                drop(permit);
+                if let Err(reason) = result {
                     debug!(reason, "incoming connection dropped");
                 }
             }

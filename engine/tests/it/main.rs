@@ -1,4 +1,5 @@
 //! monsoon-engine integration tests (one binary).
+mod listener;
 mod metainfo;
 mod support;
 mod swarm;
