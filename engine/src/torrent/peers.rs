@@ -51,6 +51,9 @@ const DEFAULT_REQQ: usize = 250;
 const START_DEPTH: usize = 128;
 /// Most uploads we read ahead for one peer.
 pub(super) const MAX_UPLOADS_IN_FLIGHT: usize = 64;
+/// Most addresses waiting to be tried; more from a tracker or the user are
+/// dropped (bounded memory against a hostile tracker).
+const MAX_KNOWN: usize = 2000;
 /// How long before an address that failed or dropped is tried again.
 const RETRY_DELAY: Duration = Duration::from_secs(30);
 
@@ -71,6 +74,9 @@ impl Torrent {
     pub(super) fn add_peers(&mut self, addrs: Vec<SocketAddr>) {
         let now = Instant::now();
         for addr in addrs {
+            if self.known.len() >= MAX_KNOWN {
+                break;
+            }
             if addr.port() == 0
                 || self.banned_addrs.contains(&addr)
                 || self.known_set.contains(&addr)
