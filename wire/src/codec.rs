@@ -6,17 +6,16 @@ use tokio_util::codec::{Decoder, Encoder};
 use crate::error::WireError;
 use crate::message::{Message, check_len, decode_frame, piece_header};
 
-/// The default maximum frame length (length-prefix value): 256 KiB.
+/// The default maximum frame length (length-prefix value): 257 KiB.
 ///
 /// Why this number: the largest frame a well-behaved peer sends is its
-/// bitfield. The metainfo parser accepts a `pieces` string of at most
-/// 32 MiB (`monsoon_bencode::DEFAULT_MAX_STRING`), i.e. 1,677,721 pieces,
-/// whose bitfield is 209,716 bytes + 1 id byte. A `piece` message of the
+/// bitfield. monsoon's metainfo parser accepts at most 2^21 pieces
+/// (libtorrent's default `max_pieces`), whose bitfield is 262,144 bytes + 1
+/// id byte; 256 KiB plus 1 KiB of margin fits it. A `piece` message of the
 /// standard 16 KiB block is 16,393 bytes, a BEP 9 metadata piece a little
-/// more; 256 KiB covers all of these with margin (and blocks up to 128 KiB,
-/// which a few old clients send), while keeping what one hostile peer can
-/// make us buffer per connection small.
-pub const DEFAULT_MAX_FRAME: usize = 256 * 1024;
+/// more, and a few old clients send blocks of up to 128 KiB; all fit, while
+/// what one hostile peer can make us buffer per connection stays small.
+pub const DEFAULT_MAX_FRAME: usize = 257 * 1024;
 
 /// Decode state: a frame header is parsed exactly once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
