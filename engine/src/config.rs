@@ -70,7 +70,7 @@ impl Default for SessionConfig {
             snub_timeout: Duration::from_secs(45),
             max_requests_per_peer: 512,
             max_requests_total: 512,
-            max_pending_disk_bytes: 16 << 20,
+            max_pending_disk_bytes: 8 << 20,
             ban_after_failures: 2,
             upload_slots: 4,
             choke_interval: Duration::from_secs(10),
