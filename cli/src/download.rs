@@ -75,7 +75,7 @@ pub(crate) async fn run(args: DownloadArgs) -> Result<()> {
     opts.sequential = args.sequential;
     opts.no_trackers = args.no_trackers;
     let handle = session.add_torrent(meta, opts).await?;
-    let progress = Progress::new(args.quiet, &name);
+    let mut progress = Progress::new(args.quiet, &name);
     let mut stats = handle.subscribe();
     let result = loop {
         tokio::select! {
@@ -113,7 +113,7 @@ fn init_logging() {
 struct Progress {
     bar: Option<ProgressBar>,
     plain: bool,
-    last_line: std::sync::Mutex<Option<std::time::Instant>>,
+    last_line: Option<std::time::Instant>,
 }
 
 impl Progress {
@@ -135,29 +135,30 @@ impl Progress {
         Self {
             bar,
             plain: !quiet && !terminal,
-            last_line: std::sync::Mutex::new(None),
+            last_line: None,
         }
     }
 
-    fn update(&self, s: &Stats) {
+    fn update(&mut self, s: &Stats) {
         if let Some(bar) = &self.bar {
             bar.set_length(s.wanted_bytes);
             bar.set_position(s.done_bytes);
             bar.set_prefix(format!("{} peers", s.peers));
-        } else if self.plain {
-            let mut last = self.last_line.lock().unwrap_or_else(|e| e.into_inner());
-            if last.is_none_or(|t| t.elapsed() >= Duration::from_secs(2)) {
-                *last = Some(std::time::Instant::now());
-                eprintln!(
-                    "{:?} {:5.1}% {}/{} {}/s {} peers",
-                    s.state,
-                    s.progress() * 100.0,
-                    HumanBytes(s.done_bytes),
-                    HumanBytes(s.wanted_bytes),
-                    HumanBytes(s.download_rate as u64),
-                    s.peers
-                );
-            }
+        } else if self.plain
+            && self
+                .last_line
+                .is_none_or(|t| t.elapsed() >= Duration::from_secs(2))
+        {
+            self.last_line = Some(std::time::Instant::now());
+            eprintln!(
+                "{:?} {:5.1}% {}/{} {}/s {} peers",
+                s.state,
+                s.progress() * 100.0,
+                HumanBytes(s.done_bytes),
+                HumanBytes(s.wanted_bytes),
+                HumanBytes(s.download_rate as u64),
+                s.peers
+            );
         }
     }
 

@@ -22,12 +22,6 @@ pub struct TorrentHandle {
     pub(crate) registry: Registry,
 }
 
-impl std::fmt::Debug for TorrentEvent {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("TorrentEvent")
-    }
-}
-
 impl TorrentHandle {
     /// The torrent's info-hash.
     pub fn info_hash(&self) -> [u8; 20] {

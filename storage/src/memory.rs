@@ -98,13 +98,6 @@ impl Storage for MemoryStorage {
         })
     }
 
-    fn read(&self, piece: u32, begin: u32, len: u32) -> Result<Bytes, StorageError> {
-        self.layout.check_range(piece, begin, len)?;
-        let mut buf = vec![0; len as usize];
-        self.read_into(piece, begin, &mut buf)?;
-        Ok(buf.into())
-    }
-
     fn read_into(&self, piece: u32, begin: u32, buf: &mut [u8]) -> Result<(), StorageError> {
         let len = buf_len(&self.layout, piece, begin, buf)?;
         let files = self.files.read().unwrap_or_else(|e| e.into_inner());

@@ -31,16 +31,17 @@ pub trait Storage: Send + Sync + 'static {
     /// piece, [`StorageError::NotFound`] if a file it touches does not
     /// exist, [`StorageError::ShortRead`] if a file is too short, or an I/O
     /// error.
-    fn read(&self, piece: u32, begin: u32, len: u32) -> Result<Bytes, StorageError>;
+    /// The default allocates a buffer and calls [`Storage::read_into`].
+    fn read(&self, piece: u32, begin: u32, len: u32) -> Result<Bytes, StorageError> {
+        self.layout().check_range(piece, begin, len)?;
+        let mut buf = vec![0; len as usize];
+        self.read_into(piece, begin, &mut buf)?;
+        Ok(buf.into())
+    }
 
     /// Like [`Storage::read`], into `buf` (whose length is the length to
-    /// read). Override it to avoid the allocation; the recheck uses it.
-    fn read_into(&self, piece: u32, begin: u32, buf: &mut [u8]) -> Result<(), StorageError> {
-        let len = buf_len(self.layout(), piece, begin, buf)?;
-        let data = self.read(piece, begin, len)?;
-        buf.copy_from_slice(&data);
-        Ok(())
-    }
+    /// read), without allocating; the recheck uses it.
+    fn read_into(&self, piece: u32, begin: u32, buf: &mut [u8]) -> Result<(), StorageError>;
 
     /// Makes written data durable (fsync for files).
     fn flush(&self) -> Result<(), StorageError>;

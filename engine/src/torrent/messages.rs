@@ -8,9 +8,6 @@ use tokio::time::Instant;
 use super::peers::MAX_UPLOADS_IN_FLIGHT;
 use super::{Torrent, TorrentEvent};
 
-/// Most released requests remembered per peer (a late answer to one is accepted).
-const MAX_STALE: usize = 4096;
-
 /// Largest block we serve (BEP 3 clients use 16 KiB; some ask up to 128 KiB).
 const MAX_UPLOAD_BLOCK: u32 = 128 * 1024;
 
@@ -29,12 +26,7 @@ impl Torrent {
             Message::KeepAlive => {}
             Message::Choke => {
                 p.peer_choking = true;
-                let released: Vec<_> = p.requested.drain().collect();
-                if p.stale.len() > MAX_STALE {
-                    // Bounded memory: very old answers become violations.
-                    p.stale.clear();
-                }
-                p.stale.extend(released);
+                p.park_requests();
                 self.picker.on_choked(key);
                 self.refill_all();
             }

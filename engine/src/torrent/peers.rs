@@ -57,7 +57,22 @@ const MAX_KNOWN: usize = 2000;
 /// How long before an address that failed or dropped is tried again.
 const RETRY_DELAY: Duration = Duration::from_secs(30);
 
+/// Most released requests remembered per peer (a late answer to one is accepted).
+const MAX_STALE: usize = 4096;
+
 impl PeerState {
+    /// Moves every request in flight to `stale` (a late answer to one is
+    /// accepted, not a violation) and returns them for the picker.
+    pub(super) fn park_requests(&mut self) -> Vec<Block> {
+        if self.stale.len() > MAX_STALE {
+            // Bounded memory: very old answers become violations.
+            self.stale.clear();
+        }
+        let blocks: Vec<Block> = self.requested.drain().collect();
+        self.stale.extend(blocks.iter().copied());
+        blocks
+    }
+
     /// Requests to keep in flight: about one second of data at the peer's
     /// measured rate, bounded by its `reqq` and our own limit.
     pub(super) fn target_depth(&self, max: usize) -> usize {
@@ -325,9 +340,7 @@ impl Torrent {
             debug!(key, "peer snubbed us");
             if let Some(p) = self.peers.get_mut(&key) {
                 p.snubbed = true;
-                let blocks: Vec<Block> = p.requested.drain().collect();
-                p.stale.extend(blocks.iter().copied());
-                for b in blocks {
+                for b in p.park_requests() {
                     self.picker.release(key, b);
                 }
             }

@@ -23,8 +23,7 @@ impl Torrent {
             // Interest may have changed (a piece failed and is missing again).
             self.update_interest(key);
         }
-        let in_flight: usize = self.peers.values().map(|p| p.requested.len()).sum();
-        let Some(p) = self.peers.get_mut(&key) else {
+        let Some(p) = self.peers.get(&key) else {
             return;
         };
         if p.peer_choking || !p.am_interested {
@@ -35,6 +34,8 @@ impl Torrent {
         if outstanding >= depth || (outstanding > 0 && outstanding > depth / 2) {
             return;
         }
+        // Summed only here, past the early returns (most calls stop above).
+        let in_flight: usize = self.peers.values().map(|p| p.requested.len()).sum();
         let room = self.cfg.max_requests_total.saturating_sub(in_flight);
         let want = (depth - outstanding).min(room);
         if want == 0 {
@@ -47,6 +48,9 @@ impl Torrent {
             }
             return;
         }
+        let Some(p) = self.peers.get_mut(&key) else {
+            return;
+        };
         if p.requested.is_empty() {
             // The snub clock starts when there is something to wait for.
             p.last_block = Instant::now();
