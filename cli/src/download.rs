@@ -87,7 +87,10 @@ pub(crate) async fn run(args: DownloadArgs) -> Result<()> {
                 progress.update(&s);
                 match s.state {
                     TorrentState::Seeding => break Ok(s),
-                    TorrentState::Error => break Err(anyhow::anyhow!(s.error.unwrap_or_default())),
+                    TorrentState::Error => break Err(match s.error {
+                        Some(e) => anyhow::Error::new(e),
+                        None => anyhow::anyhow!("the torrent failed"),
+                    }),
                     _ => {}
                 }
             }
@@ -143,7 +146,7 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.set_length(s.wanted_bytes);
             bar.set_position(s.done_bytes);
-            bar.set_prefix(format!("{} peers", s.peers));
+            bar.set_prefix(peers_text(s));
         } else if self.plain
             && self
                 .last_line
@@ -151,13 +154,13 @@ impl Progress {
         {
             self.last_line = Some(std::time::Instant::now());
             eprintln!(
-                "{:?} {:5.1}% {}/{} {}/s {} peers",
+                "{:?} {:5.1}% {}/{} {}/s {}",
                 s.state,
                 s.progress() * 100.0,
                 HumanBytes(s.done_bytes),
                 HumanBytes(s.wanted_bytes),
                 HumanBytes(s.download_rate as u64),
-                s.peers
+                peers_text(s)
             );
         }
     }
@@ -174,6 +177,18 @@ impl Progress {
                 HumanBytes(s.wasted)
             );
         }
+    }
+}
+
+/// "3 peers", or with no peer, why not: the attempts made and the last error.
+fn peers_text(s: &Stats) -> String {
+    match (&s.last_connect_error, s.peers) {
+        (Some((addr, err)), 0) => format!(
+            "0 peers ({} attempts, {} waiting; last: {addr}: {err})",
+            s.connect_attempts, s.known_peers
+        ),
+        (None, 0) if s.known_peers == 0 => "0 peers (no peer address yet)".to_string(),
+        (_, n) => format!("{n} peers"),
     }
 }
 

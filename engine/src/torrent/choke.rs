@@ -1,12 +1,13 @@
 //! Choking: tit-for-tat every `choke_interval`, an optimistic unchoke that
-//! rotates every `optimistic_interval`, and immediate unchokes while slots are free.
+//! rotates every `optimistic_interval`, and immediate unchokes while slots
+//! are free.
 
 use monsoon_piece::PeerKey;
 use monsoon_wire::Message;
 
-use super::Torrent;
+use super::TorrentCore;
 
-impl Torrent {
+impl TorrentCore {
     fn unchoked_count(&self) -> usize {
         self.peers.values().filter(|p| !p.am_choking).count()
     }
@@ -17,14 +18,12 @@ impl Torrent {
         };
         if p.am_choking != choke {
             p.am_choking = choke;
-            self.send(
-                key,
-                vec![if choke {
-                    Message::Choke
-                } else {
-                    Message::Unchoke
-                }],
-            );
+            let msg = if choke {
+                Message::Choke
+            } else {
+                Message::Unchoke
+            };
+            self.send(key, vec![msg]);
         }
     }
 
@@ -36,35 +35,36 @@ impl Torrent {
     }
 
     /// Re-evaluates who we upload to: the interested peers that give us the
-    /// most (or, when seeding, take the most), plus one optimistic unchoke.
+    /// most (or, when seeding, take the most), plus one optimistic unchoke
+    /// among the others, rotated when `rotate_optimistic`.
     pub(super) fn rechoke(&mut self, rotate_optimistic: bool) {
         let seeding = self.picker.is_complete();
         let mut interested: Vec<(PeerKey, f64)> = self
             .peers
             .iter()
             .filter(|(_, p)| p.peer_interested)
-            .map(|(k, p)| (*k, if seeding { p.up_rate } else { p.down_rate }))
+            .map(|(k, p)| (*k, if seeding { p.up.rate } else { p.down.rate }))
             .collect();
+        // Stable: equal rates keep key order, so the choice is deterministic.
         interested.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let mut unchoke: Vec<PeerKey> = interested
-            .iter()
-            .take(self.cfg.upload_slots)
-            .map(|(k, _)| *k)
-            .collect();
-        let choked: Vec<PeerKey> = interested
-            .iter()
-            .skip(self.cfg.upload_slots)
-            .map(|(k, _)| *k)
-            .collect();
-        if rotate_optimistic || self.optimistic.is_none_or(|k| !self.peers.contains_key(&k)) {
+        let slots = self.cfg.upload_slots;
+        let mut unchoke: Vec<PeerKey> = interested.iter().take(slots).map(|(k, _)| *k).collect();
+        let choked: Vec<PeerKey> = interested.iter().skip(slots).map(|(k, _)| *k).collect();
+        let optimistic_gone = self
+            .optimistic
+            .is_none_or(|k| !choked.contains(&k) && !unchoke.contains(&k));
+        if rotate_optimistic || optimistic_gone {
             self.optimistic = if choked.is_empty() {
                 None
             } else {
-                Some(choked[(self.ticks as usize) % choked.len()])
+                let turn = self.ticks.wrapping_add(self.seed) as usize;
+                Some(choked[turn % choked.len()])
             };
         }
         if let Some(k) = self.optimistic {
-            unchoke.push(k);
+            if !unchoke.contains(&k) {
+                unchoke.push(k);
+            }
         }
         let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
         for key in keys {
