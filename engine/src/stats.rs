@@ -89,6 +89,9 @@ pub struct Stats {
     pub known_peers: usize,
     /// Peers banned for sending bad data.
     pub banned_peers: usize,
+    /// Connected peers that unchoked us but stopped sending what we asked
+    /// for (their requests went to others).
+    pub snubbed_peers: usize,
     /// Outgoing connection attempts so far.
     pub connect_attempts: u64,
     /// The last failed connection attempt: where, and why. Says why a
@@ -118,6 +121,7 @@ impl Stats {
             peers: 0,
             known_peers: 0,
             banned_peers: 0,
+            snubbed_peers: 0,
             connect_attempts: 0,
             last_connect_error: None,
             closed_by_us: CloseCounts::default(),

@@ -500,6 +500,23 @@ impl<B> Picker<B> {
         Some(d.data.iter_mut().filter_map(Option::take).collect())
     }
 
+    /// Who sent each block of a complete piece in progress, in block order
+    /// (to tell, when its hash check fails, whom to suspect). `None` if the
+    /// piece is not complete and in progress.
+    pub fn senders(&self, piece: u32) -> Option<Vec<PeerKey>> {
+        if self.state.get(piece as usize) != Some(&State::Active) {
+            return None;
+        }
+        let d = &self.downloads[self.idx[piece as usize] as usize];
+        d.blocks
+            .iter()
+            .map(|s| match s {
+                Slot::Received(p) => Some(*p),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The piece passed its hash check (or was found on disk): it is ours.
     /// Works in any state; outstanding requests for it are forgotten.
     pub fn on_piece_verified(&mut self, piece: u32) {

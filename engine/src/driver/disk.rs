@@ -11,7 +11,6 @@
 
 use std::sync::{Arc, Mutex, mpsc as std_mpsc};
 
-use monsoon_piece::Bitfield;
 use monsoon_storage::Storage;
 use tokio::sync::mpsc;
 
@@ -75,48 +74,13 @@ impl TorrentDisk {
         let hashes = self.hashes.clone();
         let results = self.results.clone();
         let work = move || {
-            let _ = results.blocking_send(execute(storage.as_ref(), &hashes, job));
+            let _ = results.blocking_send(job.run(storage.as_ref(), &hashes));
         };
         if check {
             tokio::task::spawn_blocking(work);
         } else {
             self.pool.submit(work);
         }
-    }
-}
-
-/// Does one job, on the calling (blocking) thread.
-fn execute(storage: &dyn Storage, hashes: &[[u8; 20]], job: DiskJob) -> DiskResult {
-    match job {
-        DiskJob::Check => {
-            let threads = std::thread::available_parallelism().map_or(2, usize::from);
-            let result = monsoon_storage::recheck(storage, hashes, threads).map(|valid| {
-                let mut have = Bitfield::new(valid.len() as u32);
-                for (i, ok) in valid.iter().enumerate() {
-                    have.set(i as u32, *ok);
-                }
-                have
-            });
-            DiskResult::Checked(result)
-        }
-        DiskJob::WritePiece {
-            piece,
-            blocks,
-            hash,
-        } => {
-            let result = if monsoon_storage::hash_blocks(&blocks) == hash {
-                storage.write_piece(piece, &blocks).map(|()| true)
-            } else {
-                Ok(false)
-            };
-            DiskResult::PieceWritten { piece, result }
-        }
-        DiskJob::Read { peer, block } => DiskResult::Read {
-            peer,
-            block,
-            result: storage.read(block.index, block.begin, block.length),
-        },
-        DiskJob::Flush => DiskResult::Flushed(storage.flush()),
     }
 }
 

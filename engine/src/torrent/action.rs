@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 use monsoon_piece::{Bitfield, PeerKey};
-use monsoon_storage::StorageError;
+use monsoon_storage::{Storage, StorageError};
 use monsoon_tracker::Event;
 use monsoon_wire::{BlockRef, Message};
 
@@ -52,6 +52,9 @@ pub enum DiskJob {
         blocks: Vec<Bytes>,
         /// The SHA-1 it must have.
         hash: [u8; 20],
+        /// Also hash each block when the piece matches (it failed before,
+        /// and the blocks of the failed attempts are to be compared).
+        block_hashes: bool,
     },
     /// Read a block for a peer; answer [`DiskResult::Read`].
     Read {
@@ -62,6 +65,59 @@ pub enum DiskJob {
     },
     /// Make written data durable; answer [`DiskResult::Flushed`].
     Flush,
+}
+
+impl DiskJob {
+    /// Does the job on the calling thread, against `storage` whose pieces
+    /// hash to `hashes`: what a driver's disk threads call (never on an
+    /// async worker: it hashes and does blocking I/O).
+    pub fn run(self, storage: &dyn Storage, hashes: &[[u8; 20]]) -> DiskResult {
+        match self {
+            DiskJob::Check => {
+                let threads = std::thread::available_parallelism().map_or(2, usize::from);
+                let result = monsoon_storage::recheck(storage, hashes, threads).map(|valid| {
+                    let mut have = Bitfield::new(valid.len() as u32);
+                    for (i, ok) in valid.iter().enumerate() {
+                        have.set(i as u32, *ok);
+                    }
+                    have
+                });
+                DiskResult::Checked(result)
+            }
+            DiskJob::WritePiece {
+                piece,
+                blocks,
+                hash,
+                block_hashes,
+            } => {
+                let matches = monsoon_storage::hash_blocks(&blocks) == hash;
+                let result = if matches {
+                    storage.write_piece(piece, &blocks).map(|()| true)
+                } else {
+                    Ok(false)
+                };
+                let block_hashes = if block_hashes || !matches {
+                    blocks
+                        .iter()
+                        .map(|b| monsoon_storage::hash_bytes(b))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                DiskResult::PieceWritten {
+                    piece,
+                    result,
+                    block_hashes,
+                }
+            }
+            DiskJob::Read { peer, block } => DiskResult::Read {
+                peer,
+                block,
+                result: storage.read(block.index, block.begin, block.length),
+            },
+            DiskJob::Flush => DiskResult::Flushed(storage.flush()),
+        }
+    }
 }
 
 /// The answer to a [`DiskJob`].
@@ -77,6 +133,9 @@ pub enum DiskResult {
         piece: u32,
         /// The outcome.
         result: Result<bool, StorageError>,
+        /// The SHA-1 of each block, when the piece did not match or
+        /// `block_hashes` was asked for; else empty.
+        block_hashes: Vec<[u8; 20]>,
     },
     /// A block read for a peer.
     Read {

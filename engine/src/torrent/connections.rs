@@ -45,7 +45,7 @@ impl TorrentCore {
             Some(CloseReason::Banned)
         } else if !self.is_active() {
             Some(CloseReason::NotAccepting)
-        } else if self.peers.values().any(|p| p.id == theirs.peer_id) {
+        } else if !self.settle_duplicate(direction, &theirs.peer_id) {
             Some(CloseReason::Duplicate)
         } else if direction == Direction::Incoming
             && self.peers.len() >= self.cfg.max_peers_per_torrent
@@ -98,6 +98,24 @@ impl TorrentCore {
         self.send(key, first);
         self.stats.peers = self.peers.len();
         Ok(key)
+    }
+
+    /// A second connection to a peer we are connected to: whether to keep
+    /// the new one (closing the old) rather than refuse it. When both
+    /// peers dialled each other at once, both must keep the same one: the
+    /// connection dialled by the peer with the greater peer id (the rule
+    /// libtorrent follows), so each side decides alike.
+    fn settle_duplicate(&mut self, direction: Direction, their_id: &[u8; 20]) -> bool {
+        let Some((&old, p)) = self.peers.iter().find(|(_, p)| p.id == *their_id) else {
+            return true;
+        };
+        let ours_greater = self.peer_id > *their_id;
+        let keep_new =
+            p.direction != direction && ours_greater == (direction == Direction::Outgoing);
+        if keep_new {
+            self.close_peer(old, CloseReason::Duplicate);
+        }
+        keep_new
     }
 
     /// An [`Action::Connect`] failed before both handshakes were exchanged.

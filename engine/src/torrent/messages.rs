@@ -117,7 +117,7 @@ impl TorrentCore {
         };
         p.down.add(len);
         let requested = self.picker.is_requested(key, block);
-        if !requested && !p.stale.remove(&block) {
+        if !requested && !p.take_stale(&block) {
             return self.close_peer(key, CloseReason::UnrequestedBlock);
         }
         if requested {

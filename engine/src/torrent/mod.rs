@@ -138,6 +138,10 @@ pub struct TorrentCore {
     list: PeerList,
     /// Recently departed peers: key, address, peer id.
     departed: VecDeque<(PeerKey, SocketAddr, [u8; 20])>,
+    /// Blocks of failed pieces and who sent them (see `pieces`), oldest
+    /// piece first out.
+    suspects: BTreeMap<u32, Vec<pieces::Suspect>>,
+    suspect_order: VecDeque<u32>,
     /// Bytes of complete pieces handed to the disk and not answered yet.
     pending_disk_bytes: u64,
     /// Disk jobs handed out and not answered yet.
@@ -196,6 +200,8 @@ impl TorrentCore {
             next_key: 0,
             list: PeerList::new(),
             departed: VecDeque::new(),
+            suspects: BTreeMap::new(),
+            suspect_order: VecDeque::new(),
             pending_disk_bytes: 0,
             disk_jobs: 0,
             life: lifecycle::Life::default(),
@@ -311,6 +317,7 @@ impl TorrentCore {
         self.stats.peers = self.peers.len();
         self.stats.known_peers = self.list.idle_count();
         self.stats.banned_peers = self.list.banned_count();
+        self.stats.snubbed_peers = self.peers.values().filter(|p| p.snubbed).count();
         self.stats.pieces_done = self.picker.have().count_ones();
     }
 
@@ -326,6 +333,3 @@ impl TorrentCore {
         }
     }
 }
-
-#[cfg(test)]
-mod tests;

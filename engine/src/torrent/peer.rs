@@ -2,7 +2,7 @@
 //! outstanding to the peer is the picker's to know
 //! ([`Picker::requests`](monsoon_piece::Picker::requests)), not this.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -33,9 +33,11 @@ pub(super) struct PeerState {
     pub(super) peer_interested: bool,
     pub(super) am_choking: bool,
     pub(super) peer_choking: bool,
-    /// Requests released (choke, snub, cancel): a late answer to one is
-    /// accepted, not a violation.
-    pub(super) stale: HashSet<Block>,
+    /// Requests released (choke, snub, cancel, reject), with how many
+    /// answers to each may still come (a block released, asked again and
+    /// cancelled may come twice): a late answer is accepted, not a
+    /// violation.
+    stale: HashMap<Block, u16>,
     /// The peer's `reqq` (most requests it queues).
     pub(super) reqq: usize,
     pub(super) snubbed: bool,
@@ -67,7 +69,7 @@ impl PeerState {
             peer_interested: false,
             am_choking: true,
             peer_choking: true,
-            stale: HashSet::new(),
+            stale: HashMap::new(),
             reqq: DEFAULT_REQQ,
             snubbed: false,
             last_block: now,
@@ -85,7 +87,26 @@ impl PeerState {
             // Bounded memory: very old answers become violations.
             self.stale.clear();
         }
-        self.stale.extend(blocks);
+        for b in blocks {
+            let n = self.stale.entry(b).or_insert(0);
+            *n = n.saturating_add(1);
+        }
+    }
+
+    /// A block arrived that is not outstanding: whether it answers a
+    /// released request (then one fewer such answer may come).
+    pub(super) fn take_stale(&mut self, block: &Block) -> bool {
+        match self.stale.get_mut(block) {
+            Some(n) if *n > 1 => {
+                *n -= 1;
+                true
+            }
+            Some(_) => {
+                self.stale.remove(block);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Requests to keep in flight: about one second of data at the peer's

@@ -1,5 +1,6 @@
 //! monsoon-engine integration tests (one binary).
 mod listener;
 mod metainfo;
+mod sim;
 mod support;
 mod swarm;

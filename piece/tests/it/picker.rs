@@ -333,3 +333,20 @@ fn released_requests_are_returned() {
     assert!(!p.is_requested(1, got[0]));
     assert!(p.release_peer(9).is_empty(), "unknown peer");
 }
+
+#[test]
+fn senders_of_a_complete_piece() {
+    let mut p = picker(2, 3);
+    p.on_have_all(1);
+    p.on_have_all(2);
+    let a = p.pick(1, 2);
+    let b = p.pick(2, 1);
+    assert_eq!(a[0].piece, b[0].piece);
+    p.on_block(2, b[0], ());
+    assert_eq!(p.senders(a[0].piece), None, "not complete");
+    p.on_block(1, a[1], ());
+    p.on_block(1, a[0], ());
+    assert_eq!(p.senders(a[0].piece), Some(vec![1, 1, 2]));
+    p.on_piece_verified(a[0].piece);
+    assert_eq!(p.senders(a[0].piece), None);
+}
