@@ -1,6 +1,6 @@
 //! Choking: tit-for-tat every `choke_interval`, an optimistic unchoke that
-//! rotates every `optimistic_interval`, and immediate unchokes while slots
-//! are free.
+//! rotates every `optimistic_interval` (to the interested peer that waited
+//! longest for one), and immediate unchokes while slots are free.
 
 use monsoon_piece::PeerKey;
 use monsoon_wire::Message;
@@ -50,16 +50,18 @@ impl TorrentCore {
         let slots = self.cfg.upload_slots;
         let mut unchoke: Vec<PeerKey> = interested.iter().take(slots).map(|(k, _)| *k).collect();
         let choked: Vec<PeerKey> = interested.iter().skip(slots).map(|(k, _)| *k).collect();
-        let optimistic_gone = self
-            .optimistic
-            .is_none_or(|k| !choked.contains(&k) && !unchoke.contains(&k));
+        // The optimistic peer left, lost interest, or earned a regular
+        // slot: the optimistic slot goes to another.
+        let optimistic_gone = self.optimistic.is_none_or(|k| !choked.contains(&k));
         if rotate_optimistic || optimistic_gone {
-            self.optimistic = if choked.is_empty() {
-                None
-            } else {
-                let turn = self.ticks.wrapping_add(self.seed) as usize;
-                Some(choked[turn % choked.len()])
-            };
+            // The one that waited longest since its last optimistic turn.
+            self.optimistic = choked
+                .iter()
+                .min_by_key(|k| (self.peers.get(k).map_or(0, |p| p.optimistic_at), **k))
+                .copied();
+            if let Some(p) = self.optimistic.and_then(|k| self.peers.get_mut(&k)) {
+                p.optimistic_at = self.ticks;
+            }
         }
         if let Some(k) = self.optimistic {
             if !unchoke.contains(&k) {

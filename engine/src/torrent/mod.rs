@@ -95,7 +95,7 @@ pub struct TorrentParams {
     pub sequential: bool,
     /// Start paused (the check of existing data waits for `resume`).
     pub paused: bool,
-    /// Seed of the picker's tie-breaking PRNG and of the choker's rotation.
+    /// Seed of the picker's tie-breaking PRNG.
     pub seed: u64,
 }
 
@@ -157,7 +157,6 @@ pub struct TorrentCore {
     connecting: usize,
     ticks: u64,
     optimistic: Option<PeerKey>,
-    seed: u64,
 }
 
 impl TorrentCore {
@@ -213,7 +212,6 @@ impl TorrentCore {
             connecting: 0,
             ticks: 0,
             optimistic: None,
-            seed: params.seed,
             cfg: params.cfg,
         };
         core.start(params.paused);

@@ -49,6 +49,8 @@ pub(super) struct PeerState {
     pub(super) up: Rate,
     /// Reads for this peer on the disk threads.
     pub(super) uploads_in_flight: usize,
+    /// The tick of its last optimistic unchoke (0: never).
+    pub(super) optimistic_at: u64,
 }
 
 impl PeerState {
@@ -77,6 +79,7 @@ impl PeerState {
             down: Rate::default(),
             up: Rate::default(),
             uploads_in_flight: 0,
+            optimistic_at: 0,
         }
     }
 

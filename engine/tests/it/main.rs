@@ -1,4 +1,5 @@
 //! monsoon-engine integration tests (one binary).
+mod core;
 mod listener;
 mod metainfo;
 mod sim;
