@@ -172,3 +172,113 @@ impl Task {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use monsoon_tracker::{AnnounceFuture, AnnounceResponse, TrackerError};
+
+    use super::*;
+
+    /// Records every announce; answers with one peer and a 60 s interval,
+    /// or fails while `fail` is set.
+    #[derive(Clone, Default)]
+    struct Fake {
+        seen: Arc<Mutex<Vec<(Duration, Event)>>>,
+        fail: Arc<Mutex<bool>>,
+        start: Arc<Mutex<Option<Instant>>>,
+    }
+
+    impl Announcer for Fake {
+        fn announce<'a>(&'a mut self, req: &'a AnnounceRequest) -> AnnounceFuture<'a> {
+            let start = *self.start.lock().unwrap().get_or_insert_with(Instant::now);
+            self.seen.lock().unwrap().push((start.elapsed(), req.event));
+            let fail = *self.fail.lock().unwrap();
+            Box::pin(async move {
+                if fail {
+                    return Err(TrackerError::Failure("down".into()));
+                }
+                Ok(AnnounceResponse {
+                    interval: Duration::from_secs(60),
+                    min_interval: None,
+                    tracker_id: None,
+                    complete: None,
+                    incomplete: None,
+                    warning: None,
+                    peers: vec!["10.0.0.1:1".parse().unwrap()],
+                })
+            })
+        }
+    }
+
+    fn start(
+        fake: &Fake,
+    ) -> (
+        mpsc::Sender<Event>,
+        mpsc::Receiver<TrackerPeers>,
+        JoinHandle<()>,
+    ) {
+        let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
+        let (peers_tx, peers) = mpsc::channel(16);
+        let (_, progress) = watch::channel(Stats::new(100, 1));
+        let params = Params {
+            info_hash: [1; 20],
+            peer_id: [2; 20],
+            port: 6881,
+            max_interval: Duration::from_secs(3600),
+        };
+        let task = spawn(Box::new(fake.clone()), params, progress, events, peers_tx);
+        (events_tx, peers, task)
+    }
+
+    fn events(fake: &Fake) -> Vec<Event> {
+        fake.seen.lock().unwrap().iter().map(|s| s.1).collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn announces_follow_the_core_and_the_interval() {
+        let fake = Fake::default();
+        let (tx, mut peers, task) = start(&fake);
+        tx.send(Event::Started).await.unwrap();
+        assert_eq!(peers.recv().await.unwrap().len(), 1, "peers handed back");
+        tokio::time::sleep(Duration::from_secs(61)).await;
+        assert_eq!(events(&fake), [Event::Started, Event::None]);
+        tx.send(Event::Completed).await.unwrap();
+        tx.send(Event::Stopped).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        assert_eq!(
+            events(&fake),
+            [
+                Event::Started,
+                Event::None,
+                Event::Completed,
+                Event::Stopped
+            ],
+            "nothing after stopped"
+        );
+        // Resumed: started again; the task ends when the core goes.
+        tx.send(Event::Started).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(events(&fake).last(), Some(&Event::Started));
+        drop(tx);
+        task.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failures_retry_started_with_a_growing_delay() {
+        let fake = Fake::default();
+        *fake.fail.lock().unwrap() = true;
+        let (tx, _peers, _task) = start(&fake);
+        tx.send(Event::Started).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(100)).await;
+        let seen = fake.seen.lock().unwrap().clone();
+        let at: Vec<u64> = seen.iter().map(|s| s.0.as_secs()).collect();
+        assert_eq!(at, [0, 15, 45], "15 s, then 30 s");
+        assert!(seen.iter().all(|s| s.1 == Event::Started), "{seen:?}");
+        // A stop before the tracker ever answered sends no `stopped`.
+        tx.send(Event::Stopped).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(!events(&fake).contains(&Event::Stopped));
+    }
+}

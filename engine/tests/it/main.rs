@@ -2,6 +2,7 @@
 mod core;
 mod listener;
 mod metainfo;
+mod session;
 mod sim;
 mod support;
 mod swarm;
