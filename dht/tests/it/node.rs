@@ -610,3 +610,110 @@ fn saved_state_round_trips_and_rejects_bad_files() {
     assert_eq!(to, vec![sa("10.0.0.1:6881"), sa("10.0.0.2:6882")]);
     assert_eq!(next.id(), node.id());
 }
+
+#[test]
+fn both_families_side_by_side_and_want() {
+    let now = Instant::now();
+    let mut c = config(17);
+    c.ipv6 = true;
+    let mut node = Node::new(c, now);
+    learn(&mut node, now, NodeId([1; 20]), sa("10.0.0.1:6881"));
+    learn(&mut node, now, NodeId([2; 20]), sa("[fd00::2]:6881"));
+    assert_eq!(node.table_v4().unwrap().len(), 1);
+    assert_eq!(node.table_v6().unwrap().len(), 1);
+    let target = NodeId([3; 20]);
+    let find = |want| query(b"f", NodeId([9; 20]), Method::FindNode { target, want });
+
+    // No `want`: the family the query came over.
+    let r4 = ask(&mut node, now, sa("1.2.3.4:1"), &find(Want::default()));
+    let r = response(&r4);
+    assert_eq!((r.nodes.len(), r.nodes6.len()), (1, 0));
+    let r6 = ask(
+        &mut node,
+        now,
+        sa("[2001:db8::9]:1"),
+        &find(Want::default()),
+    );
+    let r = response(&r6);
+    assert_eq!((r.nodes.len(), r.nodes6.len()), (0, 1));
+    assert_eq!(r.nodes6[0].addr, sa("[fd00::2]:6881"));
+    // `want` both: both, whatever the transport.
+    let both = ask(
+        &mut node,
+        now,
+        sa("1.2.3.4:1"),
+        &find(Want { v4: true, v6: true }),
+    );
+    let r = response(&both);
+    assert_eq!((r.nodes.len(), r.nodes6.len()), (1, 1));
+
+    // Our own lookups ask for both families and query both tables.
+    node.find_node(now, [3; 20]).unwrap();
+    let out = sent(&mut node);
+    let mut to: Vec<SocketAddr> = out.iter().map(|(a, _)| *a).collect();
+    to.sort();
+    assert_eq!(to, vec![sa("10.0.0.1:6881"), sa("[fd00::2]:6881")]);
+    let Body::Query(q) = Message::decode(&out[0].1).unwrap().body else {
+        panic!()
+    };
+    assert!(matches!(
+        q.method,
+        Method::FindNode {
+            want: Want { v4: true, v6: true },
+            ..
+        }
+    ));
+}
+
+#[test]
+fn stale_buckets_are_refreshed_and_quiet_nodes_pinged() {
+    let t0 = Instant::now();
+    let mut node = Node::new(config(18), t0);
+    let peer = sa("10.0.0.1:6881");
+    let id = NodeId([1; 20]);
+    learn(&mut node, t0, id, peer);
+    node.handle_timeout(t0);
+    let _ = sent(&mut node);
+    // Within 15 minutes the node stays good: nothing to do.
+    let t10 = t0 + Duration::from_secs(10 * 60);
+    node.handle_timeout(t10);
+    assert!(sent(&mut node).is_empty());
+    // After 15 minutes: the bucket is refreshed (find_node for an id in
+    // its range) and the questionable node pinged.
+    let t15 = t0 + Duration::from_secs(15 * 60 + 5);
+    node.handle_timeout(t15);
+    let kinds: Vec<Vec<u8>> = sent(&mut node)
+        .into_iter()
+        .map(|(to, d)| {
+            assert_eq!(to, peer);
+            match Message::decode(&d).unwrap().body {
+                Body::Query(q) => q.method.name().to_vec(),
+                other => panic!("{other:?}"),
+            }
+        })
+        .collect();
+    assert!(kinds.contains(&b"find_node".to_vec()), "{kinds:?}");
+    assert!(kinds.contains(&b"ping".to_vec()), "{kinds:?}");
+}
+
+#[test]
+fn a_lonely_node_bootstraps_again() {
+    let t0 = Instant::now();
+    let mut c = config(19);
+    c.bootstrap = vec![sa("10.9.9.9:6881")];
+    let mut node = Node::new(c, t0);
+    node.handle_timeout(t0);
+    assert_eq!(sent(&mut node).len(), 1, "the first bootstrap");
+    // Nobody answers; a minute later it tries again, not before.
+    let mut t = t0;
+    let mut tries = 1;
+    while t < t0 + Duration::from_secs(130) {
+        t = node.poll_timeout();
+        node.handle_timeout(t);
+        tries += sent(&mut node).len();
+        if t < t0 + Duration::from_secs(60) {
+            assert_eq!(tries, 1, "retried after {:?}", t - t0);
+        }
+    }
+    assert_eq!(tries, 3, "bootstrapped at 0, 60 s and 120 s");
+}

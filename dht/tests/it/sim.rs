@@ -5,7 +5,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use monsoon_dht::{Config, Event, Node, NodeId, SearchDone, SearchId};
@@ -47,6 +47,8 @@ pub(crate) struct Net {
     pub(crate) events: Vec<(usize, Event)>,
     pub(crate) sent: u64,
     pub(crate) lost: u64,
+    /// Nodes on IPv6 addresses (BEP 32) instead of IPv4.
+    v6: bool,
 }
 
 impl Net {
@@ -65,20 +67,32 @@ impl Net {
             events: Vec::new(),
             sent: 0,
             lost: 0,
+            v6: false,
         }
     }
 
-    /// Adds a node at 10.x.y.z:6881 bootstrapping from node 0 and two
-    /// random earlier nodes, and starts its bootstrap.
+    /// The same network over IPv6 only.
+    pub(crate) fn ipv6(mut self) -> Net {
+        self.v6 = true;
+        self
+    }
+
+    /// Adds a node at 10.x.y.z:6881 (or [fd00::n]:6881) bootstrapping from
+    /// node 0 and two random earlier nodes, and starts its bootstrap.
     pub(crate) fn join(&mut self) -> usize {
         let i = self.nodes.len();
-        let addr = SocketAddr::from((
-            Ipv4Addr::new(10, 0, (i / 250) as u8, (i % 250) as u8 + 1),
-            6881,
-        ));
+        let addr = if self.v6 {
+            SocketAddr::from((Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, i as u16 + 1), 6881))
+        } else {
+            SocketAddr::from((
+                Ipv4Addr::new(10, 0, (i / 250) as u8, (i % 250) as u8 + 1),
+                6881,
+            ))
+        };
         let mut config = Config::default();
         config.seed = self.dice.next();
-        config.ipv6 = false;
+        config.ipv4 = !self.v6;
+        config.ipv6 = self.v6;
         if i > 0 {
             config.bootstrap.push(self.addrs[0]);
             for _ in 0..2 {
@@ -220,7 +234,10 @@ impl Net {
 
 /// A network of `n` nodes joining 20 ms apart, then settling for a minute.
 fn swarm(n: usize, seed: u64, loss: u64) -> Net {
-    let mut net = Net::new(seed, loss);
+    settle(Net::new(seed, loss), n)
+}
+
+fn settle(mut net: Net, n: usize) -> Net {
     for _ in 0..n {
         net.join();
         net.run_for(Duration::from_millis(20));
@@ -309,4 +326,27 @@ fn lossy_network_with_nodes_leaving_mid_lookup() {
         net.lost,
         net.sent
     );
+}
+
+#[test]
+fn an_ipv6_network_finds_an_announced_peer() {
+    let mut net = settle(Net::new(3, 0).ipv6(), 100);
+    let (a, b) = pick_two(&mut net);
+    let info_hash = [0x66; 20];
+    let now = net.now;
+    let ann = net.node(a).announce(now, info_hash, None).unwrap();
+    net.flush(a);
+    let announced = net.run_until_done(a, ann, Duration::from_secs(60));
+    assert_eq!(announced.announced.len(), 8);
+    assert!(
+        announced.announced.iter().all(SocketAddr::is_ipv6),
+        "{announced:?}"
+    );
+    let now = net.now;
+    let search = net.node(b).get_peers(now, info_hash).unwrap();
+    net.flush(b);
+    net.run_until_done(b, search, Duration::from_secs(60));
+    assert_eq!(net.peers(b, search), vec![net.addrs[a]]);
+    let stats = net.node(b).stats(now);
+    assert!(stats.nodes_v6 >= 8 && stats.nodes_v4 == 0, "{stats:?}");
 }
