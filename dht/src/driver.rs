@@ -100,6 +100,28 @@ impl PeerSearch {
 
 /// A handle to a DHT node running on tokio; clones share the node, which
 /// stops when [`Dht::shutdown`] is called or every handle is dropped.
+///
+/// ```no_run
+/// use monsoon_dht::{Dht, DhtConfig, SavedState};
+///
+/// # async fn demo(saved: Option<Vec<u8>>) -> Result<(), monsoon_dht::Error> {
+/// let mut config = DhtConfig::default(); // the public routers
+/// config.state = saved.as_deref().map(SavedState::decode).transpose()?;
+/// let dht = Dht::bind("0.0.0.0:6881".parse().unwrap(), config).await?;
+///
+/// // Announce a torrent (our peer port; None = the DHT socket's port) and
+/// // take the peers found on the way.
+/// let mut search = dht.announce([0xab; 20], Some(51413)).await?;
+/// while let Some(peer) = search.next().await {
+///     println!("peer {peer}");
+/// }
+/// let summary = search.done().await?; // closest nodes with tokens, who accepted
+///
+/// dht.add_node("203.0.113.7:6881".parse().unwrap()).await?; // a peer's BEP 5 `port`
+/// let stats = dht.stats().await?; // nodes_v4, good_v4, queries_in, queries_out, ...
+/// let bytes = dht.save().await?.encode(); // for the engine's state directory
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Dht {
     tx: mpsc::Sender<Command>,

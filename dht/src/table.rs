@@ -98,6 +98,7 @@ impl Bucket {
 
 /// What happened to a node offered to [`RoutingTable::insert`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Insert {
     /// It is new in the table.
     Added,
@@ -115,6 +116,7 @@ pub enum Insert {
 
 /// Why a node is not stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Reject {
     /// It has our own id.
     OwnId,
