@@ -9,6 +9,9 @@ use crate::id::{Distance, NodeId};
 
 /// Candidates kept per lookup; farther ones not yet queried are dropped.
 pub(crate) const MAX_CANDIDATES: usize = 64;
+/// Queries one lookup sends at most; then it ends with what it has (a
+/// bound on the work hostile `nodes` lists can cause).
+pub(crate) const MAX_QUERIES: usize = 128;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum State {
@@ -38,6 +41,7 @@ pub(crate) struct Candidate {
 pub(crate) struct Lookup {
     target: NodeId,
     cands: Vec<Candidate>,
+    queried: usize,
 }
 
 impl Lookup {
@@ -45,6 +49,7 @@ impl Lookup {
         Lookup {
             target,
             cands: Vec::new(),
+            queried: 0,
         }
     }
 
@@ -82,13 +87,14 @@ impl Lookup {
         self.trim();
     }
 
-    /// Drops the farthest candidates not queried (or failed) beyond the cap.
+    /// Drops the farthest candidates beyond the cap, except those in
+    /// flight (their answers still count).
     fn trim(&mut self) {
         while self.cands.len() > MAX_CANDIDATES {
             let Some(pos) = self
                 .cands
                 .iter()
-                .rposition(|c| matches!(c.state, State::Fresh | State::Failed))
+                .rposition(|c| !matches!(c.state, State::InFlight { .. }))
             else {
                 return;
             };
@@ -112,7 +118,7 @@ impl Lookup {
             .iter()
             .filter(|c| c.state == State::InFlight { slow: false })
             .count();
-        if busy >= alpha {
+        if busy >= alpha || self.queried >= MAX_QUERIES {
             return None;
         }
         self.top(k)
@@ -135,6 +141,7 @@ impl Lookup {
     pub(crate) fn sent(&mut self, addr: SocketAddr) {
         if let Some(c) = self.find(addr) {
             c.state = State::InFlight { slow: false };
+            self.queried += 1;
         }
     }
 
@@ -174,7 +181,14 @@ impl Lookup {
 
     /// Whether the `k` closest candidates that did not fail have all
     /// answered (also when no candidate is left at all).
+    /// Past [`MAX_QUERIES`], done once nothing is in flight.
     pub(crate) fn done(&self, k: usize) -> bool {
+        if self.queried >= MAX_QUERIES {
+            return !self
+                .cands
+                .iter()
+                .any(|c| matches!(c.state, State::InFlight { .. }));
+        }
         self.top(k).all(|c| c.state == State::Responded)
     }
 

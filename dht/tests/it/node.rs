@@ -717,3 +717,62 @@ fn a_lonely_node_bootstraps_again() {
     }
     assert_eq!(tries, 3, "bootstrapped at 0, 60 s and 120 s");
 }
+
+#[test]
+fn a_lookup_fed_endless_closer_nodes_ends() {
+    let now = Instant::now();
+    let mut node = Node::new(config(20), now);
+    // Every node asked answers with 8 new nodes, each closer to the target
+    // than any before: without a bound the lookup would never end.
+    let mut made: u32 = 0;
+    let fresh = |made: &mut u32| {
+        *made += 1;
+        let mut id = [0u8; 20];
+        id[4..].copy_from_slice(&(u128::MAX - u128::from(*made)).to_be_bytes());
+        monsoon_dht::NodeInfo {
+            id: NodeId(id),
+            addr: SocketAddr::from((std::net::Ipv4Addr::from(0x0a00_0000 + *made), 6881)),
+        }
+    };
+    let first = fresh(&mut made);
+    learn(&mut node, now, first.id, first.addr);
+    let search = node.get_peers(now, [0; 20]).unwrap();
+    let mut queries = 0;
+    let mut done = None;
+    for _ in 0..10_000 {
+        if let Some(ev) = node.poll_event() {
+            done = Some(ev);
+            break;
+        }
+        let out = sent(&mut node);
+        assert!(!out.is_empty(), "the lookup stalled");
+        for (to, data) in out {
+            let msg = Message::decode(&data).unwrap();
+            let Body::Query(q) = &msg.body else { continue };
+            assert_eq!(q.method.name(), b"get_peers");
+            queries += 1;
+            let r = Response {
+                id: node_id_at(to),
+                nodes: (0..8).map(|_| fresh(&mut made)).collect(),
+                token: Some(b"t"),
+                ..Response::default()
+            };
+            node.handle_packet(now, to, &Message::response(msg.tid, r).encode())
+                .unwrap();
+        }
+    }
+    assert!(
+        matches!(done, Some(monsoon_dht::Event::Done(ref d)) if d.id == search),
+        "{done:?}"
+    );
+    assert_eq!(queries, 128, "the lookup's query budget");
+}
+
+/// An id for the responder at `addr`, far from the target (all zeros).
+fn node_id_at(addr: SocketAddr) -> NodeId {
+    let mut id = [0x80u8; 20];
+    if let IpAddr::V4(a) = addr.ip() {
+        id[16..].copy_from_slice(&a.octets());
+    }
+    NodeId(id)
+}
