@@ -176,7 +176,8 @@ impl Dht {
         node.bootstrap(now)?;
         let (tx, rx) = mpsc::channel(64);
         if !names.is_empty() {
-            tokio::spawn(resolve(names, tx.clone()));
+            // A weak sender: a slow DNS answer does not keep the node alive.
+            tokio::spawn(resolve(names, tx.downgrade()));
         }
         let task = Task {
             node,
@@ -265,7 +266,7 @@ impl Dht {
 }
 
 /// Resolves bootstrap host names and hands the addresses to the task.
-async fn resolve(names: Vec<String>, tx: mpsc::Sender<Command>) {
+async fn resolve(names: Vec<String>, tx: mpsc::WeakSender<Command>) {
     let mut found = Vec::new();
     for name in names {
         match tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host(name.as_str())).await {
@@ -274,7 +275,7 @@ async fn resolve(names: Vec<String>, tx: mpsc::Sender<Command>) {
             Err(_) => tracing::debug!(%name, "resolving DHT bootstrap node timed out"),
         }
     }
-    if !found.is_empty() {
+    if let (false, Some(tx)) = (found.is_empty(), tx.upgrade()) {
         let _ = tx.send(Command::Resolved(found)).await;
     }
 }

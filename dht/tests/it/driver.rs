@@ -90,6 +90,27 @@ async fn three_nodes_announce_and_find_a_peer() {
 }
 
 #[tokio::test]
+async fn bootstrap_host_names_are_resolved() {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        let a = bind(&[]).await;
+        let mut config = local_config(&[]);
+        config.bootstrap = vec![format!("localhost:{}", a.local_addr().port())];
+        let b = Dht::bind("127.0.0.1:0".parse().unwrap(), config)
+            .await
+            .unwrap();
+        // The name resolves in the background, then b bootstraps from a.
+        while b.stats().await.unwrap().nodes_v4 == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let boot = b.bootstrap().await.unwrap();
+        assert_eq!(boot.closest.len(), 1);
+        assert_eq!(boot.closest[0].addr, a.local_addr());
+    })
+    .await
+    .expect("b never bootstrapped from localhost");
+}
+
+#[tokio::test]
 async fn handles_fail_once_the_node_is_stopped() {
     let a = bind(&[]).await;
     a.shutdown().await;
