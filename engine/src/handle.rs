@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::driver::{Command, NewConnection};
 use crate::error::EngineError;
 use crate::stats::{Stats, TorrentState};
+use crate::torrent::SeedLimits;
 
 /// What the session knows of a running torrent.
 #[derive(Clone)]
@@ -92,6 +93,25 @@ impl TorrentHandle {
         self.command(Command::SetFilePriorities(priorities, reply))
             .await?;
         answer.await.map_err(|_| EngineError::Stopped)?
+    }
+
+    /// Sets this torrent's rate limits, payload bytes per second (0: none);
+    /// the session's limits apply too.
+    pub async fn set_rate_limits(&self, upload: u64, download: u64) -> Result<(), EngineError> {
+        self.command(Command::SetRateLimits { upload, download })
+            .await
+    }
+
+    /// Which pieces are verified on disk (one bit per piece).
+    pub async fn pieces(&self) -> Result<monsoon_piece::Bitfield, EngineError> {
+        let (reply, answer) = oneshot::channel();
+        self.command(Command::Pieces(reply)).await?;
+        answer.await.map_err(|_| EngineError::Stopped)
+    }
+
+    /// Sets when to stop seeding.
+    pub async fn set_seed_limits(&self, limits: SeedLimits) -> Result<(), EngineError> {
+        self.command(Command::SetSeedLimits(limits)).await
     }
 
     /// Stops the torrent: closes its peers, announces `stopped`, flushes its

@@ -20,6 +20,7 @@ mod error;
 mod handle;
 mod metainfo;
 mod priorities;
+mod rate;
 mod session;
 mod stats;
 pub mod torrent;
@@ -35,5 +36,5 @@ pub use metainfo::{
 };
 pub use session::{AddTorrentOptions, MAX_PENDING_HANDSHAKES, Session};
 pub use stats::{Stats, TorrentState};
-pub use torrent::{CloseCounts, CloseReason, ConnectError, PeerSource};
+pub use torrent::{CloseCounts, CloseReason, ConnectError, PeerSource, SeedLimits};
 pub use transport::{BoxTransport, ConnectFuture, Connector, TcpConnector, Transport};

@@ -9,17 +9,18 @@ use monsoon_storage::{FileEntry, FileStorage, Layout, Storage};
 use monsoon_tracker::{Announcer, ClientConfig, TrackerList};
 use monsoon_wire::Handshake;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tracing::{Instrument, debug, info_span};
 
 use crate::config::SessionConfig;
-use crate::driver::{self, Inbox, NewConnection, TorrentTask, Wiring, announce};
+use crate::driver::{self, Inbox, NewConnection, Shared, TorrentTask, Wiring, announce};
 use crate::error::EngineError;
 use crate::handle::{Registered, Registry, TorrentHandle};
 use crate::metainfo::Metainfo;
 use crate::priorities::piece_priorities;
+use crate::rate::Limiter;
 use crate::stats::Stats;
-use crate::torrent::{PeerSource, TorrentCore, TorrentParams};
+use crate::torrent::{PeerSource, SeedLimits, TorrentCore, TorrentParams};
 use crate::transport::{BoxTransport, Connector, TcpConnector, read_handshake};
 
 /// How a torrent is added to a session. `Default` downloads every file,
@@ -42,6 +43,15 @@ pub struct AddTorrentOptions {
     pub storage: Option<Arc<dyn Storage>>,
     /// Add the torrent paused.
     pub paused: bool,
+    /// This torrent's upload limit, payload bytes per second (0: none).
+    pub max_upload_rate: u64,
+    /// This torrent's download limit, payload bytes per second (0: none).
+    pub max_download_rate: u64,
+    /// When to stop seeding (default: never).
+    pub seed_limits: SeedLimits,
+    /// Seed what the check finds on disk and download nothing (missing
+    /// pieces become unwanted).
+    pub seed_only: bool,
 }
 
 /// A BitTorrent session: one listening socket and any number of torrents.
@@ -73,6 +83,7 @@ pub struct Session {
     connector: Arc<dyn Connector>,
     /// Incoming connections whose handshake has not arrived yet.
     pending: Arc<Semaphore>,
+    shared: Shared,
     accept_task: tokio::task::JoinHandle<()>,
 }
 
@@ -99,11 +110,19 @@ impl Session {
         let registry: Registry = Arc::default();
         let disk = driver::disk::DiskPool::new(cfg.disk_threads)?;
         let pending = Arc::new(Semaphore::new(MAX_PENDING_HANDSHAKES));
+        let shared = Shared {
+            peers: Arc::new(Semaphore::new(cfg.max_peers.max(1))),
+            half_open: Arc::new(Semaphore::new(cfg.max_half_open.max(1))),
+            upload: Arc::new(Limiter::new(cfg.max_upload_rate)),
+            download: Arc::new(Limiter::new(cfg.max_download_rate)),
+            read_cache: Arc::new(driver::disk::ReadCache::new(cfg.read_cache_bytes)),
+        };
         let accept_task = tokio::spawn(accept_loop(
             listener,
             registry.clone(),
             cfg.clone(),
             pending.clone(),
+            shared.peers.clone(),
         ));
         Ok(Self {
             cfg,
@@ -113,8 +132,21 @@ impl Session {
             disk,
             connector,
             pending,
+            shared,
             accept_task,
         })
+    }
+
+    /// Changes the session-wide rate limits, payload bytes per second
+    /// (0: none); every torrent follows at once.
+    pub fn set_rate_limits(&self, upload: u64, download: u64) {
+        self.shared.upload.set_rate(upload);
+        self.shared.download.set_rate(download);
+    }
+
+    /// Connections open (or being dialled) in the whole session.
+    pub fn connections(&self) -> usize {
+        self.cfg.max_peers.max(1) - self.shared.peers.available_permits()
     }
 
     /// Where the session accepts peers.
@@ -133,12 +165,17 @@ impl Session {
     /// listener had accepted it. Dropped when too many handshakes are
     /// pending.
     pub fn accept_stream(&self, stream: BoxTransport, addr: SocketAddr) {
+        let Ok(permit) = self.shared.peers.clone().try_acquire_owned() else {
+            debug!(%addr, "session connection limit reached; dropping connection");
+            return;
+        };
         spawn_incoming(
             stream,
             addr,
             self.registry.clone(),
             &self.cfg,
             &self.pending,
+            permit,
         );
     }
 
@@ -242,6 +279,8 @@ impl Session {
         params.sequential = opts.sequential;
         params.paused = opts.paused;
         params.seed = seed_from(&info_hash);
+        params.seed_limits = opts.seed_limits;
+        params.seed_only = opts.seed_only;
         let now = Instant::now();
         let mut core = TorrentCore::new(params, now)?;
         core.add_peers(now, &opts.peers, PeerSource::User);
@@ -252,6 +291,9 @@ impl Session {
             storage,
             our_handshake: Handshake::new(info_hash, self.peer_id),
             stats,
+            shared: self.shared.clone(),
+            upload_limit: opts.max_upload_rate,
+            download_limit: opts.max_download_rate,
             announcer: announcer.map(|a| {
                 let params = announce::Params {
                     info_hash,
@@ -294,6 +336,7 @@ fn spawn_incoming(
     registry: Registry,
     cfg: &SessionConfig,
     pending: &Arc<Semaphore>,
+    connection: OwnedSemaphorePermit,
 ) {
     let Ok(permit) = pending.clone().try_acquire_owned() else {
         debug!(%addr, "too many handshakes in progress; dropping connection");
@@ -302,7 +345,7 @@ fn spawn_incoming(
     let limit = cfg.handshake_timeout;
     tokio::spawn(
         async move {
-            let result = route_incoming(stream, addr, registry, limit).await;
+            let result = route_incoming(stream, addr, registry, limit, connection).await;
             drop(permit);
             if let Err(reason) = result {
                 debug!(reason, "incoming connection dropped");
@@ -317,6 +360,7 @@ async fn accept_loop(
     registry: Registry,
     cfg: Arc<SessionConfig>,
     pending: Arc<Semaphore>,
+    connections: Arc<Semaphore>,
 ) {
     loop {
         let (tcp, addr) = match listener.accept().await {
@@ -328,8 +372,21 @@ async fn accept_loop(
                 continue;
             }
         };
+        // Over the session's connection limit: closed at once, before it
+        // costs a task or a handshake.
+        let Ok(permit) = connections.clone().try_acquire_owned() else {
+            debug!(%addr, "session connection limit reached; dropping connection");
+            continue;
+        };
         let _ = tcp.set_nodelay(true);
-        spawn_incoming(Box::new(tcp), addr, registry.clone(), &cfg, &pending);
+        spawn_incoming(
+            Box::new(tcp),
+            addr,
+            registry.clone(),
+            &cfg,
+            &pending,
+            permit,
+        );
     }
 }
 
@@ -339,6 +396,7 @@ async fn route_incoming(
     addr: SocketAddr,
     registry: Registry,
     limit: std::time::Duration,
+    permit: OwnedSemaphorePermit,
 ) -> Result<(), &'static str> {
     let handshake = read_handshake(&mut stream, limit)
         .await
@@ -352,6 +410,7 @@ async fn route_incoming(
         addr,
         stream,
         handshake,
+        permit: Some(permit),
     })
     .await
     .map_err(|_| "torrent stopped")

@@ -102,6 +102,10 @@ pub struct Stats {
     pub closed_by_us: CloseCounts,
     /// What went wrong, in state [`TorrentState::Error`].
     pub error: Option<TorrentError>,
+    /// Time spent seeding this session.
+    pub seeding_time: std::time::Duration,
+    /// The torrent paused because a seeding limit (ratio or time) was reached.
+    pub seed_limit_reached: bool,
 }
 
 impl Stats {
@@ -126,6 +130,8 @@ impl Stats {
             last_connect_error: None,
             closed_by_us: CloseCounts::default(),
             error: None,
+            seeding_time: std::time::Duration::ZERO,
+            seed_limit_reached: false,
         }
     }
 
@@ -135,6 +141,17 @@ impl Stats {
             1.0
         } else {
             self.done_bytes as f64 / self.wanted_bytes as f64
+        }
+    }
+
+    /// Upload ratio: bytes uploaded over bytes downloaded, or over the
+    /// wanted bytes when less was downloaded (a torrent seeded from disk).
+    pub fn ratio(&self) -> f64 {
+        let base = self.downloaded.max(self.wanted_bytes);
+        if base == 0 {
+            0.0
+        } else {
+            self.uploaded as f64 / base as f64
         }
     }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use monsoon_wire::Handshake;
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio::time::timeout;
 use tracing::{Instrument, debug_span};
 
@@ -19,8 +19,8 @@ pub(super) fn spawn(
     addr: SocketAddr,
     connector: Arc<dyn Connector>,
     ours: Handshake,
-    connect_timeout: Duration,
-    handshake_timeout: Duration,
+    (connect_timeout, handshake_timeout): (Duration, Duration),
+    (half_open, peer): (OwnedSemaphorePermit, OwnedSemaphorePermit),
     results: mpsc::Sender<NewConnection>,
 ) {
     let task = async move {
@@ -36,7 +36,15 @@ pub(super) fn spawn(
             Ok((stream, theirs))
         }
         .await;
-        let _ = results.send(NewConnection::Outgoing { addr, result }).await;
+        drop(half_open);
+        let permit = result.is_ok().then_some(peer);
+        let _ = results
+            .send(NewConnection::Outgoing {
+                addr,
+                result,
+                permit,
+            })
+            .await;
     };
     tokio::spawn(task.instrument(debug_span!("dial", %addr)));
 }

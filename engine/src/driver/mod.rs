@@ -23,16 +23,17 @@ use std::time::Duration;
 use monsoon_piece::PeerKey;
 use monsoon_tracker::Event;
 use monsoon_wire::Handshake;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until, timeout};
 
 use crate::config::SessionConfig;
 use crate::error::EngineError;
 use crate::priorities::piece_priorities;
+use crate::rate::Limiter;
 use crate::stats::Stats;
 use crate::torrent::{
-    Action, ConnectError, Direction, DiskResult, PeerEnd, PeerSource, TorrentCore,
+    Action, ConnectError, Direction, DiskResult, PeerEnd, PeerSource, SeedLimits, TorrentCore,
 };
 use crate::transport::{BoxTransport, Connector};
 use disk::TorrentDisk;
@@ -58,23 +59,48 @@ pub(crate) enum Command {
     AddPeers(Vec<SocketAddr>),
     /// File priorities (one per file); the result goes back.
     SetFilePriorities(Vec<u8>, oneshot::Sender<Result<(), EngineError>>),
+    /// This torrent's rate limits, bytes per second (0: none).
+    SetRateLimits {
+        upload: u64,
+        download: u64,
+    },
+    /// When to stop seeding.
+    SetSeedLimits(SeedLimits),
+    /// The pieces verified on disk.
+    Pieces(oneshot::Sender<monsoon_piece::Bitfield>),
     /// Stop, then acknowledge.
     Remove(oneshot::Sender<()>),
 }
 
 /// A connection for the torrent, handshakes done (or failed).
 pub(crate) enum NewConnection {
-    /// A dial the core asked for.
+    /// A dial the core asked for (with its share of the session's
+    /// connection budget).
     Outgoing {
         addr: SocketAddr,
         result: Result<(BoxTransport, Handshake), ConnectError>,
+        permit: Option<OwnedSemaphorePermit>,
     },
     /// A peer that dialled us; its handshake named this torrent.
     Incoming {
         addr: SocketAddr,
         stream: BoxTransport,
         handshake: Handshake,
+        permit: Option<OwnedSemaphorePermit>,
     },
+}
+
+/// What every torrent of a session shares: its connection budget and its
+/// rate limits.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    /// One permit per connection (`SessionConfig::max_peers`).
+    pub(crate) peers: Arc<Semaphore>,
+    /// One permit per dial in progress (`SessionConfig::max_half_open`).
+    pub(crate) half_open: Arc<Semaphore>,
+    pub(crate) upload: Arc<Limiter>,
+    pub(crate) download: Arc<Limiter>,
+    pub(crate) read_cache: Arc<disk::ReadCache>,
 }
 
 /// The channels a torrent task reads, created before the task so the
@@ -93,6 +119,10 @@ pub(crate) struct Wiring {
     pub(crate) storage: Arc<dyn monsoon_storage::Storage>,
     pub(crate) our_handshake: Handshake,
     pub(crate) stats: watch::Sender<Stats>,
+    pub(crate) shared: Shared,
+    /// This torrent's own rate limits (0: none).
+    pub(crate) upload_limit: u64,
+    pub(crate) download_limit: u64,
     /// The tracker client, if the torrent announces.
     pub(crate) announcer: Option<(Box<dyn monsoon_tracker::Announcer>, announce::Params)>,
 }
@@ -105,6 +135,7 @@ pub(crate) struct TorrentTask {
     disk: TorrentDisk,
     our_handshake: Handshake,
     timers: PeerTimers,
+    shared: Shared,
     links: HashMap<PeerKey, PeerLink>,
     stats: watch::Sender<Stats>,
     peer_tx: mpsc::Sender<PeerEvent>,
@@ -123,6 +154,8 @@ impl TorrentTask {
             pool: wiring.disk_pool,
             storage: wiring.storage,
             hashes: Arc::new(core.metainfo().pieces.clone()),
+            cache: wiring.shared.read_cache.clone(),
+            id: core.metainfo().info_hash,
             results: disk_tx,
         };
         let (tracker, tracker_rx) = match wiring.announcer {
@@ -144,7 +177,17 @@ impl TorrentTask {
             idle: wiring.cfg.idle_timeout,
             keepalive: wiring.cfg.keepalive_interval,
             max_frame: core.max_frame(),
+            up: [
+                wiring.shared.upload.clone(),
+                Arc::new(Limiter::new(wiring.upload_limit)),
+            ],
+            down: [
+                wiring.shared.download.clone(),
+                Arc::new(Limiter::new(wiring.download_limit)),
+            ],
         };
+        let mut core = core;
+        core.set_upload_limit(now(), effective(&timers.up));
         Self {
             core,
             cfg: wiring.cfg,
@@ -152,6 +195,7 @@ impl TorrentTask {
             disk,
             our_handshake: wiring.our_handshake,
             timers,
+            shared: wiring.shared,
             links: HashMap::new(),
             stats: wiring.stats,
             peer_tx,
@@ -216,6 +260,16 @@ impl TorrentTask {
                 let _ = reply.send(result);
                 self.publish();
             }
+            Command::SetRateLimits { upload, download } => {
+                self.timers.up[1].set_rate(upload);
+                self.timers.down[1].set_rate(download);
+                self.core
+                    .set_upload_limit(now(), effective(&self.timers.up));
+            }
+            Command::SetSeedLimits(limits) => self.core.set_seed_limits(now(), limits),
+            Command::Pieces(reply) => {
+                let _ = reply.send(self.core.have().clone());
+            }
             Command::Remove(_) => {}
         }
     }
@@ -223,6 +277,7 @@ impl TorrentTask {
     fn on_peer_event(&mut self, ev: PeerEvent) {
         match ev.kind {
             PeerEventKind::Message(msg) => self.core.handle_message(now(), ev.key, msg),
+            PeerEventKind::Sent(bytes) => self.core.handle_sent(now(), ev.key, bytes),
             PeerEventKind::Closed(end) => {
                 self.links.remove(&ev.key);
                 self.core.handle_closed(now(), ev.key, end);
@@ -231,16 +286,21 @@ impl TorrentTask {
     }
 
     fn on_connection(&mut self, conn: NewConnection) {
-        let (addr, stream, theirs, direction) = match conn {
-            NewConnection::Outgoing { addr, result } => match result {
-                Ok((stream, hs)) => (addr, stream, hs, Direction::Outgoing),
+        let (addr, stream, theirs, direction, permit) = match conn {
+            NewConnection::Outgoing {
+                addr,
+                result,
+                permit,
+            } => match result {
+                Ok((stream, hs)) => (addr, stream, hs, Direction::Outgoing, permit),
                 Err(e) => return self.core.handle_connect_failed(now(), addr, e),
             },
             NewConnection::Incoming {
                 addr,
                 stream,
                 handshake,
-            } => (addr, stream, handshake, Direction::Incoming),
+                permit,
+            } => (addr, stream, handshake, Direction::Incoming, permit),
         };
         // A refused connection is dropped here (closing it).
         if let Ok(key) = self.core.handle_connected(now(), addr, direction, &theirs) {
@@ -249,8 +309,9 @@ impl TorrentTask {
                 addr,
                 stream,
                 handshake: (direction == Direction::Incoming).then_some(self.our_handshake),
+                permit,
             };
-            let link = peer::spawn(conn, self.peer_tx.clone(), self.timers);
+            let link = peer::spawn(conn, self.peer_tx.clone(), self.timers.clone());
             self.links.insert(key, link);
         }
     }
@@ -260,14 +321,27 @@ impl TorrentTask {
         let mut changed = false;
         while let Some(action) = self.core.poll_action() {
             match action {
-                Action::Connect(addr) => connect::spawn(
-                    addr,
-                    self.connector.clone(),
-                    self.our_handshake,
-                    self.cfg.connect_timeout,
-                    self.cfg.handshake_timeout,
-                    self.inbox.connections_tx.clone(),
-                ),
+                Action::Connect(addr) => {
+                    let permits = (
+                        self.shared.half_open.clone().try_acquire_owned(),
+                        self.shared.peers.clone().try_acquire_owned(),
+                    );
+                    match permits {
+                        (Ok(half_open), Ok(peer)) => connect::spawn(
+                            addr,
+                            self.connector.clone(),
+                            self.our_handshake,
+                            (self.cfg.connect_timeout, self.cfg.handshake_timeout),
+                            (half_open, peer),
+                            self.inbox.connections_tx.clone(),
+                        ),
+                        // The session is at its limit: try again later.
+                        _ => {
+                            self.core
+                                .handle_connect_failed(now(), addr, ConnectError::LimitReached)
+                        }
+                    }
+                }
                 Action::Send(key, msgs) => {
                     let sent = self.links.get(&key).is_some_and(|l| l.send(msgs));
                     if !sent && self.links.remove(&key).is_some() {
@@ -319,6 +393,16 @@ impl TorrentTask {
         }
         self.publish();
     }
+}
+
+/// The tightest non-zero limit of `limits` (0: none).
+fn effective(limits: &[Arc<Limiter>; 2]) -> u64 {
+    limits
+        .iter()
+        .map(|l| l.rate())
+        .filter(|&r| r > 0)
+        .min()
+        .unwrap_or(0)
 }
 
 fn now() -> std::time::Instant {

@@ -8,17 +8,19 @@
 //! the connection at once, even in the middle of a write.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use monsoon_piece::PeerKey;
 use monsoon_wire::{Handshake, Message, PeerCodec, WireError};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::codec::{FramedRead, FramedWrite};
 use tracing::{Instrument, debug, debug_span};
 
+use crate::rate::{Limiter, throttle};
 use crate::torrent::PeerEnd;
 use crate::transport::{BoxTransport, write_handshake};
 
@@ -33,6 +35,8 @@ pub(crate) struct PeerEvent {
 pub(crate) enum PeerEventKind {
     /// A message the peer sent.
     Message(Message),
+    /// Block payload bytes written to the peer.
+    Sent(u64),
     /// The connection ended on its own (not closed by the torrent task).
     Closed(PeerEnd),
 }
@@ -47,6 +51,8 @@ const PEER_QUEUE: usize = 256;
 pub(crate) struct PeerLink {
     cmds: mpsc::Sender<Vec<Message>>,
     _close: oneshot::Sender<()>,
+    /// The session's connection budget, given back when the link goes.
+    _permit: Option<OwnedSemaphorePermit>,
 }
 
 impl PeerLink {
@@ -57,12 +63,15 @@ impl PeerLink {
 }
 
 /// Settings a peer task needs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct PeerTimers {
     pub(crate) idle: Duration,
     pub(crate) keepalive: Duration,
     /// Largest frame accepted.
     pub(crate) max_frame: usize,
+    /// Rate limits on block payload: the session's and the torrent's.
+    pub(crate) up: [Arc<Limiter>; 2],
+    pub(crate) down: [Arc<Limiter>; 2],
 }
 
 /// A connection whose handshakes are read, ready for its task.
@@ -72,6 +81,8 @@ pub(crate) struct PeerConn {
     pub(crate) stream: BoxTransport,
     /// Our handshake, when it still has to be sent (incoming connections).
     pub(crate) handshake: Option<Handshake>,
+    /// Its share of the session's connection budget.
+    pub(crate) permit: Option<OwnedSemaphorePermit>,
 }
 
 /// Starts the task of a connection; it runs until either side closes it.
@@ -84,6 +95,7 @@ pub(crate) fn spawn(
     let (close_tx, close) = oneshot::channel();
     let key = conn.key;
     let span = debug_span!("peer", addr = %conn.addr, key);
+    let permit = conn.permit;
     tokio::spawn(
         async move {
             let end = tokio::select! {
@@ -102,6 +114,7 @@ pub(crate) fn spawn(
     PeerLink {
         cmds: cmds_tx,
         _close: close_tx,
+        _permit: permit,
     }
 }
 
@@ -133,8 +146,15 @@ async fn run(
             match reader.next().await {
                 Some(Ok(msg)) => {
                     last_recv.store(since_start(), Ordering::Relaxed);
-                    if matches!(msg, Message::KeepAlive) {
-                        continue;
+                    match &msg {
+                        Message::KeepAlive => continue,
+                        // Reading waits for the download limit: the peer's
+                        // sending slows with our reading.
+                        Message::Piece { data, .. } => {
+                            let down = [&*timers.down[0], &*timers.down[1]];
+                            throttle(&down, data.len() as u64).await;
+                        }
+                        _ => {}
                     }
                     let kind = PeerEventKind::Message(msg);
                     if events.send(PeerEvent { key, kind }).await.is_err() {
@@ -156,13 +176,25 @@ async fn run(
                 Ok(None) => return PeerEnd::ClosedByPeer,
                 Err(_) => vec![Message::KeepAlive],
             };
+            let mut payload = 0u64;
             for m in msgs {
+                if let Message::Piece { data, .. } = &m {
+                    let up = [&*timers.up[0], &*timers.up[1]];
+                    throttle(&up, data.len() as u64).await;
+                    payload += data.len() as u64;
+                }
                 if let Err(e) = writer.feed(m).await {
                     return write_error(e);
                 }
             }
             if let Err(e) = writer.flush().await {
                 return write_error(e);
+            }
+            if payload > 0 {
+                let kind = PeerEventKind::Sent(payload);
+                if events.send(PeerEvent { key, kind }).await.is_err() {
+                    return PeerEnd::ClosedByPeer;
+                }
             }
         }
     };

@@ -14,7 +14,10 @@ use super::reason::{CloseReason, ConnectError, Direction, PeerEnd};
 use super::{Action, MAX_DEPARTED, TorrentCore};
 
 /// The `reqq` we advertise: requests we queue per peer.
-pub(super) const OUR_REQQ: u32 = 500;
+pub(super) const OUR_REQQ: u32 = 250;
+/// When the session's connection budget is spent, the address is tried
+/// again after this long.
+const LIMIT_RETRY: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl TorrentCore {
     /// Both handshakes of a connection were exchanged (for an incoming one,
@@ -95,6 +98,9 @@ impl TorrentCore {
             PeerState::new(addr, theirs.peer_id, direction, fast, self.now),
         );
         debug!(%addr, key, ?direction, fast, "peer connected");
+        if fast {
+            first.extend(self.allowed_fast_for(key, addr.ip()));
+        }
         self.send(key, first);
         self.stats.peers = self.peers.len();
         Ok(key)
@@ -123,6 +129,12 @@ impl TorrentCore {
         self.set_now(now);
         debug!(%addr, %error, "connect failed");
         self.connecting = self.connecting.saturating_sub(1);
+        if error == ConnectError::LimitReached {
+            // Not this address's fault; and no retry loop this instant.
+            self.list.postpone(addr, self.now + LIMIT_RETRY);
+            self.stats.last_connect_error = Some((addr, error));
+            return;
+        }
         self.list.connect_failed(addr, self.now);
         self.stats.last_connect_error = Some((addr, error));
         self.connect_more();

@@ -58,6 +58,13 @@ impl TorrentCore {
         };
         self.picker.set_have(&have);
         self.life.checked = true;
+        if self.seed_only {
+            // Seed what is there: what is missing is not wanted.
+            let prio: Vec<u8> = (0..self.geometry.piece_count())
+                .map(|p| u8::from(have.get(p) && self.priorities[p as usize] > 0))
+                .collect();
+            self.apply_priorities(prio);
+        }
         let found = have.count_ones();
         if found > 0 {
             info!(pieces = found, "resuming with pieces already on disk");
@@ -194,9 +201,37 @@ impl TorrentCore {
 
     fn set_state(&mut self, state: TorrentState) {
         if self.stats.state != state {
+            self.update_seeding_time();
+            self.seeding_since = (state == TorrentState::Seeding).then_some(self.now);
             self.stats.state = state;
             self.refresh_stats();
             self.push(Action::StateChanged(state));
+        }
+    }
+
+    /// Adds the seeding time since the last look to the stats.
+    fn update_seeding_time(&mut self) {
+        if let Some(since) = self.seeding_since {
+            self.stats.seeding_time += self.now.saturating_duration_since(since);
+            self.seeding_since = Some(self.now);
+        }
+    }
+
+    /// On each tick: a seeding torrent that reached its ratio or seeding
+    /// time pauses.
+    pub(super) fn check_seed_limits(&mut self) {
+        self.update_seeding_time();
+        if self.state() != TorrentState::Seeding {
+            return;
+        }
+        let l = self.seed_limits;
+        let by_ratio = l.ratio.is_some_and(|r| self.stats.ratio() >= r);
+        let by_time = l.time.is_some_and(|t| self.stats.seeding_time >= t);
+        if by_ratio || by_time {
+            info!(ratio = self.stats.ratio(), "seeding limit reached");
+            self.stats.seed_limit_reached = true;
+            let now = self.now;
+            self.pause(now);
         }
     }
 
@@ -208,6 +243,17 @@ impl TorrentCore {
             .filter(|&p| self.priorities[p as usize] > 0)
             .map(|p| u64::from(self.geometry.piece_size(p)))
             .sum();
+    }
+
+    /// Sets the piece priorities and what follows from them in the stats.
+    fn apply_priorities(&mut self, priorities: Vec<u8>) {
+        self.picker.set_priorities(&priorities);
+        self.stats.wanted_bytes = (0..self.geometry.piece_count())
+            .filter(|&p| priorities[p as usize] > 0)
+            .map(|p| u64::from(self.geometry.piece_size(p)))
+            .sum();
+        self.priorities = priorities;
+        self.recount_done();
     }
 
     /// Command: new piece priorities (0 = skip). A seeding torrent that now
@@ -229,13 +275,7 @@ impl TorrentCore {
                 pieces: n,
             });
         }
-        self.picker.set_priorities(&priorities);
-        self.stats.wanted_bytes = (0..n)
-            .filter(|&p| priorities[p as usize] > 0)
-            .map(|p| u64::from(self.geometry.piece_size(p)))
-            .sum();
-        self.priorities = priorities;
-        self.recount_done();
+        self.apply_priorities(priorities);
         if !self.life.checked {
             return Ok(());
         }

@@ -77,6 +77,7 @@ impl TorrentCore {
             Message::Request(r) => self.on_request(key, r),
             Message::Piece { index, begin, data } => self.on_piece_data(key, index, begin, data),
             Message::Reject(r) => self.on_reject(key, r),
+            Message::Cancel(r) => self.on_cancel(key, r),
             Message::Extended { id: 0, payload } => {
                 if let Ok(ext) = ExtendedHandshake::decode(&payload) {
                     if let Some(reqq) = ext.reqq {
@@ -85,8 +86,8 @@ impl TorrentCore {
                 }
             }
             // Keep-alive: nothing to do (the driver tracks idleness).
-            // Cancel: the read may already be in flight; the block is small.
-            // Suggest, allowed-fast, port, other extensions: not used yet.
+            // Suggest and allowed-fast are hints we may ignore (BEP 6);
+            // port, other extensions: not used yet.
             _ => {}
         }
     }

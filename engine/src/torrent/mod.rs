@@ -97,6 +97,38 @@ pub struct TorrentParams {
     pub paused: bool,
     /// Seed of the picker's tie-breaking PRNG.
     pub seed: u64,
+    /// When to stop seeding (the torrent pauses once a limit is reached).
+    pub seed_limits: SeedLimits,
+    /// Seed only what the check finds on disk: missing pieces become
+    /// unwanted (priority 0) instead of being downloaded.
+    pub seed_only: bool,
+    /// The upload limit in force for this torrent, bytes per second (0:
+    /// none). The driver enforces it; the choker opens more slots only
+    /// when there is none.
+    pub upload_limit: u64,
+}
+
+/// When a seeding torrent has done enough: it pauses, with
+/// [`Stats::seed_limit_reached`] set.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[non_exhaustive]
+pub struct SeedLimits {
+    /// Stop once uploaded / max(downloaded, wanted bytes) reaches this.
+    pub ratio: Option<f64>,
+    /// Stop after seeding this long (time in `Seeding`, this session).
+    pub time: Option<Duration>,
+}
+
+impl SeedLimits {
+    /// No limit: seed until stopped.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Stop at `ratio` and/or after `time`, whichever comes first.
+    pub fn new(ratio: Option<f64>, time: Option<Duration>) -> Self {
+        Self { ratio, time }
+    }
 }
 
 impl TorrentParams {
@@ -116,6 +148,9 @@ impl TorrentParams {
             sequential: false,
             paused: false,
             seed: 0,
+            seed_limits: SeedLimits::none(),
+            seed_only: false,
+            upload_limit: 0,
         }
     }
 }
@@ -157,6 +192,13 @@ pub struct TorrentCore {
     connecting: usize,
     ticks: u64,
     optimistic: Option<PeerKey>,
+    /// Upload slots of the last choking round.
+    slots: usize,
+    seed_limits: SeedLimits,
+    seed_only: bool,
+    upload_limit: u64,
+    /// Since when the torrent is seeding (this stretch).
+    seeding_since: Option<Instant>,
 }
 
 impl TorrentCore {
@@ -212,6 +254,11 @@ impl TorrentCore {
             connecting: 0,
             ticks: 0,
             optimistic: None,
+            slots: params.cfg.upload_slots.max(1),
+            seed_limits: params.seed_limits,
+            seed_only: params.seed_only,
+            upload_limit: params.upload_limit,
+            seeding_since: None,
             cfg: params.cfg,
         };
         core.start(params.paused);
@@ -240,6 +287,8 @@ impl TorrentCore {
         self.ticks += 1;
         self.update_rates();
         self.check_snubs();
+        self.check_stalled_sends();
+        self.check_seed_limits();
         let choke_every = self.cfg.choke_interval.as_secs().max(1);
         if self.ticks % choke_every == 0 {
             let rotate = self.ticks % self.cfg.optimistic_interval.as_secs().max(1) < choke_every;
@@ -248,6 +297,32 @@ impl TorrentCore {
         self.connect_more();
         self.refill_all();
         self.refresh_stats();
+    }
+
+    /// The payload bytes queued for a peer (in [`Action::Send`] piece
+    /// messages) that its connection has now written: more reads for it may
+    /// start. Drivers report this so that a peer that does not read is
+    /// never sent more than a bounded amount.
+    pub fn handle_sent(&mut self, now: Instant, key: PeerKey, bytes: u64) {
+        self.set_now(now);
+        if let Some(p) = self.peers.get_mut(&key) {
+            p.unsent = p.unsent.saturating_sub(bytes);
+            p.last_send_progress = self.now;
+            self.dispatch_reads(key);
+        }
+    }
+
+    /// Command: new seeding limits (checked on the next tick).
+    pub fn set_seed_limits(&mut self, now: Instant, limits: SeedLimits) {
+        self.set_now(now);
+        self.seed_limits = limits;
+        self.stats.seed_limit_reached = false;
+    }
+
+    /// The upload limit now in force for this torrent (0: none).
+    pub fn set_upload_limit(&mut self, now: Instant, rate: u64) {
+        self.set_now(now);
+        self.upload_limit = rate;
     }
 
     /// Peer addresses to try, from `source`.

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use monsoon_piece::{BLOCK_LEN, Block};
+use monsoon_wire::BlockRef;
 
 use super::reason::Direction;
 
@@ -47,8 +48,24 @@ pub(super) struct PeerState {
     pub(super) have_count: u32,
     pub(super) down: Rate,
     pub(super) up: Rate,
-    /// Reads for this peer on the disk threads.
-    pub(super) uploads_in_flight: usize,
+    /// Requests accepted and not read yet, oldest first (at most our
+    /// advertised `reqq` together with `reading`).
+    pub(super) queue: std::collections::VecDeque<BlockRef>,
+    /// Reads on the disk threads for this peer; a block whose request was
+    /// cancelled meanwhile is no longer here, and its data is dropped.
+    pub(super) reading: std::collections::VecDeque<BlockRef>,
+    /// Payload bytes handed to the driver and not yet written out.
+    pub(super) unsent: u64,
+    /// When the connection last wrote (or nothing was waiting).
+    pub(super) last_send_progress: Instant,
+    /// Requests refused for a full queue since a block was last sent.
+    pub(super) overflow: u32,
+    /// When we last unchoked it (or connected, if never).
+    pub(super) unchoked_at: Instant,
+    /// Payload bytes sent since we last unchoked it.
+    pub(super) uploaded_since_unchoke: u64,
+    /// Pieces we said it may request while choked (BEP 6 allowed fast).
+    pub(super) allowed_fast: Vec<u32>,
     /// The tick of its last optimistic unchoke (0: never).
     pub(super) optimistic_at: u64,
 }
@@ -78,7 +95,14 @@ impl PeerState {
             have_count: 0,
             down: Rate::default(),
             up: Rate::default(),
-            uploads_in_flight: 0,
+            queue: std::collections::VecDeque::new(),
+            reading: std::collections::VecDeque::new(),
+            unsent: 0,
+            last_send_progress: now,
+            overflow: 0,
+            unchoked_at: now,
+            uploaded_since_unchoke: 0,
+            allowed_fast: Vec::new(),
             optimistic_at: 0,
         }
     }

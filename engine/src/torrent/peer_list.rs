@@ -160,6 +160,14 @@ impl PeerList {
         e.not_before = now + retry_delay(e.source, e.fails);
     }
 
+    /// `addr` could not be tried now (not its fault): later, as it was.
+    pub(super) fn postpone(&mut self, addr: SocketAddr, until: Instant) {
+        if let Some(e) = self.entries.get_mut(&addr) {
+            e.status = Status::Idle;
+            e.not_before = until;
+        }
+    }
+
     /// A connection to or from `addr` is up.
     pub(super) fn connected(&mut self, addr: SocketAddr) {
         if let Some(e) = self.entries.get_mut(&addr) {

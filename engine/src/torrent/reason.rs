@@ -31,6 +31,8 @@ pub enum CloseReason {
     UnrequestedBlock,
     /// A request outside the torrent, or longer than we serve.
     RequestOutOfRange,
+    /// Far more requests than the `reqq` we advertised, again and again.
+    RequestFlood,
     /// A frame the codec rejected (oversized, wrong length for its id).
     Malformed,
     /// Nothing received, not even a keep-alive, for the idle timeout.
@@ -69,6 +71,7 @@ impl CloseReason {
                 | CloseReason::BlockOutOfRange
                 | CloseReason::UnrequestedBlock
                 | CloseReason::RequestOutOfRange
+                | CloseReason::RequestFlood
                 | CloseReason::Malformed
         )
     }
@@ -83,6 +86,7 @@ impl CloseReason {
             CloseReason::BlockOutOfRange => "piece data that is not one of our blocks",
             CloseReason::UnrequestedBlock => "piece data we did not request",
             CloseReason::RequestOutOfRange => "request outside the torrent",
+            CloseReason::RequestFlood => "far more requests than we queue",
             CloseReason::Malformed => "malformed message",
             CloseReason::Idle => "idle timeout",
             CloseReason::Banned => "banned: corrupt data",
@@ -176,6 +180,10 @@ pub enum ConnectError {
     /// The peer's handshake is not a BitTorrent handshake.
     #[error("not a BitTorrent handshake")]
     BadHandshake,
+    /// Not attempted: the session has as many connections (or dials in
+    /// progress) as it may. Not held against the address.
+    #[error("session connection limit reached")]
+    LimitReached,
 }
 
 impl From<&io::Error> for ConnectError {

@@ -6,3 +6,4 @@ mod session;
 mod sim;
 mod support;
 mod swarm;
+mod upload;

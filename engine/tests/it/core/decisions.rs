@@ -36,6 +36,7 @@ fn unchoked(h: &mut Harness, keys: &[PeerKey], state: &mut BTreeSet<PeerKey>) {
 fn leeching_choker_keeps_the_fastest_and_rotates_one_optimistic_slot() {
     let mut cfg = monsoon_engine::SessionConfig::new(".");
     cfg.max_requests_per_peer = 16;
+    cfg.upload_slots = 4;
     let mut h = Harness::with(big(), Have::Nothing, cfg, |_| {});
     let keys: Vec<PeerKey> = (0..8).map(|n| h.connect(n)).collect();
     let mut open = BTreeSet::new();
@@ -92,7 +93,10 @@ fn leeching_choker_keeps_the_fastest_and_rotates_one_optimistic_slot() {
 
 #[test]
 fn seeding_choker_ranks_peers_by_what_they_take() {
-    let mut h = Harness::new(big(), Have::All);
+    let mut cfg = monsoon_engine::SessionConfig::new(".");
+    cfg.upload_slots = 4;
+    // Limited upload: the slot count stays at 4.
+    let mut h = Harness::with(big(), Have::All, cfg, |p| p.upload_limit = 1 << 20);
     let keys: Vec<PeerKey> = (0..7).map(|n| h.connect(n)).collect();
     let mut open = BTreeSet::new();
     for &k in &keys {

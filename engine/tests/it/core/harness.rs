@@ -26,6 +26,8 @@ pub(crate) struct Harness {
     pub(crate) fail_writes: Option<std::io::ErrorKind>,
     /// Make the check fail.
     pub(crate) fail_check: bool,
+    /// Connections write nothing (a peer that does not read).
+    pub(crate) stall_writes: bool,
 }
 
 pub(crate) const OUR_ID: [u8; 20] = *b"-MO0100-ourselves000";
@@ -55,6 +57,7 @@ impl Harness {
             out: Vec::new(),
             fail_writes: None,
             fail_check: false,
+            stall_writes: false,
         };
         h.pump();
         h
@@ -64,6 +67,7 @@ impl Harness {
     pub(crate) fn pump(&mut self) {
         loop {
             let mut ran = false;
+            let mut written = Vec::new();
             while let Some(a) = self.core.poll_action() {
                 match a {
                     Action::Disk(job) => {
@@ -71,8 +75,28 @@ impl Harness {
                         self.core.handle_disk(self.now, result);
                         ran = true;
                     }
-                    other => self.out.push(other),
+                    other => {
+                        if let (false, Action::Send(k, msgs)) = (self.stall_writes, &other) {
+                            let bytes: u64 = msgs
+                                .iter()
+                                .map(|m| match m {
+                                    Message::Piece { data, .. } => data.len() as u64,
+                                    _ => 0,
+                                })
+                                .sum();
+                            if bytes > 0 {
+                                written.push((*k, bytes));
+                            }
+                        }
+                        self.out.push(other)
+                    }
                 }
+            }
+            // The connections write what they were given at once (unless
+            // a test stalls them).
+            for (k, bytes) in written {
+                self.core.handle_sent(self.now, k, bytes);
+                ran = true;
             }
             if !ran {
                 return;

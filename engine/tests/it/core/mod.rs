@@ -3,3 +3,4 @@
 mod decisions;
 mod harness;
 mod lifecycle;
+mod upload;

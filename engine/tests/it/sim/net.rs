@@ -175,6 +175,12 @@ enum Ev {
         to: usize,
         result: DiskResult,
     },
+    /// Node `to` wrote `bytes` of block payload on its connection `key`.
+    Sent {
+        to: usize,
+        key: PeerKey,
+        bytes: u64,
+    },
     Peers {
         to: usize,
         addrs: Vec<SocketAddr>,
@@ -525,6 +531,10 @@ impl Sim {
                 self.nodes[to].core.handle_disk(now, result);
                 self.drain(to);
             }
+            Ev::Sent { to, key, bytes } => {
+                self.nodes[to].core.handle_sent(now, key, bytes);
+                self.drain(to);
+            }
             Ev::Peers { to, addrs } => {
                 if self.nodes[to].online {
                     self.nodes[to]
@@ -641,7 +651,12 @@ impl Sim {
             (Fault::HaveOutOfRange, Message::HaveAll | Message::Bitfield(_)) => {
                 out.push(Message::Have(pieces + 3));
             }
-            (Fault::StallAfter(n), Message::Piece { .. }) if link.sent >= n => return,
+            (Fault::StallAfter(n), Message::Piece { data, .. }) if link.sent >= n => {
+                // Swallowed, as if written to a peer that never gets it.
+                let bytes = data.len() as u64;
+                self.schedule(Duration::ZERO, Ev::Sent { to: i, key, bytes });
+                return;
+            }
             (Fault::DisconnectAfter(n), Message::Piece { .. }) if link.sent >= n => {
                 // The node drops the connection (its core did not decide it).
                 self.nodes[i].links.remove(&key);
@@ -696,7 +711,17 @@ impl Sim {
         if extra > Duration::ZERO {
             n.up_free_at += extra;
         }
-        let arrive = n.up_free_at + self.one_way(i, link.peer);
+        let written = n.up_free_at;
+        if let Message::Piece { data, .. } = &msg {
+            let bytes = data.len() as u64;
+            self.seq += 1;
+            self.queue.push(Reverse(Scheduled {
+                at: written,
+                seq: self.seq,
+                ev: Ev::Sent { to: i, key, bytes },
+            }));
+        }
+        let arrive = written + self.one_way(i, link.peer);
         self.seq += 1;
         self.queue.push(Reverse(Scheduled {
             at: arrive,
