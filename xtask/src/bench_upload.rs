@@ -41,6 +41,17 @@ enum Running {
 }
 
 impl Running {
+    /// Stops it the way a user would (SIGTERM, so it says `stopped` to
+    /// the tracker), then makes sure it is gone.
+    fn stop(self) {
+        if let Running::Proc(mut p) = self {
+            let _ = Command::new("kill")
+                .args(["-TERM", &p.pid().to_string()])
+                .status();
+            let _ = p.wait(Duration::from_secs(15));
+        }
+    }
+
     fn pid(&self) -> u32 {
         match self {
             Running::Proc(p) => p.pid(),
@@ -88,7 +99,7 @@ pub(crate) fn run(monsoon: &Path, runs: usize, size_mib: u64, limit: u64) -> Res
     let torrent = work.join("upload.torrent");
     e2e::create_torrent(Some(monsoon), &file, &url, MIB, &torrent)?;
     let facts = TorrentFacts::read(&torrent)?;
-    let tracker = Tracker::start(&work.join("tracker"), port, &[&facts.info_hash])?;
+    let _tracker = Tracker::start(&work.join("tracker"), port, &[&facts.info_hash])?;
     std::io::copy(&mut fs::File::open(&file)?, &mut std::io::sink())?;
 
     let mut samples: Vec<Vec<(f64, f64, u64)>> = vec![Vec::new(); servers.len()];
@@ -98,15 +109,12 @@ pub(crate) fn run(monsoon: &Path, runs: usize, size_mib: u64, limit: u64) -> Res
             let s = servers[i];
             let dir = work.join(format!("{}-{run}", s.name()));
             fs::create_dir_all(&dir)?;
-            let seeds_before = tracker.seeders(&facts.info_hash)?;
             let seeder = start(s, monsoon, &torrent, &data, &dir)?;
-            tracker.wait_seeders(&facts.info_hash, seeds_before + 1)?;
             let (cpu0, _) = usage(seeder.pid())?;
             let leech = leecher(&torrent, &dir.join("out"), None)?;
             let wall = leech.0;
             let (cpu1, hwm) = usage(seeder.pid())?;
-            drop(seeder);
-            wait_gone(&tracker, &facts.info_hash, seeds_before)?;
+            seeder.stop();
             e2e::compare(&file, &dir.join("out").join(&facts.name))
                 .with_context(|| format!("the leecher got wrong bytes from {}", s.name()))?;
             fs::remove_dir_all(&dir)?;
@@ -160,7 +168,6 @@ pub(crate) fn run(monsoon: &Path, runs: usize, size_mib: u64, limit: u64) -> Res
     // The rate limit's accuracy.
     let dir = work.join("limit");
     fs::create_dir_all(&dir)?;
-    let seeds_before = tracker.seeders(&facts.info_hash)?;
     let mut seeder = Command::new(monsoon);
     seeder
         .arg("seed")
@@ -169,10 +176,10 @@ pub(crate) fn run(monsoon: &Path, runs: usize, size_mib: u64, limit: u64) -> Res
         .arg(&data)
         .args(["--port", &e2e::free_port()?.to_string()])
         .args(["--max-upload-rate", &limit.to_string()]);
-    let seeder = Proc::spawn("monsoon seed (limited)", &mut seeder, &dir.join("seed.log"))?;
-    tracker.wait_seeders(&facts.info_hash, seeds_before + 1)?;
+    let mut seeder = Proc::spawn("monsoon seed (limited)", &mut seeder, &dir.join("seed.log"))?;
+    wait_log(&mut seeder, "listening on")?;
     let (_, got) = leecher(&torrent, &dir.join("out"), Some(20))?;
-    drop(seeder);
+    Running::Proc(seeder).stop();
     let (bytes, secs) = got.context("no rate measured")?;
     let rate = bytes as f64 / secs;
     let err = (rate - limit as f64) / limit as f64 * 100.0;
@@ -212,12 +219,14 @@ fn start(s: Server, monsoon: &Path, torrent: &Path, data: &Path, dir: &Path) -> 
     Ok(match s {
         Server::Monsoon => {
             let mut c = Command::new(monsoon);
-            c.arg("seed").arg(torrent).arg("-d").arg(data).args([
-                "--port",
-                &e2e::free_port()?.to_string(),
-                "--quiet",
-            ]);
-            Running::Proc(Proc::spawn("monsoon seed", &mut c, &log)?)
+            c.arg("seed")
+                .arg(torrent)
+                .arg("-d")
+                .arg(data)
+                .args(["--port", &e2e::free_port()?.to_string()]);
+            let mut p = Proc::spawn("monsoon seed", &mut c, &log)?;
+            wait_log(&mut p, "listening on")?;
+            Running::Proc(p)
         }
         Server::Libtorrent => Running::Lt(Seeder::libtorrent(
             torrent,
@@ -230,20 +239,37 @@ fn start(s: Server, monsoon: &Path, torrent: &Path, data: &Path, dir: &Path) -> 
             c.args(["--disable-dht", "download", "-o"])
                 .arg(data)
                 .arg(torrent);
-            Running::Proc(Proc::spawn("rqbit seeder", &mut c, &log)?)
+            let p = Proc::spawn("rqbit seeder", &mut c, &log)?;
+            // rqbit checks the file, then serves; it says little, so wait for
+            // the check to end (it reads the whole file once).
+            std::thread::sleep(Duration::from_secs(10));
+            Running::Proc(p)
         }
     })
 }
 
-/// Waits (bounded) until a stopped seeder has left the tracker.
-fn wait_gone(tracker: &Tracker, info_hash: &str, seeds: u32) -> Result<()> {
-    for _ in 0..200 {
-        if tracker.seeders(info_hash)? <= seeds {
+/// Waits (bounded) until the process's log says `what`: a seeder is
+/// ready once its data is checked.
+fn wait_log(p: &mut Proc, what: &str) -> Result<()> {
+    for _ in 0..1200 {
+        if fs::read_to_string(p.log())
+            .unwrap_or_default()
+            .contains(what)
+        {
+            // The tracker hears of it right after.
+            std::thread::sleep(Duration::from_millis(500));
             return Ok(());
+        }
+        if p.exited() {
+            bail!(
+                "{} exited: {}",
+                p.log().display(),
+                fs::read_to_string(p.log()).unwrap_or_default()
+            );
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    bail!("a stopped seeder is still on the tracker")
+    bail!("not ready after 120 s: {}", p.log().display())
 }
 
 /// Runs the libtorrent leecher: its wall time, and with `for_seconds` the
