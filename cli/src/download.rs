@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use monsoon_engine::{AddTorrentOptions, Metainfo, Session, SessionConfig};
 
-use crate::limits::{NetArgs, SeedArgs};
+use crate::limits::{NetArgs, SeedArgs, StateArgs};
 use crate::progress::{Progress, init_logging};
 use crate::serve::{self, End};
 
@@ -28,6 +28,8 @@ pub(crate) struct DownloadArgs {
     seed: bool,
     #[command(flatten)]
     seeding: SeedArgs,
+    #[command(flatten)]
+    state: StateArgs,
     /// Only download files whose path matches (glob with * and ?, or a folder prefix); repeatable.
     #[arg(long = "only", value_name = "PATTERN")]
     only: Vec<String>,
@@ -66,6 +68,7 @@ pub(crate) async fn run(args: DownloadArgs) -> Result<()> {
     let mut cfg = SessionConfig::new(&args.output);
     let mut opts = AddTorrentOptions::default();
     args.net.apply(&mut cfg, &mut opts);
+    args.state.apply(&meta.info_hash_hex(), &mut cfg, &mut opts);
     let session = match Session::new(cfg.clone()).await {
         Ok(s) => s,
         Err(_) if args.net.port != 0 => {

@@ -34,6 +34,43 @@ impl NetArgs {
     }
 }
 
+/// Where fast-resume data is kept.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct StateArgs {
+    /// Folder for resume data (default: $XDG_STATE_HOME/monsoon, else
+    /// ~/.local/state/monsoon); a re-run trusts files that did not change.
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<std::path::PathBuf>,
+    /// How often resume data is saved while it changes.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    resume_interval: Duration,
+}
+
+impl StateArgs {
+    /// Sets the resume file of the torrent `info_hash_hex` and the interval.
+    pub(crate) fn apply(
+        &self,
+        info_hash_hex: &str,
+        cfg: &mut SessionConfig,
+        opts: &mut AddTorrentOptions,
+    ) {
+        cfg.resume_interval = self.resume_interval.max(Duration::from_millis(10));
+        let dir = self.state_dir.clone().or_else(default_state_dir);
+        opts.resume_file = dir.map(|d| d.join("resume").join(format!("{info_hash_hex}.resume")));
+    }
+}
+
+/// `$XDG_STATE_HOME/monsoon`, else `~/.local/state/monsoon`.
+pub(crate) fn default_state_dir() -> Option<std::path::PathBuf> {
+    let xdg = std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty());
+    match xdg {
+        Some(d) => Some(std::path::PathBuf::from(d).join("monsoon")),
+        None => std::env::var_os("HOME")
+            .filter(|v| !v.is_empty())
+            .map(|h| std::path::PathBuf::from(h).join(".local/state/monsoon")),
+    }
+}
+
 /// When to stop seeding.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct SeedArgs {
@@ -75,42 +112,43 @@ pub(crate) fn parse_rate(s: &str) -> Result<u64, String> {
     Ok(bytes as u64)
 }
 
-/// A duration: a sequence of numbers with units `d`, `h`, `m`, `s`
-/// (`1h30m`, `90s`); a bare number is seconds.
+/// A duration: a sequence of numbers with units `d`, `h`, `m`, `s`, `ms`
+/// (`1h30m`, `90s`, `500ms`); a bare number is seconds.
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
-    let bad = || format!("`{s}` is not a duration (e.g. 90s, 30m, 2h, 1d, 1h30m)");
+    let bad = || format!("`{s}` is not a duration (e.g. 90s, 30m, 2h, 1d, 1h30m, 500ms)");
     let t = s.trim();
-    if t.is_empty() {
-        return Err(bad());
-    }
     if let Ok(secs) = t.parse::<u64>() {
         return Ok(Duration::from_secs(secs));
     }
-    let mut total: u64 = 0;
-    let mut digits = String::new();
-    for c in t.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let unit = match c {
-            'd' => 86_400,
-            'h' => 3600,
-            'm' => 60,
-            's' => 1,
-            _ => return Err(bad()),
-        };
-        let n: u64 = digits.parse().map_err(|_| bad())?;
-        total = n
-            .checked_mul(unit)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(bad)?;
-        digits.clear();
-    }
-    if !digits.is_empty() {
+    let mut total_ms: u64 = 0;
+    let mut rest = t;
+    if rest.is_empty() {
         return Err(bad());
     }
-    Ok(Duration::from_secs(total))
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let ms = match &rest[..unit_len] {
+            "d" => 86_400_000,
+            "h" => 3_600_000,
+            "m" => 60_000,
+            "s" => 1000,
+            "ms" => 1,
+            _ => return Err(bad()),
+        };
+        rest = &rest[unit_len..];
+        total_ms = n
+            .checked_mul(ms)
+            .and_then(|v| total_ms.checked_add(v))
+            .ok_or_else(bad)?;
+    }
+    Ok(Duration::from_millis(total_ms))
 }
 
 fn parse_ratio(s: &str) -> Result<f64, String> {
@@ -144,6 +182,8 @@ mod tests {
         assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
         assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
         for bad in ["", "h", "1x", "1h30", "99999999999999999999d", "-5s"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }

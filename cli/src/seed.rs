@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use monsoon_engine::{AddTorrentOptions, Metainfo, Session, SessionConfig, TorrentState};
 
-use crate::limits::{NetArgs, SeedArgs};
+use crate::limits::{NetArgs, SeedArgs, StateArgs};
 use crate::progress::{Progress, init_logging};
 use crate::serve::{self, End};
 
@@ -32,6 +32,8 @@ pub(crate) struct SeedCmdArgs {
     net: NetArgs,
     #[command(flatten)]
     seeding: SeedArgs,
+    #[command(flatten)]
+    state: StateArgs,
     /// No progress output.
     #[arg(short, long)]
     quiet: bool,
@@ -49,6 +51,7 @@ pub(crate) async fn run(args: SeedCmdArgs) -> Result<()> {
     let mut cfg = SessionConfig::new(&args.dir);
     let mut opts = AddTorrentOptions::default();
     args.net.apply(&mut cfg, &mut opts);
+    args.state.apply(&meta.info_hash_hex(), &mut cfg, &mut opts);
     let session = Session::new(cfg).await.context("cannot listen for peers")?;
     opts.peers = args.peers;
     opts.no_trackers = args.no_trackers;

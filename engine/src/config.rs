@@ -67,6 +67,9 @@ pub struct SessionConfig {
     /// A peer that takes none of the data we queued for it for this long
     /// is dropped.
     pub send_timeout: Duration,
+    /// How often a torrent's resume data is saved while it changes (it is
+    /// also saved on completion and when the torrent stops).
+    pub resume_interval: Duration,
     /// Bytes of pieces kept after reading them for uploads (a piece read
     /// once serves the blocks asked of it next), per session.
     pub read_cache_bytes: usize,
@@ -99,6 +102,7 @@ impl Default for SessionConfig {
             max_upload_rate: 0,
             max_download_rate: 0,
             send_timeout: Duration::from_secs(60),
+            resume_interval: Duration::from_secs(30),
             read_cache_bytes: 16 << 20,
         }
     }

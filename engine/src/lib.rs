@@ -21,6 +21,7 @@ mod handle;
 mod metainfo;
 mod priorities;
 mod rate;
+mod resume;
 mod session;
 mod stats;
 pub mod torrent;
@@ -34,6 +35,7 @@ pub use metainfo::{
     MIN_CREATE_PIECE_LENGTH, Magnet, MagnetError, Metainfo, MetainfoError, create_torrent,
     default_piece_length, is_contained,
 };
+pub use resume::{ResumeData, ResumeError};
 pub use session::{AddTorrentOptions, MAX_PENDING_HANDSHAKES, Session};
 pub use stats::{Stats, TorrentState};
 pub use torrent::{CloseCounts, CloseReason, ConnectError, PeerSource, SeedLimits};

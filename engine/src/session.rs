@@ -10,7 +10,7 @@ use monsoon_tracker::{Announcer, ClientConfig, TrackerList};
 use monsoon_wire::Handshake;
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
-use tracing::{Instrument, debug, info_span};
+use tracing::{Instrument, debug, info_span, warn};
 
 use crate::config::SessionConfig;
 use crate::driver::{self, Inbox, NewConnection, Shared, TorrentTask, Wiring, announce};
@@ -19,6 +19,7 @@ use crate::handle::{Registered, Registry, TorrentHandle};
 use crate::metainfo::Metainfo;
 use crate::priorities::piece_priorities;
 use crate::rate::Limiter;
+use crate::resume::ResumeData;
 use crate::stats::Stats;
 use crate::torrent::{PeerSource, SeedLimits, TorrentCore, TorrentParams};
 use crate::transport::{BoxTransport, Connector, TcpConnector, read_handshake};
@@ -52,6 +53,10 @@ pub struct AddTorrentOptions {
     /// Seed what the check finds on disk and download nothing (missing
     /// pieces become unwanted).
     pub seed_only: bool,
+    /// Keep fast-resume data in this file: read at start (unchanged files
+    /// are trusted instead of hashed), written every 30 s while it changes,
+    /// on completion and when the torrent stops.
+    pub resume_file: Option<std::path::PathBuf>,
 }
 
 /// A BitTorrent session: one listening socket and any number of torrents.
@@ -281,8 +286,27 @@ impl Session {
         params.seed = seed_from(&info_hash);
         params.seed_limits = opts.seed_limits;
         params.seed_only = opts.seed_only;
+        let resume = opts.resume_file.map(|path| {
+            let read = ResumeData::load(&path, &info_hash, meta.piece_count(), meta.files.len());
+            (path, read)
+        });
+        let mut resume_error = None;
+        let resume = resume.map(|(path, read)| match read {
+            Ok(data) => (path, data),
+            Err(e) => {
+                warn!(error = %e, "resume file not used; checking everything");
+                resume_error = Some(Arc::new(e));
+                (path, None)
+            }
+        });
+        if let Some((_, Some(r))) = &resume {
+            params.prior_totals = (r.uploaded, r.downloaded);
+        }
         let now = Instant::now();
         let mut core = TorrentCore::new(params, now)?;
+        if let Some(e) = resume_error {
+            core.note_resume_error(e);
+        }
         core.add_peers(now, &opts.peers, PeerSource::User);
         let wiring = Wiring {
             cfg: self.cfg.clone(),
@@ -294,6 +318,7 @@ impl Session {
             shared: self.shared.clone(),
             upload_limit: opts.max_upload_rate,
             download_limit: opts.max_download_rate,
+            resume,
             announcer: announcer.map(|a| {
                 let params = announce::Params {
                     info_hash,

@@ -76,6 +76,12 @@ pub struct Stats {
     pub downloaded: u64,
     /// Payload bytes sent to peers this session.
     pub uploaded: u64,
+    /// Payload bytes received, all sessions together (from the resume file).
+    pub downloaded_total: u64,
+    /// Payload bytes sent, all sessions together.
+    pub uploaded_total: u64,
+    /// Earlier sessions' (uploaded, downloaded).
+    pub(crate) prior_totals: (u64, u64),
     /// Payload bytes received in pieces that failed their hash check.
     pub wasted: u64,
     /// Download rate, bytes per second (over the last few seconds).
@@ -106,6 +112,9 @@ pub struct Stats {
     pub seeding_time: std::time::Duration,
     /// The torrent paused because a seeding limit (ratio or time) was reached.
     pub seed_limit_reached: bool,
+    /// The resume file could not be used (it was moved aside and the data
+    /// checked in full).
+    pub resume_error: Option<std::sync::Arc<crate::resume::ResumeError>>,
 }
 
 impl Stats {
@@ -119,6 +128,9 @@ impl Stats {
             pieces_total,
             downloaded: 0,
             uploaded: 0,
+            downloaded_total: 0,
+            uploaded_total: 0,
+            prior_totals: (0, 0),
             wasted: 0,
             download_rate: 0.0,
             upload_rate: 0.0,
@@ -132,6 +144,7 @@ impl Stats {
             error: None,
             seeding_time: std::time::Duration::ZERO,
             seed_limit_reached: false,
+            resume_error: None,
         }
     }
 
@@ -144,14 +157,17 @@ impl Stats {
         }
     }
 
-    /// Upload ratio: bytes uploaded over bytes downloaded, or over the
-    /// wanted bytes when less was downloaded (a torrent seeded from disk).
+    /// Upload ratio, all sessions together: bytes uploaded over bytes
+    /// downloaded, or over the wanted bytes when less was downloaded (a
+    /// torrent seeded from disk).
     pub fn ratio(&self) -> f64 {
-        let base = self.downloaded.max(self.wanted_bytes);
+        let up = self.prior_totals.0 + self.uploaded;
+        let down = self.prior_totals.1 + self.downloaded;
+        let base = down.max(self.wanted_bytes);
         if base == 0 {
             0.0
         } else {
-            self.uploaded as f64 / base as f64
+            up as f64 / base as f64
         }
     }
 

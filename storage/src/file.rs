@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::Bytes;
 
 use crate::path::join_under;
-use crate::storage::{buf_len, check_blocks, for_each_block_slice};
+use crate::storage::{FileStamp, buf_len, check_blocks, for_each_block_slice};
 use crate::vectored::write_all_vectored_at;
 use crate::{Layout, Storage, StorageError};
 
@@ -312,6 +312,21 @@ impl Storage for FileStorage {
             }
         }
         Ok(())
+    }
+
+    fn file_stamp(&self, file: usize) -> Option<FileStamp> {
+        use std::os::unix::fs::MetadataExt;
+        let path = self.paths.get(file)?;
+        // Not followed: a symlink is not trusted as the file.
+        let meta = fs::symlink_metadata(path).ok()?;
+        if !meta.is_file() {
+            return None;
+        }
+        Some(FileStamp {
+            len: meta.len(),
+            mtime_secs: meta.mtime(),
+            mtime_nanos: u32::try_from(meta.mtime_nsec()).unwrap_or(0),
+        })
     }
 
     fn file_exists(&self, file: usize) -> bool {

@@ -57,4 +57,4 @@ pub use file::{DEFAULT_MAX_OPEN_FILES, FileStorage};
 pub use hash::{check_piece, hash_blocks, hash_bytes, recheck, recheck_with_progress};
 pub use layout::{FileEntry, Layout, Span, Spans};
 pub use memory::MemoryStorage;
-pub use storage::Storage;
+pub use storage::{FileStamp, Storage};

@@ -47,12 +47,33 @@ pub trait Storage: Send + Sync + 'static {
     /// Makes written data durable (fsync for files).
     fn flush(&self) -> Result<(), StorageError>;
 
+    /// The size and modification time of `file` as stored, to tell whether
+    /// it changed since a resume file was written; `None` when unknown (a
+    /// missing file, a symlink, or a storage without files). The default
+    /// says unknown.
+    fn file_stamp(&self, file: usize) -> Option<FileStamp> {
+        let _ = file;
+        None
+    }
+
     /// Whether `file` exists in the storage. The recheck does not read
     /// pieces of files that do not exist. The default says every file does.
     fn file_exists(&self, file: usize) -> bool {
         let _ = file;
         true
     }
+}
+
+/// A file's size and modification time (seconds and nanoseconds since
+/// the Unix epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileStamp {
+    /// Length in bytes.
+    pub len: u64,
+    /// Modification time, whole seconds since the epoch.
+    pub mtime_secs: i64,
+    /// Modification time, the nanoseconds.
+    pub mtime_nanos: u32,
 }
 
 /// The length of `buf` as a `u32`, checked to lie inside `piece` at

@@ -170,6 +170,7 @@ pub(crate) fn run(monsoon: &Path, runs: usize, size_mib: u64, limit: u64) -> Res
     fs::create_dir_all(&dir)?;
     let mut seeder = Command::new(monsoon);
     seeder
+        .env("XDG_STATE_HOME", dir.join("state"))
         .arg("seed")
         .arg(&torrent)
         .arg("-d")
@@ -219,6 +220,7 @@ fn start(s: Server, monsoon: &Path, torrent: &Path, data: &Path, dir: &Path) -> 
     Ok(match s {
         Server::Monsoon => {
             let mut c = Command::new(monsoon);
+            c.env("XDG_STATE_HOME", dir.join("state"));
             c.arg("seed")
                 .arg(torrent)
                 .arg("-d")

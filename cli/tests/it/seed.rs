@@ -4,7 +4,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{data, fails, monsoon, ok, scratch};
+use crate::util::{Guard, data, fails, monsoon, ok, scratch};
 
 /// A folder `dir/src` with one 300 kB file and its torrent `dir/t.torrent`.
 fn torrent(tag: &str) -> std::path::PathBuf {
@@ -74,13 +74,15 @@ fn seed_serves_a_download_then_stops_at_its_seed_time() {
         "--seed-time",
         "4s",
     ];
-    let mut seeder = Command::new(env!("CARGO_BIN_EXE_monsoon"))
+    let seeder = Command::new(env!("CARGO_BIN_EXE_monsoon"))
         .args(seed_args)
         .current_dir(&dir)
+        .env("XDG_STATE_HOME", dir.join(".state"))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let mut seeder = Guard(seeder);
     let peer = format!("127.0.0.1:{port}");
     let down = monsoon(
         &dir,
@@ -103,17 +105,16 @@ fn seed_serves_a_download_then_stops_at_its_seed_time() {
     );
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
-        if let Some(s) = seeder.try_wait().unwrap() {
+        if let Some(s) = seeder.0.try_wait().unwrap() {
             break s;
         }
         if Instant::now() > deadline {
-            let _ = seeder.kill();
             panic!("monsoon seed did not stop after its seed time");
         }
         std::thread::sleep(Duration::from_millis(100));
     };
     let mut err = String::new();
-    std::io::Read::read_to_string(seeder.stderr.as_mut().unwrap(), &mut err).unwrap();
+    std::io::Read::read_to_string(seeder.0.stderr.as_mut().unwrap(), &mut err).unwrap();
     assert!(status.success(), "{status:?}: {err}");
     assert!(
         err.contains("300.00 kB uploaded") || err.contains("292.97 KiB uploaded"),

@@ -10,6 +10,8 @@ pub(crate) fn monsoon(cwd: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_monsoon"))
         .args(args)
         .current_dir(cwd)
+        // Resume files stay in the test's folder.
+        .env("XDG_STATE_HOME", cwd.join(".state"))
         .output()
         .expect("run monsoon")
 }
@@ -71,4 +73,15 @@ pub(crate) fn bstr(b: &[u8]) -> Vec<u8> {
     let mut v = format!("{}:", b.len()).into_bytes();
     v.extend_from_slice(b);
     v
+}
+
+/// A child process killed (and reaped) when the guard goes, so a failing
+/// test leaves nothing running.
+pub(crate) struct Guard(pub(crate) std::process::Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

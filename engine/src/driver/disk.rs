@@ -12,13 +12,17 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, mpsc as std_mpsc};
 
+use std::path::PathBuf;
+
 use bytes::Bytes;
+use monsoon_piece::Bitfield;
 use monsoon_storage::StorageError;
 use monsoon_wire::BlockRef;
 
 use monsoon_storage::Storage;
 use tokio::sync::mpsc;
 
+use crate::resume::{ResumeData, ResumeError};
 use crate::torrent::{DiskJob, DiskResult};
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -73,24 +77,47 @@ pub(crate) struct TorrentDisk {
     /// The torrent's info-hash (its name in the cache).
     pub(crate) id: [u8; 20],
     pub(crate) results: mpsc::Sender<DiskResult>,
+    /// A resume file read at start, for the first check (taken by it).
+    pub(crate) resume: Arc<Mutex<Option<ResumeData>>>,
 }
 
 impl TorrentDisk {
+    /// Saves the resume data of a torrent whose verified pieces are `have`:
+    /// its files are flushed first (so the file claims nothing a crash
+    /// could lose), then their sizes and times are taken. Runs on the disk
+    /// threads, after the writes queued before it.
+    pub(crate) fn save_resume(&self, path: PathBuf, have: Bitfield, totals: (u64, u64)) {
+        let storage = self.storage.clone();
+        let id = self.id;
+        self.pool.submit(move || {
+            if let Err(e) = save_resume_now(storage.as_ref(), &path, id, have, totals) {
+                tracing::warn!(error = %e, "cannot save resume data");
+            }
+        });
+    }
+
     /// Starts `job`; its result arrives on `results`.
     pub(crate) fn run(&self, job: DiskJob) {
-        let check = matches!(job, DiskJob::Check);
+        let check = matches!(job, DiskJob::Check { .. });
         let storage = self.storage.clone();
         let hashes = self.hashes.clone();
         let results = self.results.clone();
         let (cache, id) = (self.cache.clone(), self.id);
+        let resume = match job {
+            DiskJob::Check { full: false } => self.resume.lock().ok().and_then(|mut r| r.take()),
+            _ => None,
+        };
         let work = move || {
-            let result = match job {
-                DiskJob::Read { peer, block } => DiskResult::Read {
+            let result = match (job, resume) {
+                (DiskJob::Read { peer, block }, _) => DiskResult::Read {
                     peer,
                     block,
                     result: cache.read(id, storage.as_ref(), block),
                 },
-                job => job.run(storage.as_ref(), &hashes),
+                (DiskJob::Check { .. }, Some(resume)) => DiskResult::Checked(
+                    crate::resume::check_with_resume(storage.as_ref(), &hashes, &resume),
+                ),
+                (job, _) => job.run(storage.as_ref(), &hashes),
             };
             let _ = results.blocking_send(result);
         };
@@ -138,13 +165,14 @@ impl ReadCache {
         storage: &dyn Storage,
         block: BlockRef,
     ) -> Result<Bytes, StorageError> {
+        if block.index >= storage.layout().piece_count() {
+            return storage.read(block.index, block.begin, block.length);
+        }
         let size = storage.layout().piece_size(block.index);
         let start = block.begin as usize;
         let end = start + block.length as usize;
-        let cacheable = size <= MAX_CACHED_PIECE
-            && (size as usize) <= self.budget
-            && end <= size as usize
-            && block.index < storage.layout().piece_count();
+        let cacheable =
+            size <= MAX_CACHED_PIECE && (size as usize) <= self.budget && end <= size as usize;
         if !cacheable {
             return storage.read(block.index, block.begin, block.length);
         }
@@ -183,7 +211,34 @@ impl ReadCache {
         }
         Ok(data)
     }
+}
 
+/// Flushes, stamps and writes the resume file, on the calling thread.
+pub(crate) fn save_resume_now(
+    storage: &dyn Storage,
+    path: &std::path::Path,
+    info_hash: [u8; 20],
+    have: Bitfield,
+    (uploaded, downloaded): (u64, u64),
+) -> Result<(), ResumeError> {
+    storage.flush().map_err(|e| ResumeError::Io {
+        path: path.to_owned(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    let files = (0..storage.layout().files().len())
+        .map(|i| storage.file_stamp(i))
+        .collect();
+    ResumeData {
+        info_hash,
+        have,
+        files,
+        uploaded,
+        downloaded,
+    }
+    .save(path)
+}
+
+impl ReadCache {
     /// (hits, misses, bytes held).
     #[cfg(test)]
     fn counters(&self) -> (u64, u64, usize) {

@@ -123,6 +123,9 @@ pub(crate) struct Wiring {
     /// This torrent's own rate limits (0: none).
     pub(crate) upload_limit: u64,
     pub(crate) download_limit: u64,
+    /// Where to keep the torrent's resume data, and what a resume file
+    /// read at start said (for the first check).
+    pub(crate) resume: Option<(std::path::PathBuf, Option<crate::resume::ResumeData>)>,
     /// The tracker client, if the torrent announces.
     pub(crate) announcer: Option<(Box<dyn monsoon_tracker::Announcer>, announce::Params)>,
 }
@@ -144,6 +147,11 @@ pub(crate) struct TorrentTask {
     inbox: Inbox,
     tracker: Option<(mpsc::Sender<Event>, JoinHandle<()>)>,
     tracker_rx: Option<mpsc::Receiver<announce::TrackerPeers>>,
+    /// The resume file, when the next save is due, and what the last save
+    /// held (pieces, uploaded, downloaded).
+    resume_path: Option<std::path::PathBuf>,
+    next_save: Instant,
+    saved: (u32, u64, u64),
 }
 
 impl TorrentTask {
@@ -157,6 +165,9 @@ impl TorrentTask {
             cache: wiring.shared.read_cache.clone(),
             id: core.metainfo().info_hash,
             results: disk_tx,
+            resume: Arc::new(std::sync::Mutex::new(
+                wiring.resume.as_ref().and_then(|r| r.1.clone()),
+            )),
         };
         let (tracker, tracker_rx) = match wiring.announcer {
             Some((announcer, params)) => {
@@ -188,6 +199,7 @@ impl TorrentTask {
         };
         let mut core = core;
         core.set_upload_limit(now(), effective(&timers.up));
+        let first_save = Instant::now() + wiring.cfg.resume_interval;
         Self {
             core,
             cfg: wiring.cfg,
@@ -204,7 +216,34 @@ impl TorrentTask {
             inbox,
             tracker,
             tracker_rx,
+            resume_path: wiring.resume.map(|r| r.0),
+            next_save: first_save,
+            saved: (0, 0, 0),
         }
+    }
+
+    /// What a resume file would hold now: pieces, uploaded, downloaded.
+    fn resume_mark(&self) -> (u32, u64, u64) {
+        let s = self.core.stats();
+        (s.pieces_done, s.uploaded_total, s.downloaded_total)
+    }
+
+    /// Saves the resume data when it changed and a save is due (or `now`).
+    fn save_resume(&mut self, now: bool) {
+        let Some(path) = &self.resume_path else {
+            return;
+        };
+        if !now && Instant::now() < self.next_save {
+            return;
+        }
+        self.next_save = Instant::now() + self.cfg.resume_interval;
+        let mark = self.resume_mark();
+        if mark == self.saved || !self.core.is_checked() {
+            return;
+        }
+        self.saved = mark;
+        let have = self.core.have().clone();
+        self.disk.save_resume(path.clone(), have, (mark.1, mark.2));
     }
 
     /// Runs the torrent until it is removed (or every handle and the
@@ -238,6 +277,7 @@ impl TorrentTask {
                 _ = sleep_until(deadline.map_or_else(far_future, Instant::from_std)) => {
                     self.core.handle_timeout(now());
                     self.publish();
+                    self.save_resume(false);
                 }
             }
             self.execute();
@@ -360,7 +400,12 @@ impl TorrentTask {
                         }
                     }
                 }
-                Action::StateChanged(_) => changed = true,
+                Action::StateChanged(state) => {
+                    changed = true;
+                    if state == crate::stats::TorrentState::Seeding {
+                        self.save_resume(true);
+                    }
+                }
             }
         }
         if changed {
@@ -386,7 +431,24 @@ impl TorrentTask {
             }
         }
         let storage = self.disk.storage.clone();
-        let _ = tokio::task::spawn_blocking(move || storage.flush()).await;
+        let (id, have, mark) = (self.disk.id, self.core.have().clone(), self.resume_mark());
+        let path = self
+            .resume_path
+            .clone()
+            .filter(|_| mark != self.saved && self.core.is_checked());
+        let _ = tokio::task::spawn_blocking(move || match path {
+            Some(path) => {
+                if let Err(e) =
+                    disk::save_resume_now(storage.as_ref(), &path, id, have, (mark.1, mark.2))
+                {
+                    tracing::warn!(error = %e, "cannot save resume data");
+                }
+            }
+            None => {
+                let _ = storage.flush();
+            }
+        })
+        .await;
         if let Some((tx, task)) = self.tracker.take() {
             drop(tx);
             let _ = timeout(STOP_GRACE, task).await;

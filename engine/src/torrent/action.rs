@@ -41,8 +41,14 @@ pub enum Action {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum DiskJob {
-    /// Hash every piece already on disk; answer [`DiskResult::Checked`].
-    Check,
+    /// Find which pieces are valid on disk; answer [`DiskResult::Checked`].
+    /// Unless `full`, a driver may trust a resume file for unchanged files
+    /// (the first check after a start); `full` hashes every piece (a
+    /// recheck the user asked for).
+    Check {
+        /// Hash everything, whatever a resume file says.
+        full: bool,
+    },
     /// Hash a complete piece (its blocks in order) and write it if the hash
     /// is `hash`; answer [`DiskResult::PieceWritten`].
     WritePiece {
@@ -73,7 +79,7 @@ impl DiskJob {
     /// async worker: it hashes and does blocking I/O).
     pub fn run(self, storage: &dyn Storage, hashes: &[[u8; 20]]) -> DiskResult {
         match self {
-            DiskJob::Check => {
+            DiskJob::Check { .. } => {
                 let threads = std::thread::available_parallelism().map_or(2, usize::from);
                 let result = monsoon_storage::recheck(storage, hashes, threads).map(|valid| {
                     let mut have = Bitfield::new(valid.len() as u32);

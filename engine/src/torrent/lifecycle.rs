@@ -19,7 +19,7 @@ use crate::stats::TorrentState;
 pub(super) struct Life {
     /// The data on disk was checked: the picker knows what we have.
     checked: bool,
-    /// A [`DiskJob::Check`] is out.
+    /// A check ([`DiskJob::Check`]) is out.
     checking: bool,
     /// Paused by the user (a check that is running finishes into `Paused`).
     paused: bool,
@@ -34,16 +34,29 @@ impl TorrentCore {
         if paused {
             self.stats.state = TorrentState::Paused;
         } else {
-            self.begin_check();
+            self.begin_check(false);
         }
     }
 
-    fn begin_check(&mut self) {
+    fn begin_check(&mut self, full: bool) {
         self.set_state(TorrentState::Checking);
         if !self.life.checking {
             self.life.checking = true;
-            self.push(Action::Disk(DiskJob::Check));
+            self.push(Action::Disk(DiskJob::Check { full }));
         }
+    }
+
+    /// Command: hash every piece on disk again (peers are closed while it
+    /// runs), then go on as the result says.
+    pub fn recheck(&mut self, now: Instant) {
+        self.set_now(now);
+        if matches!(self.state(), TorrentState::Stopped | TorrentState::Checking) {
+            return;
+        }
+        self.close_all(CloseReason::NotAccepting);
+        self.stats.error = None;
+        self.life.paused = false;
+        self.begin_check(true);
     }
 
     /// The check of existing data finished.
@@ -148,7 +161,7 @@ impl TorrentCore {
         if self.life.checked {
             self.enter_active();
         } else {
-            self.begin_check();
+            self.begin_check(false);
         }
     }
 
@@ -182,6 +195,12 @@ impl TorrentCore {
             self.life.announced = false;
             self.push(Action::Announce(Event::Stopped));
         }
+    }
+
+    /// Whether the data on disk was checked (so [`have`](Self::have) says
+    /// what is there).
+    pub fn is_checked(&self) -> bool {
+        self.life.checked && !self.life.checking
     }
 
     /// Whether peers may be connected and blocks exchanged.

@@ -15,7 +15,7 @@
 //!
 //! # Call order
 //! 1. [`TorrentCore::new`], then drain [`poll_action`](TorrentCore::poll_action)
-//!    (a new torrent asks for a [`DiskJob::Check`]).
+//!    (a new torrent asks for a [`DiskJob::Check`] first).
 //! 2. Feed what happens, in any order, each with `now`:
 //!    [`handle_disk`](TorrentCore::handle_disk) for every finished
 //!    [`DiskJob`]; [`handle_connected`](TorrentCore::handle_connected) once
@@ -102,6 +102,9 @@ pub struct TorrentParams {
     /// Seed only what the check finds on disk: missing pieces become
     /// unwanted (priority 0) instead of being downloaded.
     pub seed_only: bool,
+    /// Payload bytes uploaded and downloaded in earlier sessions (from a
+    /// resume file), added to this session's in the totals.
+    pub prior_totals: (u64, u64),
     /// The upload limit in force for this torrent, bytes per second (0:
     /// none). The driver enforces it; the choker opens more slots only
     /// when there is none.
@@ -150,6 +153,7 @@ impl TorrentParams {
             seed: 0,
             seed_limits: SeedLimits::none(),
             seed_only: false,
+            prior_totals: (0, 0),
             upload_limit: 0,
         }
     }
@@ -226,6 +230,7 @@ impl TorrentCore {
         picker.set_priorities(&priorities);
         picker.set_sequential(params.sequential);
         let mut stats = Stats::new(meta.total_length, n);
+        stats.prior_totals = params.prior_totals;
         stats.wanted_bytes = (0..n)
             .filter(|&p| priorities[p as usize] > 0)
             .map(|p| u64::from(geometry.piece_size(p)))
@@ -312,6 +317,11 @@ impl TorrentCore {
         }
     }
 
+    /// Records that the resume file could not be used (shown in the stats).
+    pub fn note_resume_error(&mut self, error: Arc<crate::resume::ResumeError>) {
+        self.stats.resume_error = Some(error);
+    }
+
     /// Command: new seeding limits (checked on the next tick).
     pub fn set_seed_limits(&mut self, now: Instant, limits: SeedLimits) {
         self.set_now(now);
@@ -392,6 +402,8 @@ impl TorrentCore {
         self.stats.banned_peers = self.list.banned_count();
         self.stats.snubbed_peers = self.peers.values().filter(|p| p.snubbed).count();
         self.stats.pieces_done = self.picker.have().count_ones();
+        self.stats.uploaded_total = self.stats.prior_totals.0 + self.stats.uploaded;
+        self.stats.downloaded_total = self.stats.prior_totals.1 + self.stats.downloaded;
     }
 
     /// A peer's address and id, connected or recently departed.

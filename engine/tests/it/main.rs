@@ -2,6 +2,7 @@
 mod core;
 mod listener;
 mod metainfo;
+mod resume;
 mod session;
 mod sim;
 mod support;

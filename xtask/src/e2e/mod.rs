@@ -55,6 +55,8 @@ impl Client {
         Ok(match self {
             Client::Monsoon(bin) => {
                 let mut c = Command::new(bin);
+                // Resume data beside the download, not in the user's state.
+                c.env("XDG_STATE_HOME", out.parent().unwrap_or(out).join("state"));
                 c.arg("download")
                     .arg(torrent)
                     .arg("-o")

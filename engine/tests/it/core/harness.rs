@@ -106,7 +106,7 @@ impl Harness {
 
     fn run(&mut self, job: DiskJob) -> DiskResult {
         match job {
-            DiskJob::Check if self.fail_check => {
+            DiskJob::Check { .. } if self.fail_check => {
                 DiskResult::Checked(Err(io_error(std::io::ErrorKind::PermissionDenied)))
             }
             DiskJob::WritePiece { piece, .. } if self.fail_writes.is_some() => {

@@ -1,0 +1,336 @@
+//! Fast resume: what a torrent had verified on disk, and how its files
+//! looked then, so a restart trusts unchanged files instead of hashing
+//! everything again.
+//!
+//! A resume file is bencoded: the info-hash, the verified-pieces bitfield,
+//! each file's size and modification time, and the totals uploaded and
+//! downloaded. It is written atomically (a temporary file, fsync, rename,
+//! fsync of the folder) and only after the torrent's files were flushed,
+//! so it never claims a piece that a crash could lose: a restart after
+//! SIGKILL at any moment loses at most the pieces completed since the last
+//! save. A file that fails to parse is moved aside (`.corrupt`) and the
+//! torrent is checked in full.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use monsoon_bencode::{OwnedValue, decode};
+use monsoon_piece::Bitfield;
+use monsoon_storage::{FileStamp, Storage};
+use sha1::{Digest, Sha1};
+
+/// Largest resume file read (a 2^21-piece bitfield is 256 KiB; a million
+/// files' stamps about 40 MiB).
+pub(crate) const MAX_RESUME_FILE: u64 = 64 << 20;
+/// Trusted pieces hashed anyway, per file, to catch a file replaced with
+/// the same size and time (at most `SPOT_CHECKS_TOTAL` in all).
+const SPOT_CHECKS_PER_FILE: usize = 2;
+const SPOT_CHECKS_TOTAL: usize = 64;
+
+/// Why a resume file could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResumeError {
+    /// Reading or writing it failed.
+    #[error("resume file {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: io::Error,
+    },
+    /// It is not a resume file of this torrent (bad bencode, a missing or
+    /// mistyped key, another torrent, the wrong piece or file count).
+    #[error("resume file {}: {reason}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+/// What a resume file holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResumeData {
+    /// The torrent it belongs to.
+    pub info_hash: [u8; 20],
+    /// Pieces verified and written to disk (flushed) when it was saved.
+    pub have: Bitfield,
+    /// Each file's size and time then (`None`: it did not exist).
+    pub files: Vec<Option<FileStamp>>,
+    /// Payload bytes uploaded, all sessions together.
+    pub uploaded: u64,
+    /// Payload bytes downloaded, all sessions together.
+    pub downloaded: u64,
+}
+
+impl ResumeData {
+    /// Bencoded.
+    pub fn encode(&self) -> Vec<u8> {
+        let files = self
+            .files
+            .iter()
+            .map(|f| match f {
+                None => OwnedValue::dict(),
+                Some(s) => OwnedValue::dict()
+                    .insert("len", OwnedValue::Int(s.len as i64))
+                    .insert("mtime", OwnedValue::Int(s.mtime_secs))
+                    .insert("mtime_ns", OwnedValue::Int(i64::from(s.mtime_nanos))),
+            })
+            .collect();
+        OwnedValue::dict()
+            .insert("version", OwnedValue::Int(1))
+            .insert("info_hash", OwnedValue::bytes(self.info_hash))
+            .insert("pieces", OwnedValue::Int(i64::from(self.have.len())))
+            .insert("have", OwnedValue::bytes(self.have.as_bytes()))
+            .insert("files", OwnedValue::List(files))
+            .insert("uploaded", OwnedValue::Int(clamp(self.uploaded)))
+            .insert("downloaded", OwnedValue::Int(clamp(self.downloaded)))
+            .encode()
+    }
+
+    /// Parses `bytes` as the resume data of a torrent with `info_hash`,
+    /// `pieces` pieces and `files` files (`path` names it in errors).
+    pub fn decode(
+        bytes: &[u8],
+        path: &Path,
+        info_hash: &[u8; 20],
+        pieces: u32,
+        files: usize,
+    ) -> Result<Self, ResumeError> {
+        let bad = |reason| ResumeError::Invalid {
+            path: path.to_owned(),
+            reason,
+        };
+        let v = decode(bytes).map_err(|_| bad("not bencode"))?;
+        let d = v.as_dict().ok_or_else(|| bad("not a dictionary"))?;
+        if d.get_int(b"version") != Some(1) {
+            return Err(bad("unknown version"));
+        }
+        if d.get_bytes(b"info_hash") != Some(&info_hash[..]) {
+            return Err(bad("for another torrent"));
+        }
+        if d.get_int(b"pieces") != Some(i64::from(pieces)) {
+            return Err(bad("wrong piece count"));
+        }
+        let have = d.get_bytes(b"have").ok_or_else(|| bad("no `have`"))?;
+        let have = Bitfield::from_bytes(have, pieces).map_err(|_| bad("bad `have` bitfield"))?;
+        let list = d.get_list(b"files").ok_or_else(|| bad("no `files`"))?;
+        if list.len() != files {
+            return Err(bad("wrong file count"));
+        }
+        let mut stamps = Vec::with_capacity(files);
+        for f in list {
+            let f = f
+                .as_dict()
+                .ok_or_else(|| bad("a file is not a dictionary"))?;
+            if f.is_empty() {
+                stamps.push(None);
+                continue;
+            }
+            let (Some(len), Some(secs), Some(ns)) = (
+                f.get_int(b"len"),
+                f.get_int(b"mtime"),
+                f.get_int(b"mtime_ns"),
+            ) else {
+                return Err(bad("a file lacks len, mtime or mtime_ns"));
+            };
+            stamps.push(Some(FileStamp {
+                len: u64::try_from(len).map_err(|_| bad("negative length"))?,
+                mtime_secs: secs,
+                mtime_nanos: u32::try_from(ns).map_err(|_| bad("bad mtime_ns"))?,
+            }));
+        }
+        let count = |key: &[u8]| {
+            d.get_int(key)
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(0)
+        };
+        Ok(Self {
+            info_hash: *info_hash,
+            have,
+            files: stamps,
+            uploaded: count(b"uploaded"),
+            downloaded: count(b"downloaded"),
+        })
+    }
+
+    /// Reads and parses the resume file at `path`. `Ok(None)` when there is
+    /// none; a file that cannot be used is moved aside to `PATH.corrupt`
+    /// (so it is reported once and not read again) and its error returned.
+    pub fn load(
+        path: &Path,
+        info_hash: &[u8; 20],
+        pieces: u32,
+        files: usize,
+    ) -> Result<Option<Self>, ResumeError> {
+        let io_err = |source| ResumeError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_err(e)),
+        };
+        let mut bytes = Vec::new();
+        file.take(MAX_RESUME_FILE + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io_err)?;
+        let parsed = if bytes.len() as u64 > MAX_RESUME_FILE {
+            Err(ResumeError::Invalid {
+                path: path.to_owned(),
+                reason: "too large",
+            })
+        } else {
+            Self::decode(&bytes, path, info_hash, pieces, files)
+        };
+        match parsed {
+            Ok(d) => Ok(Some(d)),
+            Err(e) => {
+                let _ = fs::rename(path, path.with_extension("resume.corrupt"));
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes `self` to `path` atomically: a temporary file beside it,
+    /// fsync, rename over `path`, fsync of the folder.
+    pub fn save(&self, path: &Path) -> Result<(), ResumeError> {
+        let io_err = |source| ResumeError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fs::create_dir_all(dir).map_err(io_err)?;
+        let tmp = path.with_extension("resume.tmp");
+        let mut f = File::create(&tmp).map_err(io_err)?;
+        f.write_all(&self.encode()).map_err(io_err)?;
+        f.sync_all().map_err(io_err)?;
+        drop(f);
+        fs::rename(&tmp, path).map_err(io_err)?;
+        File::open(dir).and_then(|d| d.sync_all()).map_err(io_err)?;
+        Ok(())
+    }
+}
+
+fn clamp(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// The check of existing data with a resume file: pieces the resume file
+/// claims whose files are unchanged (same size and time) are trusted, after
+/// hashing a few of them per file; the pieces of every changed, grown,
+/// shrunk or vanished file are hashed; pieces of unchanged files that the
+/// resume file does not claim are missing. Returns the valid pieces.
+pub(crate) fn check_with_resume(
+    storage: &dyn Storage,
+    hashes: &[[u8; 20]],
+    resume: &ResumeData,
+) -> Result<Bitfield, monsoon_storage::StorageError> {
+    let layout = storage.layout();
+    let n = layout.piece_count();
+    let files = layout.files();
+    let mut changed: Vec<bool> = (0..files.len())
+        .map(|i| {
+            let f = &files[i];
+            if f.padding || f.length == 0 {
+                return false;
+            }
+            let now = storage.file_stamp(i);
+            now.is_none() || now != resume.files.get(i).copied().flatten()
+        })
+        .collect();
+    // Spot checks: a few claimed pieces of each unchanged file.
+    let mut spots = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        if changed[i] || f.padding || f.length == 0 || spots.len() >= SPOT_CHECKS_TOTAL {
+            continue;
+        }
+        let range = layout.file_pieces(i);
+        let claimed: Vec<u32> = range.filter(|&p| resume.have.get(p)).collect();
+        if claimed.is_empty() {
+            continue;
+        }
+        // Deterministic spread: the first and a middle one.
+        let mut picks = vec![claimed[0], claimed[claimed.len() / 2]];
+        picks.dedup();
+        for p in picks.into_iter().take(SPOT_CHECKS_PER_FILE) {
+            spots.push((i, p));
+        }
+    }
+    for (i, p) in spots {
+        if !monsoon_storage::check_piece(storage, p, &hashes[p as usize]).unwrap_or(false) {
+            changed[i] = true;
+        }
+    }
+    let mut have = Bitfield::new(n);
+    let mut to_hash = Vec::new();
+    for p in 0..n {
+        let touches_changed = layout
+            .spans_iter(p, 0, layout.piece_size(p))
+            .any(|s| changed.get(s.file).copied().unwrap_or(true));
+        if touches_changed {
+            to_hash.push(p);
+        } else if resume.have.get(p) {
+            have.set(p, true);
+        }
+    }
+    for (p, ok) in hash_pieces(storage, hashes, &to_hash)? {
+        have.set(p, ok);
+    }
+    Ok(have)
+}
+
+/// Hashes `pieces` on every core; a missing or short file counts as an
+/// invalid piece, another error stops the check.
+fn hash_pieces(
+    storage: &dyn Storage,
+    hashes: &[[u8; 20]],
+    pieces: &[u32],
+) -> Result<Vec<(u32, bool)>, monsoon_storage::StorageError> {
+    let threads = std::thread::available_parallelism()
+        .map_or(2, usize::from)
+        .max(1);
+    let chunk = pieces.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let workers: Vec<_> = pieces
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    let mut out = Vec::with_capacity(part.len());
+                    let mut buf = Vec::new();
+                    for &p in part {
+                        let size = storage.layout().piece_size(p) as usize;
+                        buf.resize(size, 0);
+                        let ok = match storage.read_into(p, 0, &mut buf) {
+                            Ok(()) => <[u8; 20]>::from(Sha1::digest(&buf)) == hashes[p as usize],
+                            Err(e) if e.is_missing_data() => false,
+                            Err(e) => return Err(e),
+                        };
+                        out.push((p, ok));
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        let mut all = Vec::with_capacity(pieces.len());
+        for w in workers {
+            match w.join() {
+                Ok(r) => all.extend(r?),
+                Err(_) => {
+                    return Err(monsoon_storage::StorageError::Io {
+                        path: PathBuf::new(),
+                        source: io::Error::other("a hashing thread panicked"),
+                    });
+                }
+            }
+        }
+        Ok(all)
+    })
+}
