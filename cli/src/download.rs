@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use monsoon_engine::{AddTorrentOptions, Metainfo, Session, SessionConfig};
+use monsoon_engine::{AddTorrentOptions, Session, SessionConfig};
 
 use crate::limits::{NetArgs, SeedArgs};
 use crate::progress::{Progress, init_logging};
@@ -13,7 +13,7 @@ use crate::serve::{self, End};
 /// Arguments of `monsoon download`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct DownloadArgs {
-    /// The .torrent file.
+    /// The .torrent file (`-` for stdin).
     torrent: PathBuf,
     /// Folder to download into.
     #[arg(short = 'o', long = "output", default_value = ".")]
@@ -44,10 +44,7 @@ pub(crate) struct DownloadArgs {
 
 pub(crate) async fn run(args: DownloadArgs) -> Result<()> {
     init_logging();
-    let bytes = std::fs::read(&args.torrent)
-        .with_context(|| format!("cannot read {}", args.torrent.display()))?;
-    let meta = Metainfo::from_bytes(&bytes)
-        .with_context(|| format!("{} is not a valid torrent", args.torrent.display()))?;
+    let meta = crate::info::load(&args.torrent)?;
     let file_priorities = if args.only.is_empty() {
         None
     } else {

@@ -11,6 +11,7 @@ mod limits;
 mod progress;
 mod seed;
 mod serve;
+mod torrent_file;
 mod units;
 
 use std::process::ExitCode;

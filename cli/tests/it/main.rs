@@ -3,5 +3,6 @@
 mod announce;
 mod create;
 mod info;
+mod input;
 mod seed;
 mod util;
