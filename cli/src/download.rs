@@ -42,7 +42,9 @@ pub(crate) struct DownloadArgs {
     quiet: bool,
 }
 
-pub(crate) async fn run(args: DownloadArgs) -> Result<()> {
+/// Downloads; `fd_limit` is the process's limit on open files (raised at
+/// start), which sizes the peer and open-file limits.
+pub(crate) async fn run(args: DownloadArgs, fd_limit: Option<u64>) -> Result<()> {
     init_logging();
     let meta = crate::info::load(&args.torrent)?;
     let file_priorities = if args.only.is_empty() {
@@ -61,6 +63,10 @@ pub(crate) async fn run(args: DownloadArgs) -> Result<()> {
     std::fs::create_dir_all(&args.output)
         .with_context(|| format!("cannot create {}", args.output.display()))?;
     let mut cfg = SessionConfig::new(&args.output);
+    // Descriptor-bound limits first; explicit options (--max-peers) win.
+    if let Some(limit) = fd_limit {
+        cfg = cfg.fit_fd_limit(limit);
+    }
     let mut opts = AddTorrentOptions::default();
     args.net.apply(&mut cfg, &mut opts);
     let session = match Session::new(cfg.clone()).await {

@@ -37,13 +37,19 @@ pub(crate) struct SeedCmdArgs {
     quiet: bool,
 }
 
-pub(crate) async fn run(args: SeedCmdArgs) -> Result<()> {
+/// Seeds; `fd_limit` is the process's limit on open files (raised at
+/// start), which sizes the peer and open-file limits.
+pub(crate) async fn run(args: SeedCmdArgs, fd_limit: Option<u64>) -> Result<()> {
     init_logging();
     let meta = crate::info::load(&args.torrent)?;
     if !args.dir.is_dir() {
         bail!("{} is not a folder", args.dir.display());
     }
     let mut cfg = SessionConfig::new(&args.dir);
+    // Descriptor-bound limits first; explicit options (--max-peers) win.
+    if let Some(limit) = fd_limit {
+        cfg = cfg.fit_fd_limit(limit);
+    }
     let mut opts = AddTorrentOptions::default();
     args.net.apply(&mut cfg, &mut opts);
     let session = Session::new(cfg).await.context("cannot listen for peers")?;

@@ -133,6 +133,16 @@ impl StorageError {
         }
     }
 
+    /// Whether the process (EMFILE) or the system (ENFILE) ran out of file
+    /// descriptors.
+    pub(crate) fn is_out_of_fds(&self) -> bool {
+        matches!(
+            self,
+            StorageError::Io { source, .. }
+                if matches!(source.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+        )
+    }
+
     /// Whether this error means "the data is not there" (a missing or short
     /// file) rather than a failure of the disk: a recheck counts such a
     /// piece as missing instead of failing.

@@ -17,6 +17,8 @@ use crate::vectored::write_all_vectored_at;
 use crate::{Layout, Storage, StorageError};
 
 /// Default bound on open file handles; see [`FileStorage::with_max_open_files`].
+/// A caller that knows its descriptor budget sizes the cache from it instead
+/// (the engine's `SessionConfig::fit_fd_limit`).
 pub const DEFAULT_MAX_OPEN_FILES: usize = 128;
 
 /// A [`Storage`] backed by files under a download root.
@@ -24,8 +26,13 @@ pub const DEFAULT_MAX_OPEN_FILES: usize = 128;
 /// - Reads use `pread`, writes `pwritev` (one call per 64 KiB of a file
 ///   span), so threads never share a file cursor and need no lock around I/O.
 /// - Open handles are kept in a bounded LRU cache (default
-///   [`DEFAULT_MAX_OPEN_FILES`]), so a torrent with thousands of files
-///   does not run out of descriptors.
+///   [`DEFAULT_MAX_OPEN_FILES`], set by the caller with
+///   [`FileStorage::with_max_open_files`] from its descriptor budget), so
+///   a torrent with thousands of files does not run out of descriptors.
+///   Should an open still fail for want of descriptors (`EMFILE`, or
+///   `ENFILE` system-wide), every cached handle is closed, the cache's
+///   bound is halved (to what was cached then, halved; at least 1), and
+///   the open is tried once more before the error is returned.
 /// - A file is created on the first write that touches it, with its parent
 ///   directories, and sized to its full length (sparse); an existing file
 ///   is never truncated or resized. Reads never create files: reading from
@@ -137,6 +144,12 @@ impl FileStorage {
         self
     }
 
+    /// The current bound on cached handles: the one set, or less once the
+    /// process ran out of descriptors.
+    pub fn max_open_files(&self) -> usize {
+        self.lock().max_open
+    }
+
     /// The download root.
     pub fn root(&self) -> &Path {
         &self.root
@@ -159,7 +172,7 @@ impl FileStorage {
     pub fn create_empty_files(&self) -> Result<(), StorageError> {
         for f in self.layout.files() {
             if f.length == 0 && !f.padding {
-                self.root_dir(true)?.open_file(&f.path, Mode::Create)?;
+                self.retry_out_of_fds(|| self.root_dir(true)?.open_file(&f.path, Mode::Create))?;
             }
         }
         Ok(())
@@ -167,6 +180,33 @@ impl FileStorage {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `open`; when the process is out of file descriptors, closes
+    /// every cached handle, lowers the cache's bound, and runs it once more.
+    fn retry_out_of_fds<T>(
+        &self,
+        open: impl Fn() -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        match open() {
+            Err(e) if e.is_out_of_fds() => {
+                self.shed_handles();
+                open()
+            }
+            result => result,
+        }
+    }
+
+    /// Closes every cached handle (one in use by a read or write closes
+    /// when that ends) and halves the bound to what was cached, so the
+    /// cache stays below the limit the process just hit.
+    fn shed_handles(&self) {
+        let mut state = self.lock();
+        let cached = state.open.len();
+        state.open.clear();
+        if cached > 0 {
+            state.max_open = (cached / 2).clamp(1, state.max_open);
+        }
     }
 
     /// The open root, opened on first use (and created first if `create`).
@@ -193,7 +233,7 @@ impl FileStorage {
             }
         }
         // Open without holding the lock: opening may create directories.
-        let (file_handle, writable) = self.open(file, access)?;
+        let (file_handle, writable) = self.retry_out_of_fds(|| self.open(file, access))?;
         let file_handle = Arc::new(file_handle);
         let mut state = self.lock();
         state.tick += 1;
@@ -318,8 +358,7 @@ impl Storage for FileStorage {
         match self.layout.files().get(file) {
             Some(f) if f.padding => true,
             Some(f) => self
-                .root_dir(false)
-                .and_then(|root| root.open_file(&f.path, Mode::Read))
+                .retry_out_of_fds(|| self.root_dir(false)?.open_file(&f.path, Mode::Read))
                 .is_ok(),
             None => false,
         }
