@@ -21,7 +21,7 @@ const MAX_PEERS_SHOWN: usize = 20;
 /// Arguments of `monsoon announce`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct AnnounceArgs {
-    /// A .torrent file, or a `magnet:?` link.
+    /// A .torrent file (`-` for stdin), or a `magnet:?` link.
     #[arg(value_name = "FILE_OR_MAGNET")]
     target: OsString,
     /// Announce to this tracker instead of the torrent's own (repeat for

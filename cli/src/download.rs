@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use monsoon_engine::{AddTorrentOptions, Metainfo, Session, SessionConfig};
+use monsoon_engine::{AddTorrentOptions, Session, SessionConfig};
 
 use crate::limits::{NetArgs, SeedArgs, StateArgs};
 use crate::progress::{Progress, init_logging};
@@ -13,7 +13,7 @@ use crate::serve::{self, End};
 /// Arguments of `monsoon download`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct DownloadArgs {
-    /// The .torrent file.
+    /// The .torrent file (`-` for stdin).
     torrent: PathBuf,
     /// Folder to download into.
     #[arg(short = 'o', long = "output", default_value = ".")]
@@ -44,12 +44,11 @@ pub(crate) struct DownloadArgs {
     quiet: bool,
 }
 
-pub(crate) async fn run(args: DownloadArgs) -> Result<()> {
+/// Downloads; `fd_limit` is the process's limit on open files (raised at
+/// start), which sizes the peer and open-file limits.
+pub(crate) async fn run(args: DownloadArgs, fd_limit: Option<u64>) -> Result<()> {
     init_logging();
-    let bytes = std::fs::read(&args.torrent)
-        .with_context(|| format!("cannot read {}", args.torrent.display()))?;
-    let meta = Metainfo::from_bytes(&bytes)
-        .with_context(|| format!("{} is not a valid torrent", args.torrent.display()))?;
+    let meta = crate::info::load(&args.torrent)?;
     let file_priorities = if args.only.is_empty() {
         None
     } else {
@@ -66,6 +65,10 @@ pub(crate) async fn run(args: DownloadArgs) -> Result<()> {
     std::fs::create_dir_all(&args.output)
         .with_context(|| format!("cannot create {}", args.output.display()))?;
     let mut cfg = SessionConfig::new(&args.output);
+    // Descriptor-bound limits first; explicit options (--max-peers) win.
+    if let Some(limit) = fd_limit {
+        cfg = cfg.fit_fd_limit(limit);
+    }
     let mut opts = AddTorrentOptions::default();
     args.net.apply(&mut cfg, &mut opts);
     args.state.apply(&meta.info_hash_hex(), &mut cfg, &mut opts);

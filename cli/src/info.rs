@@ -5,14 +5,11 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use monsoon_engine::{Magnet, Metainfo};
 use serde_json::{Value, json};
 
-use crate::units;
-
-/// Largest .torrent file read (the parser's own input limit is 64 MiB).
-const MAX_TORRENT_FILE: u64 = 64 << 20;
+use crate::{torrent_file, units};
 
 /// Arguments of `monsoon info`.
 #[derive(Debug, clap::Args)]
@@ -20,7 +17,7 @@ pub(crate) struct InfoArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
-    /// A .torrent file, or a `magnet:?` link.
+    /// A .torrent file (`-` for stdin), or a `magnet:?` link.
     #[arg(value_name = "FILE_OR_MAGNET")]
     target: OsString,
 }
@@ -57,21 +54,11 @@ pub(crate) fn quiet_pipe(r: std::io::Result<()>) -> anyhow::Result<()> {
     }
 }
 
-/// Reads and parses a .torrent file; errors name the file.
+/// Reads (see [`torrent_file::read`]) and parses a .torrent file, `-`
+/// for stdin; errors name the file.
 pub(crate) fn load(path: &Path) -> anyhow::Result<Metainfo> {
-    let shown = path.display();
-    let meta = std::fs::metadata(path).with_context(|| format!("{shown}"))?;
-    if meta.is_dir() {
-        bail!("{shown}: is a folder, not a .torrent file");
-    }
-    if meta.len() > MAX_TORRENT_FILE {
-        bail!(
-            "{shown}: {} is too large for a .torrent file",
-            units::size(meta.len())
-        );
-    }
-    let bytes = std::fs::read(path).with_context(|| format!("{shown}"))?;
-    Metainfo::from_bytes(&bytes).with_context(|| format!("{shown}: invalid torrent"))
+    let bytes = torrent_file::read(path)?;
+    Metainfo::from_bytes(&bytes).with_context(|| format!("{}: invalid torrent", path.display()))
 }
 
 fn torrent_json(m: &Metainfo) -> Value {

@@ -6,11 +6,13 @@
 mod announce;
 mod create;
 mod download;
+mod fd_limit;
 mod info;
 mod limits;
 mod progress;
 mod seed;
 mod serve;
+mod torrent_file;
 mod units;
 
 use std::process::ExitCode;
@@ -42,11 +44,13 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Before anything opens files or sockets.
+    let fd_limit = fd_limit::raise();
     let result = match cli.command {
         Command::Info(args) => info::run(args),
         Command::Create(args) => create::run(args),
-        Command::Download(args) => download::run(args).await,
-        Command::Seed(args) => seed::run(args).await,
+        Command::Download(args) => download::run(args, fd_limit).await,
+        Command::Seed(args) => seed::run(args, fd_limit).await,
         Command::Announce(args) => announce::run(args).await,
     };
     match result {

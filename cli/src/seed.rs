@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use monsoon_engine::{AddTorrentOptions, Metainfo, Session, SessionConfig, TorrentState};
+use monsoon_engine::{AddTorrentOptions, Session, SessionConfig, TorrentState};
 
 use crate::limits::{NetArgs, SeedArgs, StateArgs};
 use crate::progress::{Progress, init_logging};
@@ -14,7 +14,7 @@ use crate::serve::{self, End};
 /// Arguments of `monsoon seed`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct SeedCmdArgs {
-    /// The .torrent file.
+    /// The .torrent file (`-` for stdin).
     torrent: PathBuf,
     /// Folder that holds the torrent's data (its file or folder is DIR/NAME).
     #[arg(short = 'd', long = "dir", default_value = ".")]
@@ -39,16 +39,19 @@ pub(crate) struct SeedCmdArgs {
     quiet: bool,
 }
 
-pub(crate) async fn run(args: SeedCmdArgs) -> Result<()> {
+/// Seeds; `fd_limit` is the process's limit on open files (raised at
+/// start), which sizes the peer and open-file limits.
+pub(crate) async fn run(args: SeedCmdArgs, fd_limit: Option<u64>) -> Result<()> {
     init_logging();
-    let bytes = std::fs::read(&args.torrent)
-        .with_context(|| format!("cannot read {}", args.torrent.display()))?;
-    let meta = Metainfo::from_bytes(&bytes)
-        .with_context(|| format!("{} is not a valid torrent", args.torrent.display()))?;
+    let meta = crate::info::load(&args.torrent)?;
     if !args.dir.is_dir() {
         bail!("{} is not a folder", args.dir.display());
     }
     let mut cfg = SessionConfig::new(&args.dir);
+    // Descriptor-bound limits first; explicit options (--max-peers) win.
+    if let Some(limit) = fd_limit {
+        cfg = cfg.fit_fd_limit(limit);
+    }
     let mut opts = AddTorrentOptions::default();
     args.net.apply(&mut cfg, &mut opts);
     args.state.apply(&meta.info_hash_hex(), &mut cfg, &mut opts);

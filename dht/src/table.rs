@@ -402,11 +402,27 @@ impl RoutingTable {
         let e = &mut b.nodes[pos];
         e.failures = e.failures.saturating_add(1);
         if e.status(now) == Status::Bad {
-            if let Some(fresh) = b.replacements.pop() {
+            if let Some(fresh) = self.take_replacement(i, Some(pos)) {
+                let b = &mut self.buckets[i];
                 b.nodes[pos] = fresh;
                 b.last_changed = now;
             }
         }
+    }
+
+    /// The newest replacement of bucket `i` that may become a node (with
+    /// one node per IP, one whose IP no other node has; `leaving` is a node
+    /// of the bucket about to make room).
+    fn take_replacement(&mut self, i: usize, leaving: Option<usize>) -> Option<Entry> {
+        let leaving_id = leaving.map(|p| self.buckets[i].nodes[p].id);
+        let b = &self.buckets[i];
+        let pick = b.replacements.iter().rposition(|r| {
+            !self.restrict_ips
+                || !self
+                    .entries()
+                    .any(|e| e.addr.ip() == r.addr.ip() && Some(e.id) != leaving_id && e.id != r.id)
+        })?;
+        Some(self.buckets[i].replacements.remove(pick))
     }
 
     /// Removes the node with `id`.
@@ -415,8 +431,8 @@ impl RoutingTable {
         let b = &mut self.buckets[i];
         let pos = b.nodes.iter().position(|e| e.id == *id)?;
         let e = b.nodes.remove(pos);
-        if let Some(fresh) = b.replacements.pop() {
-            b.nodes.push(fresh);
+        if let Some(fresh) = self.take_replacement(i, None) {
+            self.buckets[i].nodes.push(fresh);
         }
         Some(e)
     }

@@ -1,11 +1,13 @@
-//! Session settings: listen address, peer limits, timeouts, download root.
+//! Session settings: listen address, peer limits, timeouts, download root,
+//! and sizing the descriptor-hungry limits from the process's file limit.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// Settings for a [`Session`](crate::Session). `Default` gives values fit
-/// for a desktop client; tests shorten the timeouts.
+/// for a desktop client; tests shorten the timeouts. A program that knows
+/// its limit on open files calls [`SessionConfig::fit_fd_limit`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SessionConfig {
@@ -18,6 +20,12 @@ pub struct SessionConfig {
     pub max_peers_per_torrent: usize,
     /// Most outgoing connection attempts in progress per torrent.
     pub max_connecting: usize,
+    /// Most incoming connections waiting for their handshake, session-wide
+    /// (each holds a socket).
+    pub max_pending_handshakes: usize,
+    /// Most files each torrent's storage keeps open at once (its handle
+    /// cache: `FileStorage::with_max_open_files`).
+    pub max_open_files: usize,
     /// How long an outgoing TCP connect may take.
     pub connect_timeout: Duration,
     /// How long the peer may take to send its handshake.
@@ -82,6 +90,8 @@ impl Default for SessionConfig {
             download_root: PathBuf::from("."),
             max_peers_per_torrent: 60,
             max_connecting: 12,
+            max_pending_handshakes: crate::MAX_PENDING_HANDSHAKES,
+            max_open_files: monsoon_storage::DEFAULT_MAX_OPEN_FILES,
             connect_timeout: Duration::from_secs(10),
             handshake_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(150),
@@ -109,11 +119,62 @@ impl Default for SessionConfig {
 }
 
 impl SessionConfig {
+    /// Descriptors [`SessionConfig::fit_fd_limit`] keeps for everything but
+    /// peers and torrent files: stdio, the runtime (epoll, its wakers, the
+    /// signal pipe), the listeners, tracker and DNS sockets, the download
+    /// root and the folders walked to open a file, state files.
+    pub const RESERVED_FDS: u64 = 32;
+
     /// Default settings with the given download root.
     pub fn new(download_root: impl Into<PathBuf>) -> Self {
         Self {
             download_root: download_root.into(),
             ..Self::default()
         }
+    }
+
+    /// Lowers the limits that hold file descriptors so a session fits in a
+    /// process allowed `limit` open files (the soft `RLIMIT_NOFILE`, which
+    /// the `monsoon` program first raises to the hard limit). Never raises
+    /// a limit above its current value.
+    ///
+    /// After [`RESERVED_FDS`](Self::RESERVED_FDS), half of the rest goes
+    /// to peer connections ([`max_peers`](Self::max_peers) session-wide,
+    /// and within it [`max_peers_per_torrent`](Self::max_peers_per_torrent),
+    /// [`max_half_open`](Self::max_half_open) and
+    /// [`max_connecting`](Self::max_connecting)), a quarter to [incoming
+    /// handshakes](Self::max_pending_handshakes) and a quarter to [open
+    /// files](Self::max_open_files); each at least 1. The storage also
+    /// copes when the budget is wrong: on `EMFILE` it closes its cached
+    /// files and retries.
+    ///
+    /// ```
+    /// use monsoon_engine::SessionConfig;
+    ///
+    /// let small = SessionConfig::default().fit_fd_limit(64);
+    /// assert_eq!((small.max_peers, small.max_peers_per_torrent, small.max_half_open), (16, 16, 16));
+    /// assert_eq!(
+    ///     (small.max_connecting, small.max_pending_handshakes, small.max_open_files),
+    ///     (12, 8, 8)
+    /// );
+    /// // 1024 (a common default soft limit): peers capped at 496 instead of 500.
+    /// let desktop = SessionConfig::default().fit_fd_limit(1024);
+    /// assert_eq!((desktop.max_peers, desktop.max_peers_per_torrent, desktop.max_open_files), (496, 60, 128));
+    /// let big = SessionConfig::default().fit_fd_limit(1 << 20);
+    /// assert_eq!((big.max_peers, big.max_peers_per_torrent, big.max_open_files), (500, 60, 128));
+    /// let none = SessionConfig::default().fit_fd_limit(0);
+    /// assert_eq!((none.max_peers, none.max_connecting, none.max_open_files), (1, 1, 1));
+    /// ```
+    #[must_use]
+    pub fn fit_fd_limit(mut self, limit: u64) -> Self {
+        let budget = limit.saturating_sub(Self::RESERVED_FDS);
+        let share = |parts: u64| usize::try_from(budget / parts).unwrap_or(usize::MAX);
+        self.max_peers = self.max_peers.min(share(2)).max(1);
+        self.max_peers_per_torrent = self.max_peers_per_torrent.min(self.max_peers).max(1);
+        self.max_half_open = self.max_half_open.min(self.max_peers).max(1);
+        self.max_connecting = self.max_connecting.min(self.max_peers_per_torrent).max(1);
+        self.max_pending_handshakes = self.max_pending_handshakes.min(share(4)).max(1);
+        self.max_open_files = self.max_open_files.min(share(4)).max(1);
+        self
     }
 }

@@ -114,7 +114,7 @@ impl Session {
         let cfg = Arc::new(cfg);
         let registry: Registry = Arc::default();
         let disk = driver::disk::DiskPool::new(cfg.disk_threads)?;
-        let pending = Arc::new(Semaphore::new(MAX_PENDING_HANDSHAKES));
+        let pending = Arc::new(Semaphore::new(cfg.max_pending_handshakes.max(1)));
         let shared = Shared {
             peers: Arc::new(Semaphore::new(cfg.max_peers.max(1))),
             half_open: Arc::new(Semaphore::new(cfg.max_half_open.max(1))),
@@ -255,7 +255,8 @@ impl Session {
         let storage: Arc<dyn Storage> = match opts.storage {
             Some(s) => s,
             None => {
-                let files = FileStorage::new(self.cfg.download_root.clone(), layout)?;
+                let files = FileStorage::new(self.cfg.download_root.clone(), layout)?
+                    .with_max_open_files(self.cfg.max_open_files);
                 // Zero-length files have no pieces: create them up front.
                 files.create_empty_files()?;
                 Arc::new(files)

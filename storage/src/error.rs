@@ -58,10 +58,31 @@ pub enum StorageError {
         actual: u64,
     },
     /// A file path would resolve outside the download root: an empty, `.`,
-    /// `..` or absolute component, a separator or NUL inside a component, or
-    /// a directory that resolves (through a symlink) outside the root.
+    /// `..` or absolute component, a separator or NUL inside a component.
     #[error("path escapes the download root: {}", .0.display())]
     PathEscapesRoot(PathBuf),
+    /// A symlink sits under the download root where the torrent has a file
+    /// or a folder. Storage never opens anything through a symlink under
+    /// the root, wherever it points (see [`FileStorage`](crate::FileStorage)).
+    #[error(
+        "{} is a symlink (to {}): files are never written or read through symlinks in the download folder",
+        path.display(),
+        target.display()
+    )]
+    Symlink {
+        /// The symlink: the file's path, or the folder on its way that is
+        /// a symlink.
+        path: PathBuf,
+        /// Where it points.
+        target: PathBuf,
+    },
+    /// Something other than a regular file (a folder, a FIFO, a device)
+    /// sits where the torrent has a file.
+    #[error("{} is not a regular file", path.display())]
+    NotAFile {
+        /// The path of the torrent's file.
+        path: PathBuf,
+    },
     /// The piece length is zero.
     #[error("piece length must not be zero")]
     ZeroPieceLength,
@@ -101,6 +122,25 @@ impl StorageError {
         } else {
             StorageError::Io { path, source }
         }
+    }
+
+    /// The kind of the underlying I/O error, if this is one.
+    pub(crate) fn io_kind(&self) -> Option<io::ErrorKind> {
+        match self {
+            StorageError::NotFound { .. } => Some(io::ErrorKind::NotFound),
+            StorageError::Io { source, .. } => Some(source.kind()),
+            _ => None,
+        }
+    }
+
+    /// Whether the process (EMFILE) or the system (ENFILE) ran out of file
+    /// descriptors.
+    pub(crate) fn is_out_of_fds(&self) -> bool {
+        matches!(
+            self,
+            StorageError::Io { source, .. }
+                if matches!(source.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+        )
     }
 
     /// Whether this error means "the data is not there" (a missing or short

@@ -2,7 +2,7 @@
 //! positioned I/O and a bounded cache of open file handles.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -10,12 +10,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 
+use crate::beneath::{Mode, Root};
 use crate::path::join_under;
 use crate::storage::{FileStamp, buf_len, check_blocks, for_each_block_slice};
 use crate::vectored::write_all_vectored_at;
 use crate::{Layout, Storage, StorageError};
 
 /// Default bound on open file handles; see [`FileStorage::with_max_open_files`].
+/// A caller that knows its descriptor budget sizes the cache from it instead
+/// (the engine's `SessionConfig::fit_fd_limit`).
 pub const DEFAULT_MAX_OPEN_FILES: usize = 128;
 
 /// A [`Storage`] backed by files under a download root.
@@ -23,8 +26,13 @@ pub const DEFAULT_MAX_OPEN_FILES: usize = 128;
 /// - Reads use `pread`, writes `pwritev` (one call per 64 KiB of a file
 ///   span), so threads never share a file cursor and need no lock around I/O.
 /// - Open handles are kept in a bounded LRU cache (default
-///   [`DEFAULT_MAX_OPEN_FILES`]), so a torrent with thousands of files
-///   does not run out of descriptors.
+///   [`DEFAULT_MAX_OPEN_FILES`], set by the caller with
+///   [`FileStorage::with_max_open_files`] from its descriptor budget), so
+///   a torrent with thousands of files does not run out of descriptors.
+///   Should an open still fail for want of descriptors (`EMFILE`, or
+///   `ENFILE` system-wide), every cached handle is closed, the cache's
+///   bound is halved (to what was cached then, halved; at least 1), and
+///   the open is tried once more before the error is returned.
 /// - A file is created on the first write that touches it, with its parent
 ///   directories, and sized to its full length (sparse); an existing file
 ///   is never truncated or resized. Reads never create files: reading from
@@ -34,6 +42,15 @@ pub const DEFAULT_MAX_OPEN_FILES: usize = 128;
 ///   [`FileStorage::new`] rejects any component that could leave the root
 ///   ([`StorageError::PathEscapesRoot`]), as a second line of defence
 ///   behind the metainfo parser.
+/// - Every file is opened, created or read relative to an open descriptor
+///   of the root, never through a symlink under it (`openat2` with
+///   `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS` on Linux, a walk with
+///   `O_NOFOLLOW` per component elsewhere): a symlink planted in the root,
+///   as a file or as a folder on the way, wherever it points (inside the
+///   root included), is [`StorageError::Symlink`]; a FIFO, device or
+///   folder where a file should be is [`StorageError::NotAFile`]. Such a
+///   file does not [exist](Storage::file_exists) for the recheck. The root
+///   itself may be a symlink.
 ///
 /// ```
 /// use bytes::Bytes;
@@ -66,6 +83,8 @@ pub struct FileStorage {
 /// flush.
 #[derive(Debug)]
 struct State {
+    /// The root, once opened (by the first write, or a read once it exists).
+    root: Option<Arc<Root>>,
     max_open: usize,
     tick: u64,
     open: HashMap<usize, Handle>,
@@ -109,6 +128,7 @@ impl FileStorage {
             layout,
             paths,
             state: Mutex::new(State {
+                root: None,
                 max_open: DEFAULT_MAX_OPEN_FILES,
                 tick: 0,
                 open: HashMap::new(),
@@ -122,6 +142,12 @@ impl FileStorage {
     pub fn with_max_open_files(self, n: usize) -> Self {
         self.lock().max_open = n.max(1);
         self
+    }
+
+    /// The current bound on cached handles: the one set, or less once the
+    /// process ran out of descriptors.
+    pub fn max_open_files(&self) -> usize {
+        self.lock().max_open
     }
 
     /// The download root.
@@ -144,16 +170,9 @@ impl FileStorage {
     /// Creates the zero-length files of the torrent (writes never touch
     /// them, having no bytes to write); call when the download completes.
     pub fn create_empty_files(&self) -> Result<(), StorageError> {
-        for (i, f) in self.layout.files().iter().enumerate() {
+        for f in self.layout.files() {
             if f.length == 0 && !f.padding {
-                let path = &self.paths[i];
-                create_parent(path)?;
-                OpenOptions::new()
-                    .write(true)
-                    .create(true)
-                    .truncate(false)
-                    .open(path)
-                    .map_err(|e| StorageError::io(path, e))?;
+                self.retry_out_of_fds(|| self.root_dir(true)?.open_file(&f.path, Mode::Create))?;
             }
         }
         Ok(())
@@ -161,6 +180,42 @@ impl FileStorage {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `open`; when the process is out of file descriptors, closes
+    /// every cached handle, lowers the cache's bound, and runs it once more.
+    fn retry_out_of_fds<T>(
+        &self,
+        open: impl Fn() -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        match open() {
+            Err(e) if e.is_out_of_fds() => {
+                self.shed_handles();
+                open()
+            }
+            result => result,
+        }
+    }
+
+    /// Closes every cached handle (one in use by a read or write closes
+    /// when that ends) and halves the bound to what was cached, so the
+    /// cache stays below the limit the process just hit.
+    fn shed_handles(&self) {
+        let mut state = self.lock();
+        let cached = state.open.len();
+        state.open.clear();
+        if cached > 0 {
+            state.max_open = (cached / 2).clamp(1, state.max_open);
+        }
+    }
+
+    /// The open root, opened on first use (and created first if `create`).
+    fn root_dir(&self, create: bool) -> Result<Arc<Root>, StorageError> {
+        if let Some(root) = &self.lock().root {
+            return Ok(Arc::clone(root));
+        }
+        let root = Arc::new(Root::open(&self.root, create)?);
+        Ok(Arc::clone(self.lock().root.get_or_insert(root)))
     }
 
     /// A handle on `file`, from the cache or freshly opened (and then
@@ -178,7 +233,7 @@ impl FileStorage {
             }
         }
         // Open without holding the lock: opening may create directories.
-        let (file_handle, writable) = self.open(file, access)?;
+        let (file_handle, writable) = self.retry_out_of_fds(|| self.open(file, access))?;
         let file_handle = Arc::new(file_handle);
         let mut state = self.lock();
         state.tick += 1;
@@ -206,53 +261,38 @@ impl FileStorage {
     }
 
     fn open(&self, file: usize, access: Access) -> Result<(File, bool), StorageError> {
-        let path = &self.paths[file];
-        let err = match OpenOptions::new().read(true).write(true).open(path) {
+        let rel = &self.layout.files()[file].path;
+        let root = self.root_dir(access == Access::Write)?;
+        let err = match root.open_file(rel, Mode::ReadWrite) {
             Ok(f) => return Ok((f, true)),
             Err(e) => e,
         };
-        match (access, err.kind()) {
-            (Access::Read, io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem) => {
+        match (access, err.io_kind()) {
+            (
+                Access::Read,
+                Some(io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem),
+            ) => {
                 // Seeding from read-only files.
-                let f = File::open(path).map_err(|e| StorageError::io(path, e))?;
-                Ok((f, false))
+                Ok((root.open_file(rel, Mode::Read)?, false))
             }
-            (Access::Write, io::ErrorKind::NotFound) => {
-                create_parent(path)?;
-                match OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .create_new(true)
-                    .open(path)
-                {
+            (Access::Write, Some(io::ErrorKind::NotFound)) => {
+                match root.open_file(rel, Mode::CreateNew) {
                     Ok(f) => {
                         // Only a file created here is sized: sparse, full
                         // length, so a later recheck reads zeros, not EOF.
                         f.set_len(self.layout.files()[file].length)
-                            .map_err(|e| StorageError::io(path, e))?;
+                            .map_err(|e| StorageError::io(&self.paths[file], e))?;
                         Ok((f, true))
                     }
                     // Another thread created it in between.
-                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                        let f = OpenOptions::new()
-                            .read(true)
-                            .write(true)
-                            .open(path)
-                            .map_err(|e| StorageError::io(path, e))?;
-                        Ok((f, true))
+                    Err(e) if e.io_kind() == Some(io::ErrorKind::AlreadyExists) => {
+                        Ok((root.open_file(rel, Mode::ReadWrite)?, true))
                     }
-                    Err(e) => Err(StorageError::io(path, e)),
+                    Err(e) => Err(e),
                 }
             }
-            _ => Err(StorageError::io(path, err)),
+            _ => Err(err),
         }
-    }
-}
-
-fn create_parent(path: &Path) -> Result<(), StorageError> {
-    match path.parent() {
-        Some(dir) => fs::create_dir_all(dir).map_err(|e| StorageError::io(dir, e)),
-        None => Ok(()),
     }
 }
 
@@ -316,9 +356,12 @@ impl Storage for FileStorage {
 
     fn file_stamp(&self, file: usize) -> Option<FileStamp> {
         use std::os::unix::fs::MetadataExt;
-        let path = self.paths.get(file)?;
-        // Not followed: a symlink is not trusted as the file.
-        let meta = fs::symlink_metadata(path).ok()?;
+        let f = self.layout.files().get(file)?;
+        // Opened as every other access is: beneath the root, no symlinks.
+        let opened = self
+            .retry_out_of_fds(|| self.root_dir(false)?.open_file(&f.path, Mode::Read))
+            .ok()?;
+        let meta = opened.metadata().ok()?;
         if !meta.is_file() {
             return None;
         }
@@ -332,7 +375,9 @@ impl Storage for FileStorage {
     fn file_exists(&self, file: usize) -> bool {
         match self.layout.files().get(file) {
             Some(f) if f.padding => true,
-            Some(_) => self.paths[file].is_file(),
+            Some(f) => self
+                .retry_out_of_fds(|| self.root_dir(false)?.open_file(&f.path, Mode::Read))
+                .is_ok(),
             None => false,
         }
     }

@@ -15,7 +15,13 @@
 //!
 //! It does not parse metainfo (paths arrive already sanitised, and are
 //! checked again before touching disk), pick pieces, or run an async
-//! runtime: call it from blocking threads. Unix only (`pread`/`pwritev`).
+//! runtime: call it from blocking threads. Unix only (`pread`/`pwritev`,
+//! `openat`).
+//!
+//! No file is ever opened through a symlink under the download root (see
+//! [`FileStorage`]). The crate's `unsafe` is confined to one module of
+//! thin system-call wrappers (`openat2`, `openat`, `mkdirat`,
+//! `readlinkat`, `pwritev`), each call with its SAFETY argument.
 //!
 //! ```
 //! use bytes::Bytes;
@@ -43,6 +49,7 @@
 #[cfg(not(unix))]
 compile_error!("monsoon-storage needs a Unix system (pread/pwritev)");
 
+mod beneath;
 mod error;
 mod file;
 mod hash;
@@ -50,6 +57,7 @@ mod layout;
 mod memory;
 mod path;
 mod storage;
+mod sys;
 mod vectored;
 
 pub use error::StorageError;

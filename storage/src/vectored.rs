@@ -1,6 +1,5 @@
-//! Vectored positioned writes: `pwritev(2)` where available, a loop of
-//! `write_all_at` elsewhere. The only `unsafe` in the crate lives here.
-#![allow(unsafe_code)]
+//! Vectored positioned writes: `pwritev(2)` (through [`crate::sys`]) where
+//! available, a loop of `write_all_at` elsewhere.
 
 use std::fs::File;
 use std::io::{self, IoSlice};
@@ -25,7 +24,7 @@ pub(crate) fn write_all_vectored_at(
     mut bufs: &mut [IoSlice<'_>],
     mut offset: u64,
 ) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
+    use std::os::fd::AsFd;
 
     IoSlice::advance_slices(&mut bufs, 0);
     while !bufs.is_empty() {
@@ -38,33 +37,14 @@ pub(crate) fn write_all_vectored_at(
             total += b.len();
             count += 1;
         }
-        let off = libc::off_t::try_from(offset)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "offset too large"))?;
-        // SAFETY: `IoSlice` is guaranteed ABI-compatible with `struct iovec`
-        // on Unix (std documents it); the pointer and `count` describe
-        // `count` live elements of `bufs`, which outlive the call; the file
-        // descriptor is owned by `file`, borrowed for the whole call. The
-        // kernel only reads the buffers.
-        let written = unsafe {
-            libc::pwritev(
-                file.as_raw_fd(),
-                bufs.as_ptr().cast::<libc::iovec>(),
-                count as libc::c_int,
-                off,
-            )
+        let written = match crate::sys::pwritev(file.as_fd(), &bufs[..count], offset) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
         };
-        if written < 0 {
-            let err = io::Error::last_os_error();
-            if err.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(err);
-        }
         if written == 0 {
             return Err(io::ErrorKind::WriteZero.into());
         }
-        // Non-negative and at most the sum of the buffers' lengths.
-        let written = written as usize;
         offset += written as u64;
         IoSlice::advance_slices(&mut bufs, written);
     }

@@ -22,6 +22,7 @@ pub(crate) fn run() -> Result<()> {
     )?;
     cmd::run_cmd(Command::new("cargo").args(["test", "--workspace"]))?;
     fuzz::build()?;
+    fuzz::ci()?;
     e2e::run(&[])?;
     println!("xtask ci: all steps passed");
     Ok(())

@@ -15,9 +15,12 @@ use anyhow::{Result, bail};
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
-  ci                  setup, fmt check, clippy, tests, fuzz build, e2e (what .ci/run runs)
+  ci                  setup, fmt check, clippy, tests, fuzz build, every fuzz target for 20 s
+                      from fuzz/corpus/, e2e (what .ci/run runs)
   setup               install the Debian packages and cargo tools the tests need
-  fuzz [--seconds N]  run every fuzz target for N seconds (default 30)
+  fuzz [--seconds N]  run every fuzz target for N seconds (default 30), keeping what it
+                      finds in target/fuzz/corpus/ and failing inputs in target/fuzz/artifacts/
+  fuzz --ci           the CI step alone: every target for 20 s from fuzz/corpus/ only
   e2e [--quick]       monsoon against libtorrent, aria2c, Transmission and opentracker on
                       127.0.0.1; prints a matrix, fails if a cell fails
                       (--client aria2c: same matrix with aria2c downloading, to check the harness)
@@ -39,6 +42,7 @@ fn main() -> Result<()> {
     match task.as_str() {
         "ci" => ci::run(),
         "setup" => setup::run(),
+        "fuzz" if rest == ["--ci"] => fuzz::ci(),
         "fuzz" => fuzz::run(seconds_arg(rest, 30)?),
         "e2e" => e2e::run(rest),
         "bench" => bench::run(rest),

@@ -2,7 +2,9 @@
 
 mod announce;
 mod create;
+mod fd_limit;
 mod info;
+mod input;
 mod resume;
 mod seed;
 mod util;

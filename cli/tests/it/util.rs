@@ -1,9 +1,11 @@
 //! Helpers shared by the CLI tests: running the binary, scratch folders,
 //! hand-written bencode.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 /// Runs `monsoon ARGS` in `cwd` and returns its output.
 pub(crate) fn monsoon(cwd: &Path, args: &[&str]) -> Output {
@@ -14,6 +16,53 @@ pub(crate) fn monsoon(cwd: &Path, args: &[&str]) -> Output {
         .env("XDG_STATE_HOME", cwd.join(".state"))
         .output()
         .expect("run monsoon")
+}
+
+/// Runs `monsoon ARGS` in `cwd` reading `stdin`, with its address space
+/// capped at 1 GiB (reading without a bound then fails fast instead of
+/// eating the machine's memory); kills it and panics if it is still running
+/// after `limit`.
+pub(crate) fn monsoon_bounded(cwd: &Path, args: &[&str], stdin: Stdio, limit: Duration) -> Output {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 1048576 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_monsoon"))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run monsoon");
+    let pipes = [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ]
+    .map(|mut pipe| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = pipe.read_to_end(&mut buf);
+            buf
+        })
+    });
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("monsoon {args:?} still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let [stdout, stderr] = pipes.map(|t| t.join().unwrap());
+    Output {
+        status,
+        stdout,
+        stderr,
+    }
 }
 
 /// stdout of a run that must succeed.

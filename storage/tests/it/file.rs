@@ -3,7 +3,9 @@
 use std::fs;
 
 use bytes::Bytes;
-use monsoon_storage::{FileEntry, FileStorage, Layout, Storage, StorageError, check_piece};
+use monsoon_storage::{
+    FileEntry, FileStorage, Layout, Storage, StorageError, check_piece, recheck,
+};
 
 use crate::util::{TempDir, blocks, content, hashes, piece_of, write_all};
 
@@ -300,4 +302,62 @@ fn concurrent_writers_and_readers() {
         let disk = fs::read(dir.path().join("c").join(i.to_string())).unwrap();
         assert_eq!(disk, &data[start..start + f.length as usize]);
     }
+}
+
+/// Env var telling a child run of the test below that it is the child.
+const FD_CHILD: &str = "MONSOON_STORAGE_TEST_FD_CHILD";
+
+/// With far fewer descriptors than the cache may hold, an open that fails
+/// with EMFILE closes the cached handles, shrinks the cache, and retries:
+/// every write and read succeeds. The limit is per process, so the test
+/// runs itself again in a child under `ulimit -n 32`.
+#[test]
+fn running_out_of_descriptors_sheds_cached_files_and_retries() {
+    let name = "file::running_out_of_descriptors_sheds_cached_files_and_retries";
+    if std::env::var_os(FD_CHILD).is_some() {
+        return under_a_low_fd_limit();
+    }
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 32 && exec \"$0\" \"$@\"")
+        .arg(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--test-threads=1", "--nocapture"])
+        .env(FD_CHILD, "1")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    // The child ran this very test (not zero tests).
+    assert!(text.contains("1 passed"), "{text}");
+}
+
+fn under_a_low_fd_limit() {
+    let dir = TempDir::new();
+    let files = (0..300).map(|i| FileEntry::new(["d".to_owned(), format!("f{i}")], 10 + i % 7));
+    let layout = Layout::new(files.collect(), 1000).unwrap();
+    let data = content(&layout, 8);
+    let storage = FileStorage::new(dir.path(), layout.clone())
+        .unwrap()
+        .with_max_open_files(10_000);
+    // Each piece spans about 80 files, more than the process may open.
+    write_all(&storage, &data);
+    storage.flush().unwrap();
+    assert!(
+        storage.max_open_files() < 32,
+        "{}",
+        storage.max_open_files()
+    );
+    for p in 0..layout.piece_count() {
+        assert_eq!(
+            storage.read(p, 0, layout.piece_size(p)).unwrap(),
+            piece_of(&layout, &data, p)
+        );
+    }
+    let h = hashes(&layout, &data);
+    assert!(recheck(&storage, &h, 4).unwrap().iter().all(|&v| v));
+    assert!(storage.open_files() < 32);
 }

@@ -4,4 +4,5 @@ mod layout;
 mod memory;
 mod props;
 mod recheck;
+mod symlinks;
 mod util;

@@ -65,6 +65,24 @@ pub(crate) fn make_folder(root: &Path, name: &str, piece_length: u64) -> Result<
     Ok(dir)
 }
 
+/// Makes `count` small files (0 to 199 bytes, a few empty) under
+/// `root/name`, 100 to a folder. Returns the folder.
+pub(crate) fn make_many_files(root: &Path, name: &str, count: usize) -> Result<PathBuf> {
+    let dir = root.join(name);
+    let mut rng = Rng(0x5eed);
+    for i in 0..count {
+        let folder = dir.join(format!("d{:03}", i / 100));
+        if i % 100 == 0 {
+            fs::create_dir_all(&folder)?;
+        }
+        let len = if i % 997 == 0 { 0 } else { rng.next() % 200 };
+        let bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        let path = folder.join(format!("f{i:05}.bin"));
+        fs::write(&path, bytes).with_context(|| format!("write {}", path.display()))?;
+    }
+    Ok(dir)
+}
+
 /// Copies a file or a folder tree.
 pub(crate) fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     if from.is_dir() {

@@ -1,7 +1,7 @@
 //! The e2e scenarios, each one cell of the matrix: data and torrents, then
 //! downloads from each seeding client, all of them, a peer given by address,
-//! a corrupt peer, a resume after SIGKILL, and the DHT node against
-//! libtorrent's DHT.
+//! a corrupt peer, a resume after SIGKILL, 10,000 files under a limit of
+//! 64 open files, and the DHT node against libtorrent's DHT.
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -162,6 +162,14 @@ pub(super) fn run_all(work: &Path, client: &Client, big: u64) -> Result<Matrix> 
         resume(&env, single, dir)
     });
     cell(&mut m, "DHT node (monsoon-dht)", "libtorrent", &dht_interop);
+    if let Client::Monsoon(bin) = client {
+        cell(
+            &mut m,
+            &format!("{MANY_FILES} files, ulimit -n {FD_LIMIT}"),
+            "libtorrent",
+            &|dir| many_files(&env, bin, dir),
+        );
+    }
     Ok(m)
 }
 
@@ -192,6 +200,49 @@ fn dht_interop(dir: &Path) -> Result<String> {
         procs::last_lines(&text, 5)
     );
     Ok(String::new())
+}
+
+/// Files in the many-files torrent, and the descriptor limit it is
+/// downloaded under: far more files than descriptors, so the download
+/// works only if the open-file cache fits the limit (or sheds on EMFILE).
+const MANY_FILES: usize = 10_000;
+const FD_LIMIT: u32 = 64;
+
+/// A torrent of 10,000 small files (about 1 MB), made by `monsoon create`,
+/// downloaded from a libtorrent seeder given by address, by `monsoon
+/// download` under `ulimit -n 64` (soft and hard, so monsoon cannot raise
+/// it); every file compared.
+fn many_files(env: &Env<'_>, bin: &Path, dir: &Path) -> Result<String> {
+    let data_dir = dir.join("data");
+    let content = data::make_many_files(&data_dir, "many", MANY_FILES)?;
+    let torrent = dir.join("many.torrent");
+    create_torrent(
+        Some(bin),
+        &content,
+        &env.tracker.announce_url(),
+        16 * 1024,
+        &torrent,
+    )?;
+    let seed_mode = LtOptions {
+        seed_mode: true,
+        ..LtOptions::default()
+    };
+    let seeder = Seeder::libtorrent(&torrent, &data_dir, &dir.join("seeder"), seed_mode)?;
+    let out = dir.join("out");
+    let port = procs::free_port()?;
+    let download = env
+        .client
+        .download_cmd(&torrent, &out, port, &[seeder.addr()])?;
+    let mut limited = Command::new("sh");
+    limited
+        .arg("-c")
+        .arg(format!("ulimit -n {FD_LIMIT} && exec \"$0\" \"$@\""))
+        .arg(download.get_program())
+        .args(download.get_args());
+    let proc = Proc::spawn(env.client.name(), &mut limited, &dir.join("download-1.log"))?;
+    let done = finish(proc)?;
+    data::compare(&content, &out.join("many"))?;
+    Ok(done)
 }
 
 /// `monsoon info --json` agrees with libtorrent on the info-hash and sizes.

@@ -87,7 +87,38 @@ impl Tracker {
             &dir.join("opentracker.log"),
         )?;
         procs::wait_listening("opentracker", port, Duration::from_secs(20))?;
-        Ok(Tracker { port, _proc: proc })
+        let tracker = Tracker { port, _proc: proc };
+        // It loads the whitelist in a thread of its own after it listens:
+        // until then it refuses every torrent.
+        if let Some(first) = info_hashes.first() {
+            procs::wait_until("opentracker's whitelist", Duration::from_secs(20), || {
+                Ok(tracker.accepts(first))
+            })?;
+        }
+        Ok(tracker)
+    }
+
+    /// Whether an announce for `info_hash` (hex) is answered with an
+    /// interval (a `stopped` announce, which adds no peer).
+    fn accepts(&self, info_hash: &str) -> bool {
+        let mut query = String::new();
+        for i in (0..info_hash.len()).step_by(2) {
+            let _ = write!(query, "%{}", &info_hash[i..i + 2]);
+        }
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(5)) else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+        let sent = write!(
+            s,
+            "GET /announce?info_hash={query}&peer_id=-XT0001-whitelist000&port=1\
+             &uploaded=0&downloaded=0&left=0&event=stopped&compact=1 HTTP/1.0\r\n\r\n"
+        );
+        let mut reply = Vec::new();
+        sent.is_ok()
+            && s.read_to_end(&mut reply).is_ok()
+            && String::from_utf8_lossy(&reply).contains("8:interval")
     }
 
     /// The HTTP announce URL.
