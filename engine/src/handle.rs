@@ -15,6 +15,7 @@ use crate::torrent::SeedLimits;
 /// What the session knows of a running torrent.
 #[derive(Clone)]
 pub(crate) struct Registered {
+    pub(crate) meta: Arc<crate::Metainfo>,
     pub(crate) commands: mpsc::Sender<Command>,
     pub(crate) connections: mpsc::Sender<NewConnection>,
     pub(crate) stats: watch::Receiver<Stats>,
@@ -28,6 +29,7 @@ pub(crate) type Registry = Arc<Mutex<HashMap<[u8; 20], Registered>>>;
 #[derive(Debug, Clone)]
 pub struct TorrentHandle {
     pub(crate) info_hash: [u8; 20],
+    pub(crate) meta: Arc<crate::Metainfo>,
     pub(crate) tx: mpsc::Sender<Command>,
     pub(crate) stats: watch::Receiver<Stats>,
     pub(crate) registry: Registry,
@@ -43,6 +45,7 @@ impl TorrentHandle {
     pub(crate) fn new(info_hash: [u8; 20], reg: &Registered, registry: Registry) -> Self {
         Self {
             info_hash,
+            meta: reg.meta.clone(),
             tx: reg.commands.clone(),
             stats: reg.stats.clone(),
             registry,
@@ -52,6 +55,11 @@ impl TorrentHandle {
     /// The torrent's info-hash.
     pub fn info_hash(&self) -> [u8; 20] {
         self.info_hash
+    }
+
+    /// The torrent's metainfo.
+    pub fn metainfo(&self) -> &Arc<crate::Metainfo> {
+        &self.meta
     }
 
     /// The latest progress snapshot.
@@ -114,11 +122,47 @@ impl TorrentHandle {
         self.command(Command::SetSeedLimits(limits)).await
     }
 
+    /// The connected peers.
+    pub async fn peers(&self) -> Result<Vec<crate::torrent::PeerInfo>, EngineError> {
+        let (reply, answer) = oneshot::channel();
+        self.command(Command::Peers(reply)).await?;
+        answer.await.map_err(|_| EngineError::Stopped)
+    }
+
+    /// Bytes of each file (metainfo order) verified on disk.
+    pub async fn file_progress(&self) -> Result<Vec<u64>, EngineError> {
+        let (reply, answer) = oneshot::channel();
+        self.command(Command::FileProgress(reply)).await?;
+        answer.await.map_err(|_| EngineError::Stopped)
+    }
+
+    /// How announcing to the trackers goes.
+    pub async fn tracker_status(&self) -> Result<crate::TrackerStatus, EngineError> {
+        let (reply, answer) = oneshot::channel();
+        self.command(Command::Trackers(reply)).await?;
+        answer.await.map_err(|_| EngineError::Stopped)
+    }
+
+    /// Hashes every piece on disk again (peers are dropped while it runs).
+    pub async fn recheck(&self) -> Result<(), EngineError> {
+        self.command(Command::Recheck).await
+    }
+
     /// Stops the torrent: closes its peers, announces `stopped`, flushes its
     /// files, and removes it from the session. Returns when that is done.
     pub async fn remove(&self) -> Result<(), EngineError> {
+        self.remove_with(false).await
+    }
+
+    /// [`remove`](Self::remove), then deletes its files (never through a
+    /// symlink; folders left empty go too) and its resume file.
+    pub async fn remove_and_delete(&self) -> Result<(), EngineError> {
+        self.remove_with(true).await
+    }
+
+    async fn remove_with(&self, delete: bool) -> Result<(), EngineError> {
         let (ack, done) = oneshot::channel();
-        self.command(Command::Remove(ack)).await?;
+        self.command(Command::Remove(ack, delete)).await?;
         let _ = done.await;
         if let Ok(mut reg) = self.registry.lock() {
             reg.remove(&self.info_hash);

@@ -28,6 +28,7 @@ pub mod torrent;
 mod transport;
 
 pub use config::SessionConfig;
+pub use driver::announce::TrackerStatus;
 pub use error::{EngineError, TorrentError};
 pub use handle::TorrentHandle;
 pub use metainfo::{
@@ -38,5 +39,5 @@ pub use metainfo::{
 pub use resume::{ResumeData, ResumeError};
 pub use session::{AddTorrentOptions, MAX_PENDING_HANDSHAKES, Session};
 pub use stats::{Stats, TorrentState};
-pub use torrent::{CloseCounts, CloseReason, ConnectError, PeerSource, SeedLimits};
+pub use torrent::{CloseCounts, CloseReason, ConnectError, PeerInfo, PeerSource, SeedLimits};
 pub use transport::{BoxTransport, ConnectFuture, Connector, TcpConnector, Transport};

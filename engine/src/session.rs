@@ -195,11 +195,13 @@ impl Session {
         opts: AddTorrentOptions,
     ) -> Result<TorrentHandle, EngineError> {
         let info_hash = meta.info_hash;
+        let meta = Arc::new(meta);
         let (commands_tx, commands) = mpsc::channel(driver::COMMANDS);
         let (connections_tx, connections) = mpsc::channel(driver::NEW_CONNECTIONS);
         let (stats_tx, stats_rx) =
             watch::channel(Stats::new(meta.total_length, meta.piece_count()));
         let registered = Registered {
+            meta: meta.clone(),
             commands: commands_tx,
             connections: connections_tx.clone(),
             stats: stats_rx,
@@ -235,7 +237,7 @@ impl Session {
 
     fn start_torrent(
         &self,
-        meta: Metainfo,
+        meta: Arc<Metainfo>,
         opts: AddTorrentOptions,
         inbox: Inbox,
         stats: watch::Sender<Stats>,
@@ -273,7 +275,6 @@ impl Session {
             }
             None => None,
         };
-        let meta = Arc::new(meta);
         let span = info_span!("torrent", name = %meta.name);
         let mut params = TorrentParams::new(
             meta.clone(),

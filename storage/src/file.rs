@@ -2,6 +2,7 @@
 //! positioned I/O and a bounded cache of open file handles.
 
 use std::collections::{HashMap, HashSet};
+use std::fs;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -370,6 +371,44 @@ impl Storage for FileStorage {
             mtime_secs: meta.mtime(),
             mtime_nanos: u32::try_from(meta.mtime_nsec()).unwrap_or(0),
         })
+    }
+
+    fn delete_files(&self) -> Result<(), StorageError> {
+        // Cached handles go first.
+        self.lock().open.clear();
+        let mut folders = std::collections::BTreeSet::new();
+        for f in self.layout.files().iter().filter(|f| !f.padding) {
+            let mut at = self.root.clone();
+            let mut safe = true;
+            for (i, c) in f.path.iter().enumerate() {
+                at.push(c);
+                match fs::symlink_metadata(&at) {
+                    Ok(m) if m.file_type().is_symlink() => {
+                        return Err(StorageError::Symlink {
+                            path: at.clone(),
+                            target: fs::read_link(&at).unwrap_or_default(),
+                        });
+                    }
+                    Ok(m) if i + 1 < f.path.len() && m.is_dir() => {
+                        folders.insert(at.clone());
+                    }
+                    Ok(m) if i + 1 == f.path.len() && m.is_file() => {}
+                    // Missing, or not what the torrent says: leave it.
+                    _ => {
+                        safe = false;
+                        break;
+                    }
+                }
+            }
+            if safe {
+                fs::remove_file(&at).map_err(|e| StorageError::io(&at, e))?;
+            }
+        }
+        // Deepest first; a folder still holding anything stays.
+        for dir in folders.iter().rev() {
+            let _ = fs::remove_dir(dir);
+        }
+        Ok(())
     }
 
     fn file_exists(&self, file: usize) -> bool {

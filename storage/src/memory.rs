@@ -122,6 +122,12 @@ impl Storage for MemoryStorage {
         Ok(())
     }
 
+    fn delete_files(&self) -> Result<(), StorageError> {
+        let mut files = self.files.write().unwrap_or_else(|e| e.into_inner());
+        files.iter_mut().for_each(|f| *f = None);
+        Ok(())
+    }
+
     fn file_exists(&self, file: usize) -> bool {
         let files = self.files.read().unwrap_or_else(|e| e.into_inner());
         files.get(file).is_some_and(Option::is_some)

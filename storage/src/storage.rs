@@ -56,6 +56,14 @@ pub trait Storage: Send + Sync + 'static {
         None
     }
 
+    /// Deletes the torrent's files (the user removed the torrent with its
+    /// data). Only regular files are removed, never through a symlink, and
+    /// folders are removed when they are left empty. The default does
+    /// nothing.
+    fn delete_files(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
+
     /// Whether `file` exists in the storage. The recheck does not read
     /// pieces of files that do not exist. The default says every file does.
     fn file_exists(&self, file: usize) -> bool {

@@ -5,7 +5,9 @@
 //! with a growing delay), and hands the peers it learns back.
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use std::time::SystemTime;
 
 use monsoon_tracker::{AnnounceRequest, Announcer, Event};
 use tokio::sync::{mpsc, watch};
@@ -43,6 +45,7 @@ pub(crate) fn spawn(
     progress: watch::Receiver<Stats>,
     events: mpsc::Receiver<Event>,
     peers: mpsc::Sender<TrackerPeers>,
+    status: Arc<Mutex<TrackerStatus>>,
 ) -> JoinHandle<()> {
     let task = Task {
         announcer,
@@ -50,6 +53,7 @@ pub(crate) fn spawn(
         progress,
         peers,
         key: 0,
+        status,
     };
     tokio::spawn(task.run(events).instrument(info_span!("announce")))
 }
@@ -60,9 +64,38 @@ struct Task {
     progress: watch::Receiver<Stats>,
     peers: mpsc::Sender<TrackerPeers>,
     key: u32,
+    status: Arc<Mutex<TrackerStatus>>,
+}
+
+/// How announcing goes, for user interfaces.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TrackerStatus {
+    /// When the last announce was answered or failed.
+    pub last_announce: Option<SystemTime>,
+    /// When the next regular announce is due (while started).
+    pub next_announce: Option<SystemTime>,
+    /// Why the last announce failed (`None` after a success).
+    pub last_error: Option<String>,
+    /// The tracker's warning, if its last answer had one.
+    pub warning: Option<String>,
+    /// Seeders and leechers the tracker counted in its last answer.
+    pub seeders: Option<u32>,
+    /// See `seeders`.
+    pub leechers: Option<u32>,
+    /// Peer addresses received, all announces together.
+    pub peers_received: u64,
+    /// Announces answered.
+    pub announces: u64,
 }
 
 impl Task {
+    fn note(&self, f: impl FnOnce(&mut TrackerStatus)) {
+        if let Ok(mut s) = self.status.lock() {
+            f(&mut s);
+        }
+    }
+
     async fn run(mut self, mut events: mpsc::Receiver<Event>) {
         let id = self.params.peer_id;
         self.key = u32::from_le_bytes([id[16], id[17], id[18], id[19]]);
@@ -92,6 +125,7 @@ impl Task {
                         self.announce_final(Event::Stopped).await;
                     }
                     (started, greeted, next) = (false, false, None);
+                    self.note(|s| s.next_announce = None);
                     continue;
                 }
                 Event::Started => {
@@ -131,6 +165,15 @@ impl Task {
                 Ok(resp) => {
                     greeted = true;
                     failures = 0;
+                    self.note(|s| {
+                        s.last_announce = Some(SystemTime::now());
+                        s.last_error = None;
+                        s.warning.clone_from(&resp.warning);
+                        s.seeders = resp.complete;
+                        s.leechers = resp.incomplete;
+                        s.peers_received += resp.peers.len() as u64;
+                        s.announces += 1;
+                    });
                     debug!(peers = resp.peers.len(), interval = ?resp.interval, "announced");
                     if !resp.peers.is_empty() && self.peers.send(resp.peers).await.is_err() {
                         return;
@@ -140,12 +183,17 @@ impl Task {
                 }
                 Err(e) => {
                     warn!(error = %e, "announce failed");
+                    self.note(|s| {
+                        s.last_announce = Some(SystemTime::now());
+                        s.last_error = Some(e.to_string());
+                    });
                     failures = failures.saturating_add(1);
                     (RETRY_BASE * 2u32.saturating_pow(failures.min(10) - 1))
                         .min(self.params.max_interval)
                 }
             };
             next = Some(Instant::now() + wait);
+            self.note(|s| s.next_announce = Some(SystemTime::now() + wait));
         }
     }
 
@@ -228,7 +276,15 @@ mod tests {
             port: 6881,
             max_interval: Duration::from_secs(3600),
         };
-        let task = spawn(Box::new(fake.clone()), params, progress, events, peers_tx);
+        let status = Arc::default();
+        let task = spawn(
+            Box::new(fake.clone()),
+            params,
+            progress,
+            events,
+            peers_tx,
+            status,
+        );
         (events_tx, peers, task)
     }
 

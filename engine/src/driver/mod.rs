@@ -68,8 +68,16 @@ pub(crate) enum Command {
     SetSeedLimits(SeedLimits),
     /// The pieces verified on disk.
     Pieces(oneshot::Sender<monsoon_piece::Bitfield>),
-    /// Stop, then acknowledge.
-    Remove(oneshot::Sender<()>),
+    /// The connected peers.
+    Peers(oneshot::Sender<Vec<crate::torrent::PeerInfo>>),
+    /// Bytes of each file verified on disk.
+    FileProgress(oneshot::Sender<Vec<u64>>),
+    /// Hash everything on disk again.
+    Recheck,
+    /// How announcing goes.
+    Trackers(oneshot::Sender<announce::TrackerStatus>),
+    /// Stop (and delete the files when asked), then acknowledge.
+    Remove(oneshot::Sender<()>, bool),
 }
 
 /// A connection for the torrent, handshakes done (or failed).
@@ -150,6 +158,7 @@ pub(crate) struct TorrentTask {
     /// The resume file, when the next save is due, and what the last save
     /// held (pieces, uploaded, downloaded).
     resume_path: Option<std::path::PathBuf>,
+    tracker_status: Arc<std::sync::Mutex<announce::TrackerStatus>>,
     next_save: Instant,
     saved: (u32, u64, u64),
 }
@@ -169,6 +178,7 @@ impl TorrentTask {
                 wiring.resume.as_ref().and_then(|r| r.1.clone()),
             )),
         };
+        let tracker_status = Arc::new(std::sync::Mutex::new(announce::TrackerStatus::default()));
         let (tracker, tracker_rx) = match wiring.announcer {
             Some((announcer, params)) => {
                 let (events_tx, events_rx) = mpsc::channel(announce::EVENT_QUEUE);
@@ -179,6 +189,7 @@ impl TorrentTask {
                     wiring.stats.subscribe(),
                     events_rx,
                     peers_tx,
+                    tracker_status.clone(),
                 );
                 (Some((events_tx, task)), Some(peers_rx))
             }
@@ -217,6 +228,7 @@ impl TorrentTask {
             tracker,
             tracker_rx,
             resume_path: wiring.resume.map(|r| r.0),
+            tracker_status,
             next_save: first_save,
             saved: (0, 0, 0),
         }
@@ -256,7 +268,7 @@ impl TorrentTask {
             tokio::select! {
                 biased;
                 cmd = self.inbox.commands.recv() => match cmd {
-                    Some(Command::Remove(ack)) => break Some(ack),
+                    Some(Command::Remove(ack, delete)) => break Some((ack, delete)),
                     Some(cmd) => self.on_command(cmd),
                     None => break None,
                 },
@@ -283,7 +295,21 @@ impl TorrentTask {
             self.execute();
         };
         self.shutdown().await;
-        if let Some(ack) = ack {
+        if let Some((ack, delete)) = ack {
+            if delete {
+                let storage = self.disk.storage.clone();
+                let path = self.resume_path.clone();
+                let deleted = tokio::task::spawn_blocking(move || {
+                    if let Some(p) = path {
+                        let _ = std::fs::remove_file(p);
+                    }
+                    storage.delete_files()
+                })
+                .await;
+                if let Ok(Err(e)) = deleted {
+                    tracing::warn!(error = %e, "cannot delete the torrent's files");
+                }
+            }
             let _ = ack.send(());
         }
     }
@@ -310,7 +336,22 @@ impl TorrentTask {
             Command::Pieces(reply) => {
                 let _ = reply.send(self.core.have().clone());
             }
-            Command::Remove(_) => {}
+            Command::Peers(reply) => {
+                let _ = reply.send(self.core.peer_infos());
+            }
+            Command::FileProgress(reply) => {
+                let _ = reply.send(file_progress(self.disk.storage.layout(), self.core.have()));
+            }
+            Command::Recheck => self.core.recheck(now()),
+            Command::Trackers(reply) => {
+                let status = self
+                    .tracker_status
+                    .lock()
+                    .map(|s| s.clone())
+                    .unwrap_or_default();
+                let _ = reply.send(status);
+            }
+            Command::Remove(..) => {}
         }
     }
 
@@ -455,6 +496,17 @@ impl TorrentTask {
         }
         self.publish();
     }
+}
+
+/// Bytes of each file inside verified pieces.
+fn file_progress(layout: &monsoon_storage::Layout, have: &monsoon_piece::Bitfield) -> Vec<u64> {
+    let mut done = vec![0u64; layout.files().len()];
+    for p in have.iter_ones() {
+        for span in layout.spans_iter(p, 0, layout.piece_size(p)) {
+            done[span.file] += u64::from(span.len);
+        }
+    }
+    done
 }
 
 /// The tightest non-zero limit of `limits` (0: none).

@@ -40,6 +40,7 @@
 mod action;
 mod choke;
 mod connections;
+mod info;
 mod lifecycle;
 mod messages;
 mod peer;
@@ -58,6 +59,7 @@ use bytes::Bytes;
 use monsoon_piece::{Bitfield, Geometry, PeerKey, Picker};
 
 pub use action::{Action, DiskJob, DiskResult};
+pub use info::{PeerInfo, client_name};
 pub use peer_list::PeerSource;
 pub use reason::{CloseCounts, CloseReason, ConnectError, Direction, PeerEnd};
 

@@ -68,6 +68,8 @@ pub(super) struct PeerState {
     pub(super) allowed_fast: Vec<u32>,
     /// The tick of its last optimistic unchoke (0: never).
     pub(super) optimistic_at: u64,
+    /// The connection is encrypted (MSE/PE).
+    pub(super) encrypted: bool,
 }
 
 impl PeerState {
@@ -104,6 +106,7 @@ impl PeerState {
             uploaded_since_unchoke: 0,
             allowed_fast: Vec::new(),
             optimistic_at: 0,
+            encrypted: false,
         }
     }
 

@@ -102,3 +102,81 @@ async fn sessions_trade_over_in_memory_streams() {
         s.shutdown().await;
     }
 }
+
+/// An announcer that answers with no peers and counts its calls.
+struct Counting;
+
+impl monsoon_tracker::Announcer for Counting {
+    fn announce<'a>(
+        &'a mut self,
+        _req: &'a monsoon_tracker::AnnounceRequest,
+    ) -> monsoon_tracker::AnnounceFuture<'a> {
+        Box::pin(async {
+            Ok(monsoon_tracker::AnnounceResponse {
+                interval: Duration::from_secs(1800),
+                min_interval: None,
+                tracker_id: None,
+                complete: Some(3),
+                incomplete: Some(4),
+                warning: None,
+                peers: Vec::new(),
+            })
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_handle_tells_peers_files_trackers_and_removes_with_data() {
+    let t = make_torrent(
+        "api",
+        "multi",
+        &[("a.bin", 100_000), ("b.bin", 50_000)],
+        16 * 1024,
+    );
+    let s = crate::support::seeder(&t, crate::support::Fault::None).await;
+    let out = temp_dir("api-out");
+    let session = Session::new(config(&out)).await.unwrap();
+    let mut opts = offline();
+    opts.no_trackers = false;
+    opts.announcer = Some(Box::new(Counting));
+    opts.peers = vec![s.addr];
+    let h = session.add_torrent((*t.meta).clone(), opts).await.unwrap();
+    assert_eq!(h.metainfo().info_hash, t.meta.info_hash);
+    h.wait_complete().await.unwrap();
+    assert_eq!(h.file_progress().await.unwrap(), [100_000, 50_000]);
+    let trackers = h.tracker_status().await.unwrap();
+    assert_eq!((trackers.seeders, trackers.leechers), (Some(3), Some(4)));
+    assert!(trackers.announces >= 1 && trackers.last_error.is_none());
+    // The seeder was dropped as both are seeds; peers() lists what is connected.
+    assert!(
+        h.peers()
+            .await
+            .unwrap()
+            .iter()
+            .all(|p| p.addr != s.addr || p.progress == 1.0)
+    );
+    // A recheck finds everything again.
+    h.recheck().await.unwrap();
+    let mut w = h.subscribe();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let st = w.borrow_and_update().state;
+            if st == TorrentState::Seeding && h.stats().pieces_done == t.meta.piece_count() {
+                break;
+            }
+            w.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("recheck finished");
+    h.remove_and_delete().await.unwrap();
+    assert!(
+        !out.join("multi").exists(),
+        "the files and their folder are gone"
+    );
+    assert!(
+        t.source.join("multi/a.bin").exists(),
+        "not the seeder's copy"
+    );
+    session.shutdown().await;
+}

@@ -273,3 +273,43 @@ proptest::proptest! {
         proptest::prop_assert_eq!(snapshot(&outside), before);
     }
 }
+
+#[test]
+fn delete_removes_the_files_and_empty_folders_but_never_through_a_symlink() {
+    let dir = TempDir::new();
+    let (root, outside) = setup(&dir);
+    let layout = Layout::new(
+        vec![
+            FileEntry::new(["t", "a", "one.bin"], 8),
+            FileEntry::new(["t", "two.bin"], 8),
+        ],
+        8,
+    )
+    .unwrap();
+    let storage = FileStorage::new(&root, layout.clone()).unwrap();
+    storage
+        .write_piece(0, &[Bytes::from_static(b"11111111")])
+        .unwrap();
+    storage
+        .write_piece(1, &[Bytes::from_static(b"22222222")])
+        .unwrap();
+    fs::write(root.join("t/keep.txt"), b"not the torrent's").unwrap();
+    storage.delete_files().unwrap();
+    assert!(!root.join("t/a").exists(), "emptied folder removed");
+    assert!(!root.join("t/two.bin").exists());
+    assert!(
+        root.join("t/keep.txt").exists(),
+        "a folder still holding other files stays"
+    );
+    // A folder of the torrent replaced by a symlink out of the root.
+    fs::remove_file(root.join("t/keep.txt")).unwrap();
+    fs::remove_dir(root.join("t")).unwrap();
+    symlink("../outside", root.join("t")).unwrap();
+    fs::write(outside.join("two.bin"), b"precious").unwrap();
+    let storage = FileStorage::new(&root, layout).unwrap();
+    assert!(matches!(
+        storage.delete_files(),
+        Err(StorageError::Symlink { .. })
+    ));
+    assert_eq!(fs::read(outside.join("two.bin")).unwrap(), b"precious");
+}

@@ -360,3 +360,18 @@ fn a_seed_meeting_a_seed_hangs_up() {
     h.msg(k, Message::HaveAll);
     assert_eq!(h.closes(), [(k, CloseReason::BothSeeds)]);
 }
+
+#[test]
+fn peer_infos_say_who_and_how() {
+    let mut h = Harness::new(big(), Have::Nothing);
+    let k = h.connect(1);
+    h.msg(k, Message::HaveAll);
+    h.msg(k, Message::Unchoke);
+    let infos = h.core.peer_infos();
+    assert_eq!(infos.len(), 1);
+    let p = &infos[0];
+    assert_eq!(p.addr, Harness::addr(1));
+    assert_eq!(p.client, "-XX0000- 0.0.0.0");
+    assert_eq!(p.progress, 1.0);
+    assert!(p.am_interested && !p.peer_choking && p.am_choking && !p.peer_interested);
+}
