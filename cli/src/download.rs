@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use monsoon_engine::{AddTorrentOptions, Session, SessionConfig};
+use monsoon_engine::{AddTorrentOptions, Magnet, Metainfo, Session, SessionConfig, TorrentHandle};
 
 use crate::limits::{NetArgs, SeedArgs, StateArgs};
 use crate::progress::{Progress, init_logging};
@@ -13,8 +13,11 @@ use crate::serve::{self, End};
 /// Arguments of `monsoon download`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct DownloadArgs {
-    /// The .torrent file (`-` for stdin).
+    /// The .torrent file (`-` for stdin), or a magnet link.
     torrent: PathBuf,
+    /// For a magnet link: write the .torrent once its metadata arrived.
+    #[arg(long, value_name = "FILE")]
+    save_torrent: Option<PathBuf>,
     /// Folder to download into.
     #[arg(short = 'o', long = "output", default_value = ".")]
     output: PathBuf,
@@ -48,19 +51,23 @@ pub(crate) struct DownloadArgs {
 /// start), which sizes the peer and open-file limits.
 pub(crate) async fn run(args: DownloadArgs, fd_limit: Option<u64>) -> Result<()> {
     init_logging();
-    let meta = crate::info::load(&args.torrent)?;
-    let file_priorities = if args.only.is_empty() {
-        None
-    } else {
-        let prio: Vec<u8> = meta
-            .files
-            .iter()
-            .map(|f| u8::from(args.only.iter().any(|p| path_matches(p, &f.path.join("/")))))
-            .collect();
-        if prio.iter().all(|p| *p == 0) {
-            bail!("no file of the torrent matches {:?}", args.only);
-        }
-        Some(prio)
+    let magnet = args
+        .torrent
+        .to_str()
+        .filter(|s| s.starts_with("magnet:"))
+        .map(|s| Magnet::parse(s).context("not a valid magnet link"))
+        .transpose()?;
+    let source = match magnet {
+        Some(m) => Source::Magnet(m),
+        None => Source::File(crate::info::load(&args.torrent)?),
+    };
+    let file_priorities = match &source {
+        Source::File(meta) if !args.only.is_empty() => Some(only(&args.only, meta)?),
+        _ => None,
+    };
+    let info_hash = match &source {
+        Source::File(m) => m.info_hash_hex(),
+        Source::Magnet(m) => m.info_hash_hex(),
     };
     std::fs::create_dir_all(&args.output)
         .with_context(|| format!("cannot create {}", args.output.display()))?;
@@ -71,7 +78,7 @@ pub(crate) async fn run(args: DownloadArgs, fd_limit: Option<u64>) -> Result<()>
     }
     let mut opts = AddTorrentOptions::default();
     args.net.apply(&mut cfg, &mut opts);
-    args.state.apply(&meta.info_hash_hex(), &mut cfg, &mut opts);
+    args.state.apply(&info_hash, &mut cfg, &mut opts);
     let session = match Session::new(cfg.clone()).await {
         Ok(s) => s,
         Err(_) if args.net.port != 0 => {
@@ -80,13 +87,30 @@ pub(crate) async fn run(args: DownloadArgs, fd_limit: Option<u64>) -> Result<()>
         }
         Err(e) => return Err(e).context("cannot listen for peers"),
     };
-    let name = meta.name.clone();
     opts.peers = args.peers;
     opts.file_priorities = file_priorities;
     opts.sequential = args.sequential;
     opts.no_trackers = args.no_trackers;
     opts.seed_limits = args.seeding.limits();
-    let handle = session.add_torrent(meta, opts).await?;
+    let (handle, name) = match source {
+        Source::File(meta) => {
+            let name = meta.name.clone();
+            (session.add_torrent(meta, opts).await?, name)
+        }
+        Source::Magnet(magnet) => {
+            let name = magnet
+                .display_name
+                .clone()
+                .unwrap_or_else(|| info_hash.clone());
+            let trackers = magnet.trackers.clone();
+            let handle = session.add_magnet(magnet, opts).await?;
+            // Once the metadata is in: --only, --save-torrent.
+            let (h, only_patterns, save) =
+                (handle.clone(), args.only.clone(), args.save_torrent.clone());
+            tokio::spawn(async move { after_metadata(h, only_patterns, save, trackers).await });
+            (handle, name)
+        }
+    };
     let mut progress = Progress::new(args.quiet, &name);
     let result = match serve::wait(&handle, &mut progress, args.seed).await {
         Ok(End::Complete(s) | End::LimitReached(s)) => Ok(s),
@@ -100,6 +124,82 @@ pub(crate) async fn run(args: DownloadArgs, fd_limit: Option<u64>) -> Result<()>
     progress.finish(result.as_ref().ok());
     session.shutdown().await;
     result.map(|_| ())
+}
+
+/// What to download: a .torrent, or a magnet link.
+enum Source {
+    File(Metainfo),
+    Magnet(Magnet),
+}
+
+/// File priorities for `--only`.
+fn only(patterns: &[String], meta: &Metainfo) -> Result<Vec<u8>> {
+    let prio: Vec<u8> = meta
+        .files
+        .iter()
+        .map(|f| u8::from(patterns.iter().any(|p| path_matches(p, &f.path.join("/")))))
+        .collect();
+    if prio.iter().all(|p| *p == 0) {
+        bail!("no file of the torrent matches {patterns:?}");
+    }
+    Ok(prio)
+}
+
+/// A magnet link's metadata arrived: apply `--only`, write `--save-torrent`.
+async fn after_metadata(
+    handle: TorrentHandle,
+    patterns: Vec<String>,
+    save: Option<PathBuf>,
+    trackers: Vec<String>,
+) {
+    let mut stats = handle.subscribe();
+    let meta = loop {
+        if let Some(m) = handle.metainfo() {
+            break m;
+        }
+        if stats.changed().await.is_err() {
+            return;
+        }
+    };
+    if !patterns.is_empty() {
+        match only(&patterns, &meta) {
+            Ok(prio) => {
+                let _ = handle.set_file_priorities(prio).await;
+            }
+            Err(e) => eprintln!("warning: {e}; downloading everything"),
+        }
+    }
+    if let Some(path) = save {
+        if let Err(e) = std::fs::write(&path, torrent_file(&meta.info_bytes, &trackers)) {
+            eprintln!("warning: cannot write {}: {e}", path.display());
+        }
+    }
+}
+
+/// A .torrent holding `info` (the raw info dictionary) and `trackers`.
+fn torrent_file(info: &[u8], trackers: &[String]) -> Vec<u8> {
+    let bstr = |b: &[u8]| {
+        let mut v = format!("{}:", b.len()).into_bytes();
+        v.extend_from_slice(b);
+        v
+    };
+    let mut out = b"d".to_vec();
+    if let Some(first) = trackers.first() {
+        out.extend(bstr(b"announce"));
+        out.extend(bstr(first.as_bytes()));
+        out.extend(bstr(b"announce-list"));
+        out.extend(b"l");
+        for t in trackers {
+            out.extend(b"l");
+            out.extend(bstr(t.as_bytes()));
+            out.extend(b"e");
+        }
+        out.extend(b"e");
+    }
+    out.extend(bstr(b"info"));
+    out.extend_from_slice(info);
+    out.push(b'e');
+    out
 }
 
 /// `*` matches any run of characters (including `/`), `?` one character; a

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use monsoon_engine::{AddTorrentOptions, SeedLimits, SessionConfig};
+use monsoon_engine::{AddTorrentOptions, DhtSettings, SeedLimits, SessionConfig};
 
 /// Port, rate and peer limits.
 #[derive(Debug, Clone, clap::Args)]
@@ -20,6 +20,12 @@ pub(crate) struct NetArgs {
     /// Most peer connections for the torrent.
     #[arg(long, value_name = "N")]
     max_peers: Option<usize>,
+    /// Do not use the DHT (trackers and given peers only).
+    #[arg(long)]
+    no_dht: bool,
+    /// Join the DHT through this node instead of the public routers (repeatable).
+    #[arg(long, value_name = "HOST:PORT")]
+    dht_bootstrap: Vec<String>,
 }
 
 impl NetArgs {
@@ -31,6 +37,13 @@ impl NetArgs {
         }
         opts.max_upload_rate = self.max_upload_rate;
         opts.max_download_rate = self.max_download_rate;
+        if !self.no_dht {
+            let mut dht = DhtSettings::default();
+            if !self.dht_bootstrap.is_empty() {
+                dht.bootstrap.clone_from(&self.dht_bootstrap);
+            }
+            cfg.dht = Some(dht);
+        }
     }
 }
 
@@ -56,6 +69,9 @@ impl StateArgs {
     ) {
         cfg.resume_interval = self.resume_interval.max(Duration::from_millis(10));
         let dir = self.state_dir.clone().or_else(default_state_dir);
+        if let (Some(dht), Some(d)) = (cfg.dht.as_mut(), &dir) {
+            dht.state_file = Some(d.join("dht.state"));
+        }
         opts.resume_file = dir.map(|d| d.join("resume").join(format!("{info_hash_hex}.resume")));
     }
 }

@@ -469,6 +469,25 @@ impl Node {
         if kind == SearchKind::Bootstrap {
             self.last_bootstrap = Some(now);
         }
+        // Peers announced to us count too (in a small DHT, the node that
+        // holds the announce may be this one).
+        if matches!(kind, SearchKind::GetPeers | SearchKind::Announce { .. }) {
+            let local = self.store.get(
+                &target,
+                (families[0], families[1]),
+                crate::search::MAX_PEERS_PER_SEARCH,
+                now,
+                &mut self.rng,
+            );
+            let fresh: Vec<SocketAddr> = local.into_iter().filter(|p| s.peers.insert(*p)).collect();
+            if !fresh.is_empty() {
+                self.events.push_back(crate::Event::Peers {
+                    id: sid,
+                    info_hash: target.0,
+                    peers: fresh,
+                });
+            }
+        }
         self.searches.insert(sid, s);
         self.advance(now);
         Ok(sid)

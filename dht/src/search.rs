@@ -91,7 +91,7 @@ pub(crate) struct Search {
     pub(crate) internal: bool,
     target: NodeId,
     lookups: [Option<Lookup>; 2],
-    peers: HashSet<SocketAddr>,
+    pub(crate) peers: HashSet<SocketAddr>,
     phase: Phase,
     closest: Vec<NodeInfo>,
     announced: Vec<SocketAddr>,

@@ -78,6 +78,9 @@ pub struct SessionConfig {
     /// How often a torrent's resume data is saved while it changes (it is
     /// also saved on completion and when the torrent stops).
     pub resume_interval: Duration,
+    /// The DHT (BEP 5): `None` (the default for a library session) runs
+    /// none; the `monsoon` command turns it on.
+    pub dht: Option<DhtSettings>,
     /// Bytes of pieces kept after reading them for uploads (a piece read
     /// once serves the blocks asked of it next), per session.
     pub read_cache_bytes: usize,
@@ -114,6 +117,33 @@ impl Default for SessionConfig {
             send_timeout: Duration::from_secs(60),
             resume_interval: Duration::from_secs(30),
             read_cache_bytes: 16 << 20,
+            dht: None,
+        }
+    }
+}
+
+/// How the session's DHT node runs.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DhtSettings {
+    /// Nodes to join the DHT through, `host:port` (the public routers by
+    /// default).
+    pub bootstrap: Vec<String>,
+    /// Where the node keeps its id and good nodes between runs.
+    pub state_file: Option<PathBuf>,
+    /// How often each torrent announces itself and looks for peers.
+    pub announce_interval: Duration,
+}
+
+impl Default for DhtSettings {
+    fn default() -> Self {
+        Self {
+            bootstrap: monsoon_dht::DEFAULT_BOOTSTRAP
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            state_file: None,
+            announce_interval: Duration::from_secs(15 * 60),
         }
     }
 }

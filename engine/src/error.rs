@@ -86,6 +86,12 @@ pub enum TorrentError {
     /// Written data could not be made durable.
     #[error("flushing files: {0}")]
     Flush(Arc<StorageError>),
+    /// Metadata from peers hashed right but is not a usable torrent.
+    #[error("metadata from peers: {0}")]
+    Metadata(Arc<crate::MetainfoError>),
+    /// The torrent's files could not be set up once its metadata arrived.
+    #[error("setting up the files: {0}")]
+    Setup(Arc<StorageError>),
 }
 
 impl TorrentError {
@@ -94,6 +100,8 @@ impl TorrentError {
         match self {
             TorrentError::Check(e) | TorrentError::Flush(e) => Some(e),
             TorrentError::Write { source, .. } | TorrentError::Read { source, .. } => Some(source),
+            TorrentError::Setup(e) => Some(e),
+            TorrentError::Metadata(_) => None,
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::torrent::SeedLimits;
 /// What the session knows of a running torrent.
 #[derive(Clone)]
 pub(crate) struct Registered {
-    pub(crate) meta: Arc<crate::Metainfo>,
+    pub(crate) meta: crate::session::MetaSlot,
     pub(crate) commands: mpsc::Sender<Command>,
     pub(crate) connections: mpsc::Sender<NewConnection>,
     pub(crate) stats: watch::Receiver<Stats>,
@@ -29,7 +29,7 @@ pub(crate) type Registry = Arc<Mutex<HashMap<[u8; 20], Registered>>>;
 #[derive(Debug, Clone)]
 pub struct TorrentHandle {
     pub(crate) info_hash: [u8; 20],
-    pub(crate) meta: Arc<crate::Metainfo>,
+    pub(crate) meta: crate::session::MetaSlot,
     pub(crate) tx: mpsc::Sender<Command>,
     pub(crate) stats: watch::Receiver<Stats>,
     pub(crate) registry: Registry,
@@ -57,9 +57,10 @@ impl TorrentHandle {
         self.info_hash
     }
 
-    /// The torrent's metainfo.
-    pub fn metainfo(&self) -> &Arc<crate::Metainfo> {
-        &self.meta
+    /// The torrent's metainfo (`None` while a magnet link's metadata is
+    /// being fetched).
+    pub fn metainfo(&self) -> Option<Arc<crate::Metainfo>> {
+        self.meta.read().ok().and_then(|m| m.clone())
     }
 
     /// The latest progress snapshot.

@@ -27,7 +27,7 @@ mod stats;
 pub mod torrent;
 mod transport;
 
-pub use config::SessionConfig;
+pub use config::{DhtSettings, SessionConfig};
 pub use driver::announce::TrackerStatus;
 pub use error::{EngineError, TorrentError};
 pub use handle::TorrentHandle;

@@ -1,9 +1,23 @@
 //! File priorities (what a user chooses) to piece priorities (what the
 //! picker uses).
 
-use monsoon_storage::Layout;
+use monsoon_storage::{FileEntry, Layout, StorageError};
 
 use crate::error::EngineError;
+
+/// The storage layout of a torrent's files.
+pub(crate) fn layout_of(meta: &crate::Metainfo) -> Result<Layout, StorageError> {
+    let files = meta
+        .files
+        .iter()
+        .map(|f| FileEntry {
+            path: f.path.clone(),
+            length: f.length,
+            padding: f.padding,
+        })
+        .collect();
+    Layout::new(files, meta.piece_length)
+}
 
 /// Piece priorities from file priorities: a piece gets the highest priority
 /// of the (non-padding) files it overlaps. `None`: every piece at 1.

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use monsoon_storage::{FileEntry, FileStorage, Layout, Storage};
+use monsoon_storage::{FileEntry, FileStorage, Layout, MemoryStorage, Storage};
 use monsoon_tracker::{Announcer, ClientConfig, TrackerList};
 use monsoon_wire::Handshake;
 use tokio::net::TcpListener;
@@ -17,7 +17,7 @@ use crate::driver::{self, Inbox, NewConnection, Shared, TorrentTask, Wiring, ann
 use crate::error::EngineError;
 use crate::handle::{Registered, Registry, TorrentHandle};
 use crate::metainfo::Metainfo;
-use crate::priorities::piece_priorities;
+use crate::priorities::{layout_of, piece_priorities};
 use crate::rate::Limiter;
 use crate::resume::ResumeData;
 use crate::stats::Stats;
@@ -89,6 +89,8 @@ pub struct Session {
     /// Incoming connections whose handshake has not arrived yet.
     pending: Arc<Semaphore>,
     shared: Shared,
+    /// The DHT node, when the configuration asks for one.
+    dht: Option<monsoon_dht::Dht>,
     accept_task: tokio::task::JoinHandle<()>,
 }
 
@@ -122,6 +124,10 @@ impl Session {
             download: Arc::new(Limiter::new(cfg.max_download_rate)),
             read_cache: Arc::new(driver::disk::ReadCache::new(cfg.read_cache_bytes)),
         };
+        let dht = match &cfg.dht {
+            Some(settings) => Some(start_dht(settings, listen_addr).await?),
+            None => None,
+        };
         let accept_task = tokio::spawn(accept_loop(
             listener,
             registry.clone(),
@@ -138,8 +144,14 @@ impl Session {
             connector,
             pending,
             shared,
+            dht,
             accept_task,
         })
+    }
+
+    /// The session's DHT node, if it runs one.
+    pub fn dht(&self) -> Option<&monsoon_dht::Dht> {
+        self.dht.as_ref()
     }
 
     /// Changes the session-wide rate limits, payload bytes per second
@@ -194,14 +206,40 @@ impl Session {
         meta: Metainfo,
         opts: AddTorrentOptions,
     ) -> Result<TorrentHandle, EngineError> {
-        let info_hash = meta.info_hash;
-        let meta = Arc::new(meta);
+        self.add(Source::Meta(Arc::new(meta)), opts)
+    }
+
+    /// Adds a torrent from a magnet link: its metadata is fetched from
+    /// peers (trackers from `tr`, peer hints from `x.pe`, and the peers the
+    /// caller gives), then it goes on as any torrent. BEP 53 `so` selects
+    /// the files; `opts.file_priorities` is not used (the files are not
+    /// known yet).
+    ///
+    /// # Errors
+    /// [`EngineError::Duplicate`] if the session has it already.
+    pub async fn add_magnet(
+        &self,
+        magnet: crate::Magnet,
+        opts: AddTorrentOptions,
+    ) -> Result<TorrentHandle, EngineError> {
+        self.add(Source::Magnet(magnet), opts)
+    }
+
+    fn add(&self, source: Source, opts: AddTorrentOptions) -> Result<TorrentHandle, EngineError> {
+        let info_hash = source.info_hash();
         let (commands_tx, commands) = mpsc::channel(driver::COMMANDS);
         let (connections_tx, connections) = mpsc::channel(driver::NEW_CONNECTIONS);
-        let (stats_tx, stats_rx) =
-            watch::channel(Stats::new(meta.total_length, meta.piece_count()));
+        let stats = match &source {
+            Source::Meta(m) => Stats::new(m.total_length, m.piece_count()),
+            Source::Magnet(_) => Stats::new(0, 0),
+        };
+        let (stats_tx, stats_rx) = watch::channel(stats);
+        let meta_slot: MetaSlot = Arc::new(std::sync::RwLock::new(match &source {
+            Source::Meta(m) => Some(m.clone()),
+            Source::Magnet(_) => None,
+        }));
         let registered = Registered {
-            meta: meta.clone(),
+            meta: meta_slot.clone(),
             commands: commands_tx,
             connections: connections_tx.clone(),
             stats: stats_rx,
@@ -211,7 +249,7 @@ impl Session {
             // torrent cannot both succeed.
             let mut reg = self.registry.lock().map_err(|_| EngineError::Stopped)?;
             if reg.contains_key(&info_hash) {
-                return Err(EngineError::Duplicate(meta.info_hash_hex()));
+                return Err(EngineError::Duplicate(hex(&info_hash)));
             }
             reg.insert(info_hash, registered.clone());
         }
@@ -220,7 +258,7 @@ impl Session {
             connections,
             connections_tx,
         };
-        match self.start_torrent(meta, opts, inbox, stats_tx) {
+        match self.start_torrent(source, opts, inbox, stats_tx, meta_slot) {
             Ok(()) => Ok(TorrentHandle::new(
                 info_hash,
                 &registered,
@@ -237,61 +275,77 @@ impl Session {
 
     fn start_torrent(
         &self,
-        meta: Arc<Metainfo>,
+        source: Source,
         opts: AddTorrentOptions,
         inbox: Inbox,
         stats: watch::Sender<Stats>,
+        meta_slot: MetaSlot,
     ) -> Result<(), EngineError> {
-        let info_hash = meta.info_hash;
-        let files: Vec<FileEntry> = meta
-            .files
-            .iter()
-            .map(|f| FileEntry {
-                path: f.path.clone(),
-                length: f.length,
-                padding: f.padding,
-            })
-            .collect();
-        let layout = Layout::new(files, meta.piece_length)?;
-        let priorities = piece_priorities(&layout, opts.file_priorities.as_deref())?;
-        let storage: Arc<dyn Storage> = match opts.storage {
-            Some(s) => s,
-            None => {
-                let files = FileStorage::new(self.cfg.download_root.clone(), layout)?
-                    .with_max_open_files(self.cfg.max_open_files);
-                // Zero-length files have no pieces: create them up front.
-                files.create_empty_files()?;
-                Arc::new(files)
+        let info_hash = source.info_hash();
+        let (meta, trackers, hints, select, name) = match source {
+            Source::Meta(m) => {
+                let t = m.trackers.clone();
+                let name = m.name.clone();
+                (Some(m), t, Vec::new(), None, name)
+            }
+            Source::Magnet(mg) => {
+                let hints: Vec<SocketAddr> =
+                    mg.peers.iter().filter_map(|p| p.parse().ok()).collect();
+                let tiers = if mg.trackers.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![mg.trackers.clone()]
+                };
+                let sel = (!mg.select_only.is_empty()).then(|| mg.select_only.clone());
+                let name = mg.display_name.clone().unwrap_or_else(|| hex(&info_hash));
+                (None, tiers, hints, sel, name)
             }
         };
-        let announcer = match opts.announcer {
-            Some(a) => Some(a),
-            None if !opts.no_trackers && !meta.trackers.is_empty() => {
-                Some(Box::new(TrackerList::new(
-                    meta.trackers.clone(),
-                    ClientConfig::default(),
-                    seed_from(&self.peer_id),
-                )) as Box<dyn Announcer>)
-            }
+        let priorities = match &meta {
+            Some(m) => Some(piece_priorities(
+                &layout_of(m)?,
+                opts.file_priorities.as_deref(),
+            )?),
             None => None,
         };
-        let span = info_span!("torrent", name = %meta.name);
-        let mut params = TorrentParams::new(
-            meta.clone(),
+        let storage: Arc<dyn Storage> = match (opts.storage, &meta) {
+            (Some(s), _) => s,
+            (None, Some(m)) => storage_for(&self.cfg, m)?,
+            // Set up once the metadata is known.
+            (None, None) => Arc::new(MemoryStorage::new(Layout::new(
+                vec![FileEntry::new(["-"], 1)],
+                monsoon_piece::BLOCK_LEN,
+            )?)),
+        };
+        let announcer =
+            match opts.announcer {
+                Some(a) => Some(a),
+                None if !opts.no_trackers && !trackers.is_empty() => Some(Box::new(
+                    TrackerList::new(trackers, ClientConfig::default(), seed_from(&self.peer_id)),
+                )
+                    as Box<dyn Announcer>),
+                None => None,
+            };
+        let span = info_span!("torrent", %name);
+        let mut params = TorrentParams::magnet(
+            info_hash,
             self.cfg.clone(),
             self.peer_id,
             self.listen_addr.port(),
         );
-        params.piece_priorities = Some(priorities);
+        params.meta = meta.clone();
+        params.select_files = select;
+        params.piece_priorities = priorities;
         params.sequential = opts.sequential;
         params.paused = opts.paused;
         params.seed = seed_from(&info_hash);
         params.seed_limits = opts.seed_limits;
         params.seed_only = opts.seed_only;
-        let resume = opts.resume_file.map(|path| {
-            let read = ResumeData::load(&path, &info_hash, meta.piece_count(), meta.files.len());
-            (path, read)
-        });
+        params.dht_port = self.dht.as_ref().map(|d| d.local_addr().port());
+        let resume = match &meta {
+            Some(m) => load_resume(opts.resume_file, m),
+            None => opts.resume_file.map(|p| (p, Ok(None))),
+        };
         let mut resume_error = None;
         let resume = resume.map(|(path, read)| match read {
             Ok(data) => (path, data),
@@ -310,17 +364,33 @@ impl Session {
             core.note_resume_error(e);
         }
         core.add_peers(now, &opts.peers, PeerSource::User);
+        core.add_peers(now, &hints, PeerSource::User);
         let wiring = Wiring {
             cfg: self.cfg.clone(),
             connector: self.connector.clone(),
             disk_pool: self.disk.clone(),
             storage,
-            our_handshake: Handshake::new(info_hash, self.peer_id),
+            our_handshake: {
+                let mut hs = Handshake::new(info_hash, self.peer_id);
+                if self.dht.is_some() {
+                    hs.reserved = hs.reserved.with_dht();
+                }
+                hs
+            },
             stats,
+            meta_slot,
             shared: self.shared.clone(),
             upload_limit: opts.max_upload_rate,
             download_limit: opts.max_download_rate,
             resume,
+            dht: self.dht.clone().map(|d| {
+                let every = self
+                    .cfg
+                    .dht
+                    .as_ref()
+                    .map_or(std::time::Duration::from_secs(900), |s| s.announce_interval);
+                (d, every, self.listen_addr.port())
+            }),
             announcer: announcer.map(|a| {
                 let params = announce::Params {
                     info_hash,
@@ -351,6 +421,19 @@ impl Session {
         self.accept_task.abort();
         for h in self.torrents() {
             let _ = h.remove().await;
+        }
+        if let Some(dht) = &self.dht {
+            let file = self.cfg.dht.as_ref().and_then(|d| d.state_file.clone());
+            if let (Some(file), Ok(state)) = (file, dht.save().await) {
+                if let Some(dir) = file.parent() {
+                    let _ = std::fs::create_dir_all(dir);
+                }
+                let tmp = file.with_extension("tmp");
+                if std::fs::write(&tmp, state.encode()).is_ok() {
+                    let _ = std::fs::rename(&tmp, &file);
+                }
+            }
+            dht.shutdown().await;
         }
     }
 }
@@ -441,6 +524,72 @@ async fn route_incoming(
     })
     .await
     .map_err(|_| "torrent stopped")
+}
+
+/// Binds the DHT node on the UDP port of the listen address, with the
+/// nodes saved by the last run.
+async fn start_dht(
+    settings: &crate::config::DhtSettings,
+    listen: SocketAddr,
+) -> Result<monsoon_dht::Dht, EngineError> {
+    let mut config = monsoon_dht::DhtConfig::default();
+    config.bootstrap.clone_from(&settings.bootstrap);
+    config.state = settings
+        .state_file
+        .as_ref()
+        .and_then(|f| std::fs::read(f).ok())
+        .and_then(|b| monsoon_dht::SavedState::decode(&b).ok());
+    monsoon_dht::Dht::bind(listen, config)
+        .await
+        .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))
+}
+
+/// Where a torrent comes from.
+enum Source {
+    Meta(Arc<Metainfo>),
+    Magnet(crate::Magnet),
+}
+
+impl Source {
+    fn info_hash(&self) -> [u8; 20] {
+        match self {
+            Source::Meta(m) => m.info_hash,
+            Source::Magnet(m) => m.info_hash,
+        }
+    }
+}
+
+/// A torrent's metainfo once known (shared by its handles and its task).
+pub(crate) type MetaSlot = Arc<std::sync::RwLock<Option<Arc<Metainfo>>>>;
+
+fn hex(b: &[u8; 20]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Files under the download root for `meta` (zero-length files created now).
+pub(crate) fn storage_for(
+    cfg: &SessionConfig,
+    meta: &Metainfo,
+) -> Result<Arc<dyn Storage>, monsoon_storage::StorageError> {
+    let files = FileStorage::new(cfg.download_root.clone(), layout_of(meta)?)?
+        .with_max_open_files(cfg.max_open_files);
+    // Zero-length files have no pieces: create them up front.
+    files.create_empty_files()?;
+    Ok(Arc::new(files))
+}
+
+/// Reads the resume file at `path` (if any) for `meta`.
+pub(crate) fn load_resume(
+    path: Option<std::path::PathBuf>,
+    meta: &Metainfo,
+) -> Option<(
+    std::path::PathBuf,
+    Result<Option<ResumeData>, crate::resume::ResumeError>,
+)> {
+    path.map(|p| {
+        let read = ResumeData::load(&p, &meta.info_hash, meta.piece_count(), meta.files.len());
+        (p, read)
+    })
 }
 
 fn seed_from(bytes: &[u8; 20]) -> u64 {

@@ -150,7 +150,9 @@ impl Stats {
 
     /// Fraction of wanted bytes done, 0.0 ..= 1.0.
     pub fn progress(&self) -> f64 {
-        if self.wanted_bytes == 0 {
+        if self.state == TorrentState::FetchingMetadata {
+            0.0
+        } else if self.wanted_bytes == 0 {
             1.0
         } else {
             self.done_bytes as f64 / self.wanted_bytes as f64

@@ -210,7 +210,12 @@ impl Task {
             port: self.params.port,
             uploaded: stats.uploaded,
             downloaded: stats.downloaded,
-            left: stats.wanted_bytes.saturating_sub(stats.done_bytes),
+            // A magnet link's size is not known yet: a leecher all the same.
+            left: if stats.state == crate::stats::TorrentState::FetchingMetadata {
+                1
+            } else {
+                stats.wanted_bytes.saturating_sub(stats.done_bytes)
+            },
             event,
             numwant: Some(200),
             key: self.key,

@@ -12,6 +12,7 @@
 
 pub(crate) mod announce;
 mod connect;
+mod dht;
 pub(crate) mod disk;
 pub(crate) mod peer;
 
@@ -22,7 +23,7 @@ use std::time::Duration;
 
 use monsoon_piece::PeerKey;
 use monsoon_tracker::Event;
-use monsoon_wire::Handshake;
+use monsoon_wire::{Handshake, Message};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until, timeout};
@@ -127,6 +128,8 @@ pub(crate) struct Wiring {
     pub(crate) storage: Arc<dyn monsoon_storage::Storage>,
     pub(crate) our_handshake: Handshake,
     pub(crate) stats: watch::Sender<Stats>,
+    /// Where the handles read the metainfo (set when a magnet's arrives).
+    pub(crate) meta_slot: crate::session::MetaSlot,
     pub(crate) shared: Shared,
     /// This torrent's own rate limits (0: none).
     pub(crate) upload_limit: u64,
@@ -134,6 +137,8 @@ pub(crate) struct Wiring {
     /// Where to keep the torrent's resume data, and what a resume file
     /// read at start said (for the first check).
     pub(crate) resume: Option<(std::path::PathBuf, Option<crate::resume::ResumeData>)>,
+    /// The session's DHT node, how often to announce, and our port.
+    pub(crate) dht: Option<(monsoon_dht::Dht, Duration, u16)>,
     /// The tracker client, if the torrent announces.
     pub(crate) announcer: Option<(Box<dyn monsoon_tracker::Announcer>, announce::Params)>,
 }
@@ -155,10 +160,19 @@ pub(crate) struct TorrentTask {
     inbox: Inbox,
     tracker: Option<(mpsc::Sender<Event>, JoinHandle<()>)>,
     tracker_rx: Option<mpsc::Receiver<announce::TrackerPeers>>,
+    /// Peers the DHT finds; whether the DHT may be used now; the node (for
+    /// the `port` messages of peers).
+    dht_rx: Option<mpsc::Receiver<Vec<SocketAddr>>>,
+    dht_allowed: Arc<std::sync::atomic::AtomicBool>,
+    dht: Option<monsoon_dht::Dht>,
+    dht_task: Option<JoinHandle<()>>,
+    /// Each connected peer's address.
+    peer_addrs: HashMap<PeerKey, SocketAddr>,
     /// The resume file, when the next save is due, and what the last save
     /// held (pieces, uploaded, downloaded).
     resume_path: Option<std::path::PathBuf>,
     tracker_status: Arc<std::sync::Mutex<announce::TrackerStatus>>,
+    meta_slot: crate::session::MetaSlot,
     next_save: Instant,
     saved: (u32, u64, u64),
 }
@@ -170,9 +184,9 @@ impl TorrentTask {
         let disk = TorrentDisk {
             pool: wiring.disk_pool,
             storage: wiring.storage,
-            hashes: Arc::new(core.metainfo().pieces.clone()),
+            hashes: Arc::new(core.metainfo().map_or_else(Vec::new, |m| m.pieces.clone())),
             cache: wiring.shared.read_cache.clone(),
-            id: core.metainfo().info_hash,
+            id: core.info_hash(),
             results: disk_tx,
             resume: Arc::new(std::sync::Mutex::new(
                 wiring.resume.as_ref().and_then(|r| r.1.clone()),
@@ -194,6 +208,22 @@ impl TorrentTask {
                 (Some((events_tx, task)), Some(peers_rx))
             }
             None => (None, None),
+        };
+        let dht_allowed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (dht, dht_rx, dht_task) = match wiring.dht {
+            Some((node, every, port)) => {
+                let (tx, rx) = mpsc::channel(16);
+                let task = dht::spawn(
+                    node.clone(),
+                    core.info_hash(),
+                    port,
+                    every,
+                    dht_allowed.clone(),
+                    tx,
+                );
+                (Some(node), Some(rx), Some(task))
+            }
+            None => (None, None, None),
         };
         let timers = PeerTimers {
             idle: wiring.cfg.idle_timeout,
@@ -229,8 +259,41 @@ impl TorrentTask {
             tracker_rx,
             resume_path: wiring.resume.map(|r| r.0),
             tracker_status,
+            dht_rx,
+            dht_allowed,
+            dht,
+            dht_task,
+            peer_addrs: HashMap::new(),
+            meta_slot: wiring.meta_slot,
             next_save: first_save,
             saved: (0, 0, 0),
+        }
+    }
+
+    /// A magnet link's metadata arrived: its files and their resume data,
+    /// before the check the core asks for next.
+    fn on_metadata(&mut self, meta: Arc<crate::Metainfo>) {
+        if let Ok(mut slot) = self.meta_slot.write() {
+            *slot = Some(meta.clone());
+        }
+        self.timers.max_frame =
+            monsoon_wire::DEFAULT_MAX_FRAME.max(meta.piece_count().div_ceil(8) as usize + 1);
+        match crate::session::storage_for(&self.cfg, &meta) {
+            Ok(storage) => {
+                self.disk.storage = storage;
+                self.disk.hashes = Arc::new(meta.pieces.clone());
+            }
+            Err(e) => {
+                self.core.handle_setup_error(now(), e);
+                return;
+            }
+        }
+        if let Some((_, Ok(Some(data)))) =
+            crate::session::load_resume(self.resume_path.clone(), &meta)
+        {
+            if let Ok(mut r) = self.disk.resume.lock() {
+                *r = Some(data);
+            }
         }
     }
 
@@ -285,6 +348,9 @@ impl TorrentTask {
                 }
                 Some(addrs) = recv_opt(&mut self.tracker_rx) => {
                     self.core.add_peers(now(), &addrs, PeerSource::Tracker);
+                }
+                Some(addrs) = recv_opt(&mut self.dht_rx) => {
+                    self.core.add_peers(now(), &addrs, PeerSource::Dht);
                 }
                 _ = sleep_until(deadline.map_or_else(far_future, Instant::from_std)) => {
                     self.core.handle_timeout(now());
@@ -357,10 +423,20 @@ impl TorrentTask {
 
     fn on_peer_event(&mut self, ev: PeerEvent) {
         match ev.kind {
-            PeerEventKind::Message(msg) => self.core.handle_message(now(), ev.key, msg),
+            PeerEventKind::Message(msg) => {
+                // BEP 5: a peer's DHT node is worth knowing.
+                if let (Message::Port(port), Some(dht)) = (&msg, &self.dht) {
+                    if let Some(addr) = self.peer_addrs.get(&ev.key) {
+                        let (dht, node) = (dht.clone(), SocketAddr::new(addr.ip(), *port));
+                        tokio::spawn(async move { dht.add_node(node).await });
+                    }
+                }
+                self.core.handle_message(now(), ev.key, msg);
+            }
             PeerEventKind::Sent(bytes) => self.core.handle_sent(now(), ev.key, bytes),
             PeerEventKind::Closed(end) => {
                 self.links.remove(&ev.key);
+                self.peer_addrs.remove(&ev.key);
                 self.core.handle_closed(now(), ev.key, end);
             }
         }
@@ -394,6 +470,7 @@ impl TorrentTask {
             };
             let link = peer::spawn(conn, self.peer_tx.clone(), self.timers.clone());
             self.links.insert(key, link);
+            self.peer_addrs.insert(key, addr);
         }
     }
 
@@ -432,6 +509,7 @@ impl TorrentTask {
                 Action::Close(key, _) => {
                     // Dropping the link closes the connection.
                     self.links.remove(&key);
+                    self.peer_addrs.remove(&key);
                 }
                 Action::Disk(job) => self.disk.run(job),
                 Action::Announce(event) => {
@@ -441,6 +519,7 @@ impl TorrentTask {
                         }
                     }
                 }
+                Action::MetadataReceived(meta) => self.on_metadata(meta),
                 Action::StateChanged(state) => {
                     changed = true;
                     if state == crate::stats::TorrentState::Seeding {
@@ -452,6 +531,10 @@ impl TorrentTask {
         if changed {
             self.publish();
         }
+        self.dht_allowed.store(
+            self.core.dht_allowed(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 
     fn publish(&self) {
@@ -490,6 +573,9 @@ impl TorrentTask {
             }
         })
         .await;
+        if let Some(task) = self.dht_task.take() {
+            task.abort();
+        }
         if let Some((tx, task)) = self.tracker.take() {
             drop(tx);
             let _ = timeout(STOP_GRACE, task).await;

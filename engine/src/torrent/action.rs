@@ -35,6 +35,9 @@ pub enum Action {
     Announce(Event),
     /// The lifecycle state changed (publish the stats now).
     StateChanged(TorrentState),
+    /// A magnet link's metadata arrived and checked out: the driver sets up
+    /// the torrent's storage before the disk jobs that follow.
+    MetadataReceived(std::sync::Arc<crate::metainfo::Metainfo>),
 }
 
 /// Work for the disk threads.

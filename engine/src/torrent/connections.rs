@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use monsoon_piece::PeerKey;
-use monsoon_wire::{ExtendedHandshake, Handshake, Message};
+use monsoon_wire::{Handshake, Message};
 use tracing::debug;
 
 use super::peer::PeerState;
@@ -40,7 +40,7 @@ impl TorrentCore {
         if direction == Direction::Outgoing {
             self.connecting = self.connecting.saturating_sub(1);
         }
-        let refuse = if theirs.info_hash != self.meta.info_hash {
+        let refuse = if theirs.info_hash != self.info_hash {
             Some(CloseReason::WrongInfoHash)
         } else if theirs.peer_id == self.peer_id {
             Some(CloseReason::SelfConnection)
@@ -75,16 +75,13 @@ impl TorrentCore {
         let fast = theirs.reserved.fast();
         let mut first = Vec::new();
         if theirs.reserved.extension_protocol() {
-            let ext = ExtendedHandshake {
-                v: Some(format!("monsoon {}", env!("CARGO_PKG_VERSION"))),
-                reqq: Some(OUR_REQQ),
-                p: Some(self.listen_port),
-                ..ExtendedHandshake::default()
-            };
-            first.push(ext.to_message());
+            first.push(self.our_ext_handshake(addr));
         }
         let have = self.picker.have();
-        if fast && have.none() {
+        if self.meta.is_none() {
+            // No metadata yet: nothing to say about pieces (and a bitfield
+            // must come first or never).
+        } else if fast && have.none() {
             first.push(Message::HaveNone);
         } else if fast && have.all() {
             first.push(Message::HaveAll);
@@ -100,6 +97,12 @@ impl TorrentCore {
         debug!(%addr, key, ?direction, fast, "peer connected");
         if fast {
             first.extend(self.allowed_fast_for(key, addr.ip()));
+        }
+        // After the bitfield, which must come first.
+        if let (Some(port), true) = (self.dht_port, theirs.reserved.dht()) {
+            if self.meta.as_ref().is_none_or(|m| !m.private) {
+                first.push(Message::Port(port));
+            }
         }
         self.send(key, first);
         self.stats.peers = self.peers.len();
@@ -196,6 +199,7 @@ impl TorrentCore {
             return;
         };
         self.picker.peer_gone(key);
+        self.forget_fetching_peer(key);
         if self.optimistic == Some(key) {
             self.optimistic = None;
         }

@@ -38,6 +38,34 @@ impl TorrentCore {
         }
     }
 
+    /// A magnet link: fetching its metadata (or paused, to fetch later).
+    pub(super) fn start_without_metadata(&mut self, paused: bool) {
+        self.life.paused = paused;
+        if paused {
+            self.stats.state = TorrentState::Paused;
+        } else {
+            self.enter_fetching();
+        }
+    }
+
+    fn enter_fetching(&mut self) {
+        self.set_state(TorrentState::FetchingMetadata);
+        if !self.life.announced {
+            self.life.announced = true;
+            self.push(Action::Announce(Event::Started));
+        }
+        self.connect_more();
+    }
+
+    /// The metadata arrived and is installed: check what is on disk.
+    pub(super) fn metadata_ready(&mut self) {
+        if self.life.paused {
+            self.set_state(TorrentState::Paused);
+        } else {
+            self.begin_check(false);
+        }
+    }
+
     fn begin_check(&mut self, full: bool) {
         self.set_state(TorrentState::Checking);
         if !self.life.checking {
@@ -50,7 +78,9 @@ impl TorrentCore {
     /// runs), then go on as the result says.
     pub fn recheck(&mut self, now: Instant) {
         self.set_now(now);
-        if matches!(self.state(), TorrentState::Stopped | TorrentState::Checking) {
+        if matches!(self.state(), TorrentState::Stopped | TorrentState::Checking)
+            || self.fetch.is_some()
+        {
             return;
         }
         self.close_all(CloseReason::NotAccepting);
@@ -107,7 +137,7 @@ impl TorrentCore {
 
     /// Every wanted piece is verified: seeding from now on.
     pub(super) fn on_download_complete(&mut self) {
-        info!(name = %self.meta.name, "download complete");
+        info!(name = %self.meta.as_ref().map_or("", |m| m.name.as_str()), "download complete");
         self.set_state(TorrentState::Seeding);
         if self.life.announced {
             self.push(Action::Announce(Event::Completed));
@@ -158,7 +188,9 @@ impl TorrentCore {
         self.life.paused = false;
         self.stats.error = None;
         self.list.retry_now(now);
-        if self.life.checked {
+        if self.fetch.is_some() {
+            self.enter_fetching();
+        } else if self.life.checked {
             self.enter_active();
         } else {
             self.begin_check(false);
@@ -203,11 +235,17 @@ impl TorrentCore {
         self.life.checked && !self.life.checking
     }
 
+    /// The driver could not set up the files of a magnet link's torrent.
+    pub fn handle_setup_error(&mut self, now: Instant, error: StorageError) {
+        self.set_now(now);
+        self.fail(TorrentError::Setup(Arc::new(error)));
+    }
+
     /// Whether peers may be connected and blocks exchanged.
     pub(super) fn is_active(&self) -> bool {
         matches!(
             self.state(),
-            TorrentState::Downloading | TorrentState::Seeding
+            TorrentState::Downloading | TorrentState::Seeding | TorrentState::FetchingMetadata
         )
     }
 

@@ -5,18 +5,20 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use monsoon_piece::{Bitfield, PeerKey};
-use monsoon_wire::{BlockRef, ExtendedHandshake, Message};
+use monsoon_wire::{BlockRef, Message};
+
+use super::ext::{OUR_UT_METADATA, OUR_UT_PEX};
 
 use super::TorrentCore;
 use super::reason::CloseReason;
-
-/// Largest `reqq` we believe.
-const MAX_REQQ: usize = 2048;
 
 impl TorrentCore {
     /// A message from a connected peer.
     pub fn handle_message(&mut self, now: Instant, key: PeerKey, msg: Message) {
         self.set_now(now);
+        if self.fetch.is_some() {
+            return self.on_message_fetching(key, msg);
+        }
         let Some(p) = self.peers.get_mut(&key) else {
             return;
         };
@@ -78,13 +80,15 @@ impl TorrentCore {
             Message::Piece { index, begin, data } => self.on_piece_data(key, index, begin, data),
             Message::Reject(r) => self.on_reject(key, r),
             Message::Cancel(r) => self.on_cancel(key, r),
-            Message::Extended { id: 0, payload } => {
-                if let Ok(ext) = ExtendedHandshake::decode(&payload) {
-                    if let Some(reqq) = ext.reqq {
-                        p.reqq = (reqq as usize).clamp(1, MAX_REQQ);
-                    }
-                }
-            }
+            Message::Extended { id: 0, payload } => self.on_ext_handshake(key, &payload),
+            Message::Extended {
+                id: OUR_UT_METADATA,
+                payload,
+            } => self.on_metadata_message(key, &payload),
+            Message::Extended {
+                id: OUR_UT_PEX,
+                payload,
+            } => self.on_pex(key, &payload),
             // Keep-alive: nothing to do (the driver tracks idleness).
             // Suggest and allowed-fast are hints we may ignore (BEP 6);
             // port, other extensions: not used yet.

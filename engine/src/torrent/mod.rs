@@ -40,11 +40,14 @@
 mod action;
 mod choke;
 mod connections;
+mod ext;
 mod info;
 mod lifecycle;
 mod messages;
+mod metadata;
 mod peer;
 mod peer_list;
+mod pex;
 mod pieces;
 mod reason;
 mod requests;
@@ -60,6 +63,7 @@ use monsoon_piece::{Bitfield, Geometry, PeerKey, Picker};
 
 pub use action::{Action, DiskJob, DiskResult};
 pub use info::{PeerInfo, client_name};
+pub use metadata::MAX_METADATA;
 pub use peer_list::PeerSource;
 pub use reason::{CloseCounts, CloseReason, ConnectError, Direction, PeerEnd};
 
@@ -73,6 +77,8 @@ use peer_list::PeerList;
 /// How often the core wants [`TorrentCore::handle_timeout`]: rates,
 /// snubbing, choking rounds and connection attempts run on this tick.
 pub const TICK: Duration = Duration::from_secs(1);
+/// Peer exchange messages go out this often (BEP 11: about once a minute).
+const PEX_EVERY_TICKS: u64 = 60;
 
 /// Peers that left, remembered so that a piece failing its hash check
 /// after they left still counts against them (bounded).
@@ -82,8 +88,14 @@ const MAX_DEPARTED: usize = 256;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct TorrentParams {
-    /// The torrent.
-    pub meta: Arc<Metainfo>,
+    /// The torrent's info-hash.
+    pub info_hash: [u8; 20],
+    /// The torrent; `None` for a magnet link: its info dictionary is
+    /// fetched from peers first (state `FetchingMetadata`).
+    pub meta: Option<Arc<Metainfo>>,
+    /// For a magnet link: the files to download (BEP 53 `so`, file
+    /// indices), applied when the metadata arrives; `None`: all.
+    pub select_files: Option<Vec<std::ops::RangeInclusive<u32>>>,
     /// Limits and intervals.
     pub cfg: Arc<SessionConfig>,
     /// Our peer id.
@@ -104,6 +116,8 @@ pub struct TorrentParams {
     /// Seed only what the check finds on disk: missing pieces become
     /// unwanted (priority 0) instead of being downloaded.
     pub seed_only: bool,
+    /// Our DHT node's port, told to peers that run one (BEP 5 `port`).
+    pub dht_port: Option<u16>,
     /// Payload bytes uploaded and downloaded in earlier sessions (from a
     /// resume file), added to this session's in the totals.
     pub prior_totals: (u64, u64),
@@ -144,8 +158,22 @@ impl TorrentParams {
         peer_id: [u8; 20],
         listen_port: u16,
     ) -> Self {
+        let mut p = Self::magnet(meta.info_hash, cfg, peer_id, listen_port);
+        p.meta = Some(meta);
+        p
+    }
+
+    /// Parameters for a magnet link: the metadata is fetched from peers.
+    pub fn magnet(
+        info_hash: [u8; 20],
+        cfg: Arc<SessionConfig>,
+        peer_id: [u8; 20],
+        listen_port: u16,
+    ) -> Self {
         Self {
-            meta,
+            info_hash,
+            meta: None,
+            select_files: None,
             cfg,
             peer_id,
             listen_port,
@@ -155,6 +183,7 @@ impl TorrentParams {
             seed: 0,
             seed_limits: SeedLimits::none(),
             seed_only: false,
+            dht_port: None,
             prior_totals: (0, 0),
             upload_limit: 0,
         }
@@ -164,7 +193,13 @@ impl TorrentParams {
 /// The sans-IO core of one torrent. See the [module docs](self) for the
 /// call order.
 pub struct TorrentCore {
-    meta: Arc<Metainfo>,
+    info_hash: [u8; 20],
+    /// `None` until a magnet link's metadata arrives.
+    meta: Option<Arc<Metainfo>>,
+    /// The metadata exchange, while fetching it.
+    fetch: Option<metadata::Fetch>,
+    sequential: bool,
+    seed: u64,
     cfg: Arc<SessionConfig>,
     geometry: Geometry,
     /// Block states, requests and the bytes of pieces in progress.
@@ -202,6 +237,7 @@ pub struct TorrentCore {
     slots: usize,
     seed_limits: SeedLimits,
     seed_only: bool,
+    dht_port: Option<u16>,
     upload_limit: u64,
     /// Since when the torrent is seeding (this stretch).
     seeding_since: Option<Instant>,
@@ -216,32 +252,19 @@ impl TorrentCore {
     /// [`EngineError::PiecePriorityCount`] if the priorities do not have one
     /// entry per piece.
     pub fn new(params: TorrentParams, now: Instant) -> Result<Self, EngineError> {
-        let meta = params.meta;
-        let geometry = Geometry::new(meta.total_length, meta.piece_length)?;
-        let n = geometry.piece_count();
-        let priorities = params
-            .piece_priorities
-            .unwrap_or_else(|| vec![1; n as usize]);
-        if priorities.len() != n as usize {
-            return Err(EngineError::PiecePriorityCount {
-                given: priorities.len(),
-                pieces: n,
-            });
-        }
-        let mut picker = Picker::with_data(geometry, params.seed);
-        picker.set_priorities(&priorities);
-        picker.set_sequential(params.sequential);
-        let mut stats = Stats::new(meta.total_length, n);
-        stats.prior_totals = params.prior_totals;
-        stats.wanted_bytes = (0..n)
-            .filter(|&p| priorities[p as usize] > 0)
-            .map(|p| u64::from(geometry.piece_size(p)))
-            .sum();
+        // Until the metadata is known (a magnet link), the geometry and the
+        // picker are a one-byte placeholder that nothing reads: messages go
+        // to the metadata exchange (`metadata.rs`) instead.
+        let geometry = Geometry::new(1, monsoon_piece::BLOCK_LEN)?;
         let mut core = Self {
-            meta,
+            info_hash: params.info_hash,
+            meta: None,
+            fetch: None,
             geometry,
-            picker,
-            priorities,
+            picker: Picker::with_data(geometry, params.seed),
+            priorities: vec![0],
+            sequential: params.sequential,
+            seed: params.seed,
             peer_id: params.peer_id,
             listen_port: params.listen_port,
             peers: BTreeMap::new(),
@@ -253,7 +276,7 @@ impl TorrentCore {
             pending_disk_bytes: 0,
             disk_jobs: 0,
             life: lifecycle::Life::default(),
-            stats,
+            stats: Stats::new(0, 0),
             actions: VecDeque::new(),
             now,
             next_tick: now + TICK,
@@ -264,12 +287,60 @@ impl TorrentCore {
             slots: params.cfg.upload_slots.max(1),
             seed_limits: params.seed_limits,
             seed_only: params.seed_only,
+            dht_port: params.dht_port,
             upload_limit: params.upload_limit,
             seeding_since: None,
             cfg: params.cfg,
         };
-        core.start(params.paused);
+        core.stats.prior_totals = params.prior_totals;
+        match params.meta {
+            Some(meta) => {
+                core.install(meta, params.piece_priorities)?;
+                core.start(params.paused);
+            }
+            None => core.start_fetching(params.select_files, params.paused),
+        }
         Ok(core)
+    }
+
+    /// Sets the torrent's metainfo: geometry, picker, priorities, stats.
+    fn install(
+        &mut self,
+        meta: Arc<Metainfo>,
+        priorities: Option<Vec<u8>>,
+    ) -> Result<(), EngineError> {
+        let geometry = Geometry::new(meta.total_length, meta.piece_length)?;
+        let n = geometry.piece_count();
+        let priorities = priorities.unwrap_or_else(|| vec![1; n as usize]);
+        if priorities.len() != n as usize {
+            return Err(EngineError::PiecePriorityCount {
+                given: priorities.len(),
+                pieces: n,
+            });
+        }
+        let mut picker = Picker::with_data(geometry, self.seed);
+        picker.set_priorities(&priorities);
+        picker.set_sequential(self.sequential);
+        let state = self.stats.state;
+        let prior = self.stats.prior_totals;
+        let (down, up) = (self.stats.downloaded, self.stats.uploaded);
+        let mut stats = Stats::new(meta.total_length, n);
+        stats.state = state;
+        stats.prior_totals = prior;
+        stats.downloaded = down;
+        stats.uploaded = up;
+        stats.closed_by_us = std::mem::take(&mut self.stats.closed_by_us);
+        stats.connect_attempts = self.stats.connect_attempts;
+        stats.wanted_bytes = (0..n)
+            .filter(|&p| priorities[p as usize] > 0)
+            .map(|p| u64::from(geometry.piece_size(p)))
+            .sum();
+        self.stats = stats;
+        self.geometry = geometry;
+        self.picker = picker;
+        self.priorities = priorities;
+        self.meta = Some(meta);
+        Ok(())
     }
 
     /// The next action to carry out, in order.
@@ -303,6 +374,10 @@ impl TorrentCore {
         }
         self.connect_more();
         self.refill_all();
+        self.ask_metadata();
+        if self.ticks % PEX_EVERY_TICKS == 0 {
+            self.send_pex();
+        }
         self.refresh_stats();
     }
 
@@ -359,9 +434,15 @@ impl TorrentCore {
         &self.stats
     }
 
-    /// The torrent this core downloads.
-    pub fn metainfo(&self) -> &Arc<Metainfo> {
-        &self.meta
+    /// The torrent this core downloads (`None` while a magnet link's
+    /// metadata is being fetched).
+    pub fn metainfo(&self) -> Option<&Arc<Metainfo>> {
+        self.meta.as_ref()
+    }
+
+    /// The torrent's info-hash.
+    pub fn info_hash(&self) -> [u8; 20] {
+        self.info_hash
     }
 
     /// Pieces verified on disk.

@@ -70,6 +70,12 @@ pub(super) struct PeerState {
     pub(super) optimistic_at: u64,
     /// The connection is encrypted (MSE/PE).
     pub(super) encrypted: bool,
+    /// What its extension handshake said.
+    pub(super) ext: super::ext::PeerExt,
+    /// Peer exchange: the addresses we told it about, and when it last
+    /// told us some.
+    pub(super) pex_sent: std::collections::BTreeSet<SocketAddr>,
+    pub(super) pex_heard: Option<Instant>,
 }
 
 impl PeerState {
@@ -107,6 +113,9 @@ impl PeerState {
             allowed_fast: Vec::new(),
             optimistic_at: 0,
             encrypted: false,
+            ext: super::ext::PeerExt::default(),
+            pex_sent: std::collections::BTreeSet::new(),
+            pex_heard: None,
         }
     }
 

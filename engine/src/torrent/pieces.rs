@@ -50,7 +50,9 @@ impl TorrentCore {
             return;
         };
         self.pending_disk_bytes += u64::from(self.geometry.piece_size(piece));
-        let hash = self.meta.pieces[piece as usize];
+        let Some(hash) = self.meta.as_ref().map(|m| m.pieces[piece as usize]) else {
+            return;
+        };
         let block_hashes = self.suspects.contains_key(&piece);
         self.push(Action::Disk(DiskJob::WritePiece {
             piece,

@@ -35,6 +35,12 @@ pub enum CloseReason {
     RequestFlood,
     /// A frame the codec rejected (oversized, wrong length for its id).
     Malformed,
+    /// A metadata size over [`MAX_METADATA`](super::MAX_METADATA).
+    MetadataTooLarge,
+    /// A metadata piece of the wrong size or never asked for, a garbled
+    /// `ut_metadata` message, or metadata that does not hash to the
+    /// info-hash.
+    BadMetadata,
     /// Nothing received, not even a keep-alive, for the idle timeout.
     Idle,
     /// The peer sent data that failed hash checks too often.
@@ -73,6 +79,8 @@ impl CloseReason {
                 | CloseReason::RequestOutOfRange
                 | CloseReason::RequestFlood
                 | CloseReason::Malformed
+                | CloseReason::MetadataTooLarge
+                | CloseReason::BadMetadata
         )
     }
 
@@ -88,6 +96,8 @@ impl CloseReason {
             CloseReason::RequestOutOfRange => "request outside the torrent",
             CloseReason::RequestFlood => "far more requests than we queue",
             CloseReason::Malformed => "malformed message",
+            CloseReason::MetadataTooLarge => "metadata size over the limit",
+            CloseReason::BadMetadata => "bad metadata",
             CloseReason::Idle => "idle timeout",
             CloseReason::Banned => "banned: corrupt data",
             CloseReason::SelfConnection => "connected to ourselves",

@@ -14,6 +14,7 @@ impl TorrentCore {
     /// requests go out in batches rather than one per received block.
     pub(super) fn fill_requests(&mut self, key: PeerKey) {
         if !self.is_active()
+            || self.fetch.is_some()
             || self.picker.is_complete()
             || self.pending_disk_bytes >= self.cfg.max_pending_disk_bytes
         {

@@ -191,7 +191,7 @@ impl TorrentCore {
         };
         let set = allowed_fast_set(
             u32::from(v4),
-            &self.meta.info_hash,
+            &self.info_hash,
             self.geometry.piece_count(),
             ALLOWED_FAST,
         );

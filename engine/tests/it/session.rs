@@ -141,7 +141,7 @@ async fn the_handle_tells_peers_files_trackers_and_removes_with_data() {
     opts.announcer = Some(Box::new(Counting));
     opts.peers = vec![s.addr];
     let h = session.add_torrent((*t.meta).clone(), opts).await.unwrap();
-    assert_eq!(h.metainfo().info_hash, t.meta.info_hash);
+    assert_eq!(h.metainfo().unwrap().info_hash, t.meta.info_hash);
     h.wait_complete().await.unwrap();
     assert_eq!(h.file_progress().await.unwrap(), [100_000, 50_000]);
     let trackers = h.tracker_status().await.unwrap();

@@ -3,4 +3,5 @@
 mod decisions;
 mod harness;
 mod lifecycle;
+mod pex;
 mod upload;

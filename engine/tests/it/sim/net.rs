@@ -45,6 +45,10 @@ pub(crate) enum Fault {
     /// Stops sending blocks (silently) once it has sent this many block
     /// bytes on a connection.
     StallAfter(u64),
+    /// Says in its extension handshake that the metadata is this big.
+    MetadataSize(u64),
+    /// Flips a byte of every metadata piece it sends.
+    CorruptMetadata,
 }
 
 /// One node of the network.
@@ -59,6 +63,8 @@ pub(crate) struct NodeSpec {
     pub(crate) fault: Fault,
     /// Piece priorities (`None`: everything).
     pub(crate) priorities: Option<Vec<u8>>,
+    /// Added from a magnet link: it fetches the metadata from its peers.
+    pub(crate) magnet: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +82,7 @@ impl NodeSpec {
             have: Have::All,
             fault: Fault::None,
             priorities: None,
+            magnet: false,
         }
     }
 
@@ -83,6 +90,14 @@ impl NodeSpec {
         Self {
             have: Have::Nothing,
             ..Self::seed(upload)
+        }
+    }
+
+    /// A leecher added from a magnet link.
+    pub(crate) fn magnet(upload: u64) -> Self {
+        Self {
+            magnet: true,
+            ..Self::leech(upload)
         }
     }
 
@@ -245,7 +260,11 @@ impl Sim {
             let mut id = *b"-SM0001-000000000000";
             id[14..20].copy_from_slice(format!("{i:06}").as_bytes());
             let storage = Arc::new(torrent.storage(&spec.have));
-            let mut params = TorrentParams::new(torrent.meta.clone(), cfg.clone(), id, 6881);
+            let mut params = if spec.magnet {
+                TorrentParams::magnet(torrent.meta.info_hash, cfg.clone(), id, 6881)
+            } else {
+                TorrentParams::new(torrent.meta.clone(), cfg.clone(), id, 6881)
+            };
             params.piece_priorities = spec.priorities.clone();
             params.seed = i as u64 + 1;
             let core = TorrentCore::new(params, t0).expect("core");
@@ -650,6 +669,22 @@ impl Sim {
             }
             (Fault::HaveOutOfRange, Message::HaveAll | Message::Bitfield(_)) => {
                 out.push(Message::Have(pieces + 3));
+            }
+            (Fault::MetadataSize(size), Message::Extended { id: 0, payload }) => {
+                let mut ext = monsoon_wire::ExtendedHandshake::decode(payload).expect("our own");
+                ext.metadata_size = Some(size);
+                out[0] = ext.to_message();
+            }
+            (Fault::CorruptMetadata, Message::Extended { id: 1, payload })
+                if payload.len() > 100 =>
+            {
+                let mut bad = payload.to_vec();
+                let last = bad.len() - 1;
+                bad[last] ^= 0x5a;
+                out[0] = Message::Extended {
+                    id: 1,
+                    payload: Bytes::from(bad),
+                };
             }
             (Fault::StallAfter(n), Message::Piece { data, .. }) if link.sent >= n => {
                 // Swallowed, as if written to a peer that never gets it.

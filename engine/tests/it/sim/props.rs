@@ -19,6 +19,8 @@ fn fault() -> impl Strategy<Value = Fault> {
         1 => (16u64..100_000).prop_map(Fault::DisconnectAfter),
         1 => Just(Fault::BadBitfield),
         1 => Just(Fault::UnrequestedBlock),
+        1 => Just(Fault::CorruptMetadata),
+        1 => (0u64..u64::MAX).prop_map(Fault::MetadataSize),
     ]
 }
 
@@ -40,9 +42,11 @@ proptest! {
         honest_rate in 50_000u64..2_000_000,
         others in prop::collection::vec(seeder(), 0..6),
         seed in any::<u64>(),
+        magnet in any::<bool>(),
     ) {
         let t = SimTorrent::single(len, piece_kib * 1024, seed);
-        let mut specs = vec![NodeSpec::leech(1_000_000), NodeSpec::seed(honest_rate)];
+        let leech = if magnet { NodeSpec::magnet(1_000_000) } else { NodeSpec::leech(1_000_000) };
+        let mut specs = vec![leech, NodeSpec::seed(honest_rate)];
         specs.extend(others);
         let n = specs.len();
         let mut sim = Sim::new(t, specs, config());

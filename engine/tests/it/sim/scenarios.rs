@@ -433,3 +433,127 @@ fn unrequested_block_closes_the_connection() {
 fn have_out_of_range_closes_the_connection() {
     hostile(Fault::HaveOutOfRange, CloseReason::HaveOutOfRange);
 }
+
+/// A torrent whose info dictionary spans several metadata pieces.
+fn many_files() -> SimTorrent {
+    let names: Vec<String> = (0..1200)
+        .map(|i| format!("dir/file-number-{i:04}.bin"))
+        .collect();
+    let files: Vec<(&str, usize)> = names.iter().map(|n| (n.as_str(), 1500)).collect();
+    SimTorrent::new(&files, 16 * 1024, 13)
+}
+
+#[test]
+fn a_magnet_link_fetches_the_metadata_then_downloads() {
+    let t = many_files();
+    assert!(
+        t.meta.info_bytes.len() > 2 * 16 * 1024,
+        "several metadata pieces"
+    );
+    let specs = vec![NodeSpec::seed(MB), NodeSpec::seed(MB), NodeSpec::magnet(MB)];
+    let mut sim = Sim::new(t, specs, config());
+    assert_eq!(sim.nodes[2].core.state(), TorrentState::FetchingMetadata);
+    assert!(sim.nodes[2].core.metainfo().is_none());
+    sim.introduce(2, &[0, 1]);
+    complete(&mut sim, 2);
+    let states: Vec<TorrentState> = sim.nodes[2].log.states.iter().map(|s| s.1).collect();
+    assert_eq!(
+        states,
+        [
+            TorrentState::FetchingMetadata,
+            TorrentState::Checking,
+            TorrentState::Downloading,
+            TorrentState::Seeding
+        ]
+    );
+    assert_eq!(
+        sim.nodes[2].core.metainfo().unwrap().info_bytes,
+        sim.meta().info_bytes
+    );
+    // The peers that gave the metadata gave the data too: nobody was
+    // dropped or dialled again once it arrived.
+    let l = &sim.nodes[2].log;
+    let arrived = l
+        .states
+        .iter()
+        .find(|s| s.1 == TorrentState::Checking)
+        .unwrap()
+        .0;
+    let done = l.completed_at.unwrap();
+    assert!(
+        l.connected.iter().all(|c| c.0 <= arrived),
+        "{:?}",
+        l.connected
+    );
+    assert!(
+        l.closed.iter().all(|c| c.0 <= arrived || c.0 >= done),
+        "{:?}",
+        l.closed
+    );
+}
+
+#[test]
+fn a_peer_with_a_huge_metadata_size_is_dropped() {
+    let t = many_files();
+    let specs = vec![
+        NodeSpec::seed(MB).with_fault(Fault::MetadataSize(4 << 30)),
+        NodeSpec::seed(MB),
+        NodeSpec::magnet(MB),
+    ];
+    let mut sim = Sim::new(t, specs, config());
+    sim.introduce(2, &[0, 1]);
+    let done = complete(&mut sim, 2);
+    let closed = &sim.nodes[2].log.closed;
+    assert!(
+        closed
+            .iter()
+            .any(|(at, p, r)| *p == 0 && *r == CloseReason::MetadataTooLarge && *at < done),
+        "{closed:?}"
+    );
+}
+
+#[test]
+fn metadata_that_does_not_hash_closes_whoever_sent_it() {
+    let t = many_files();
+    // Only the liar at first; the honest seeder comes later.
+    let specs = vec![
+        NodeSpec::seed(MB).with_fault(Fault::CorruptMetadata),
+        NodeSpec::seed(MB),
+        NodeSpec::magnet(MB),
+    ];
+    let mut sim = Sim::new(t, specs, config());
+    sim.introduce(2, &[0]);
+    let closed = sim.run_until(Duration::from_secs(10), |s| {
+        s.nodes[2]
+            .log
+            .closed
+            .iter()
+            .any(|c| c.1 == 0 && c.2 == CloseReason::BadMetadata)
+    });
+    assert!(closed, "{:?}", sim.nodes[2].log.closed);
+    assert_eq!(sim.nodes[2].core.state(), TorrentState::FetchingMetadata);
+    sim.introduce(2, &[1]);
+    complete(&mut sim, 2);
+}
+
+#[test]
+fn a_peer_lying_about_the_metadata_size_first_does_not_pin_it() {
+    let t = many_files();
+    let specs = vec![
+        NodeSpec::seed(MB).with_fault(Fault::MetadataSize(1000)),
+        NodeSpec::seed(MB),
+        NodeSpec::magnet(MB),
+    ];
+    let mut sim = Sim::new(t, specs, config());
+    sim.introduce(2, &[0]);
+    let closed = sim.run_until(Duration::from_secs(10), |s| {
+        s.nodes[2]
+            .log
+            .closed
+            .iter()
+            .any(|c| c.1 == 0 && c.2 == CloseReason::BadMetadata)
+    });
+    assert!(closed, "{:?}", sim.nodes[2].log.closed);
+    sim.introduce(2, &[1]);
+    complete(&mut sim, 2);
+}
