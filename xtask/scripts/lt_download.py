@@ -2,8 +2,8 @@
 """Downloads one torrent with libtorrent-rasterbar and exits once every piece
 has passed its hash check: the bench's libtorrent reference client.
 
-  lt_download.py --torrent F --save-path DIR --port P [--max-seconds N]
-                 [--for-seconds N]
+  lt_download.py (--torrent F | --magnet URI) --save-path DIR --port P
+                 [--max-seconds N] [--for-seconds N]
 
 Run with Debian's /usr/bin/python3 (python3-libtorrent). 127.0.0.1 only; no
 DHT, LSD, UPnP, NAT-PMP or uTP. Exits 1 if the download is not finished
@@ -21,7 +21,8 @@ import libtorrent as lt
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--torrent", required=True)
+    p.add_argument("--torrent")
+    p.add_argument("--magnet")
     p.add_argument("--save-path", required=True)
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--max-seconds", type=float, default=600.0)
@@ -42,8 +43,11 @@ def main():
             "alert_mask": lt.alert.category_t.error_notification,
         }
     )
-    atp = lt.add_torrent_params()
-    atp.ti = lt.torrent_info(args.torrent)
+    if args.magnet:
+        atp = lt.parse_magnet_uri(args.magnet)
+    else:
+        atp = lt.add_torrent_params()
+        atp.ti = lt.torrent_info(args.torrent)
     atp.save_path = args.save_path
     handle = ses.add_torrent(atp)
     deadline = time.monotonic() + args.max_seconds

@@ -2,12 +2,23 @@
 """Seeds one torrent with libtorrent-rasterbar on 127.0.0.1 for monsoon's e2e and bench.
 
 Run with Debian's /usr/bin/python3 (python3-libtorrent). It prints one line
-`ready port=P` once the torrent is seeding, then answers each `status` line on
-stdin with `status state=S uploaded=BYTES peers=N seeds=N`. It exits when
-stdin closes or after --max-seconds, whichever comes first.
+`ready port=P` once the torrent is seeding, then answers each `status` line
+on stdin with `status state=S uploaded=BYTES downloaded=BYTES peers=N
+seeds=N`. It exits when stdin closes or after --max-seconds, whichever comes
+first.
 
   lt_seed.py --torrent F --save-path DIR --port P [--seed-mode] [--trust]
              [--upload-limit BYTES_PER_S] [--max-seconds N]
+             [--dht [--dht-node HOST:PORT]...] [--peer IP:PORT]...
+             [--partial [--download-limit BYTES_PER_S]] [--no-pex]
+
+--dht runs libtorrent's DHT node on the same port (127.0.0.1 only, the
+routing and search restrictions for local addresses off), joined through
+the --dht-node nodes; the torrent is announced there every 5 s. --peer
+connects to those peers as well (for a swarm without a tracker).
+--partial: the data may be incomplete; `ready` comes once it is checked,
+and the missing pieces are downloaded (at most --download-limit).
+--no-pex turns PEX off for the torrent (it neither tells nor listens).
 
 --seed-mode trusts that the data is complete (no initial check); libtorrent
 then hashes each piece the first time a peer asks for it. --trust goes
@@ -32,16 +43,26 @@ def parse_args():
     p.add_argument("--trust", action="store_true")
     p.add_argument("--upload-limit", type=int, default=0)
     p.add_argument("--max-seconds", type=float, default=600.0)
+    p.add_argument("--dht", action="store_true")
+    p.add_argument("--dht-node", action="append", default=[])
+    p.add_argument("--peer", action="append", default=[])
+    p.add_argument("--partial", action="store_true")
+    p.add_argument("--no-pex", action="store_true")
+    p.add_argument("--download-limit", type=int, default=0)
     return p.parse_args()
 
 
-def make_session(port, trust):
+def make_session(port, trust, dht=False):
     settings = lt.high_performance_seed()
     settings.update(
         {
             "listen_interfaces": "127.0.0.1:%d" % port,
             "outgoing_interfaces": "127.0.0.1",
-            "enable_dht": False,
+            "enable_dht": dht,
+            "dht_restrict_routing_ips": False,
+            "dht_restrict_search_ips": False,
+            "dht_announce_interval": 5,
+            "dht_bootstrap_nodes": "",
             "enable_lsd": False,
             "enable_upnp": False,
             "enable_natpmp": False,
@@ -60,9 +81,10 @@ def make_session(port, trust):
 
 def status_line(handle):
     st = handle.status()
-    return "status state=%s uploaded=%d peers=%d seeds=%d" % (
+    return "status state=%s uploaded=%d downloaded=%d peers=%d seeds=%d" % (
         str(st.state).split(".")[-1],
         st.total_payload_upload,
+        st.total_payload_download,
         st.num_peers,
         st.num_seeds,
     )
@@ -70,20 +92,30 @@ def status_line(handle):
 
 def main():
     args = parse_args()
-    ses = make_session(args.port, args.trust)
+    ses = make_session(args.port, args.trust, args.dht)
+    for node in args.dht_node:
+        host, port = node.rsplit(":", 1)
+        ses.add_dht_node((host, int(port)))
     ti = lt.torrent_info(args.torrent)
     atp = lt.add_torrent_params()
     atp.ti = ti
     atp.save_path = args.save_path
     atp.flags &= ~lt.torrent_flags.auto_managed
     atp.flags &= ~lt.torrent_flags.paused
+    if args.no_pex:
+        atp.flags |= lt.torrent_flags.disable_pex
     if args.seed_mode or args.trust:
         atp.flags |= lt.torrent_flags.seed_mode
     if args.trust:
         atp.verified_pieces = [True] * ti.num_pieces()
     if args.upload_limit > 0:
         atp.upload_limit = args.upload_limit
+    if args.download_limit > 0:
+        atp.download_limit = args.download_limit
     handle = ses.add_torrent(atp)
+    for peer in args.peer:
+        host, port = peer.rsplit(":", 1)
+        handle.connect_peer((host, int(port)))
 
     lines = []
     closed = threading.Event()
@@ -102,7 +134,12 @@ def main():
             if alert.category() & lt.alert.category_t.error_notification:
                 print("alert %s" % alert.message(), file=sys.stderr, flush=True)
         st = handle.status()
-        if not ready and st.is_seeding:
+        checked = st.state in (
+            lt.torrent_status.states.downloading,
+            lt.torrent_status.states.seeding,
+            lt.torrent_status.states.finished,
+        )
+        if not ready and (st.is_seeding or (args.partial and checked)):
             ready = True
             print("ready port=%d" % ses.listen_port(), flush=True)
         while lines:

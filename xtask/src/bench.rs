@@ -161,10 +161,10 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let trust = LtOptions {
         seed_mode: true,
         trust: true,
-        upload_limit: 0,
+        ..LtOptions::default()
     };
     {
-        let seeder = Seeder::libtorrent(&torrent, &data, &work.join("seed-lt"), trust)?;
+        let seeder = Seeder::libtorrent(&torrent, &data, &work.join("seed-lt"), trust.clone())?;
         tracker.wait_seeders(&facts.info_hash, 1)?;
         if opts.profile {
             for client in &clients {
@@ -190,7 +190,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     {
         let before = tracker.seeders(&facts.info_hash)?;
         let seeders = [
-            Seeder::libtorrent(&torrent, &data, &work.join("seed4-lt1"), trust)?,
+            Seeder::libtorrent(&torrent, &data, &work.join("seed4-lt1"), trust.clone())?,
             Seeder::start(Kind::Aria2, &torrent, &data, &work.join("seed4-aria2"))?,
             Seeder::start(Kind::Transmission, &torrent, &data, &work.join("seed4-tr"))?,
             Seeder::libtorrent(&torrent, &data, &work.join("seed4-lt2"), trust)?,

@@ -77,8 +77,6 @@ use peer_list::PeerList;
 /// How often the core wants [`TorrentCore::handle_timeout`]: rates,
 /// snubbing, choking rounds and connection attempts run on this tick.
 pub const TICK: Duration = Duration::from_secs(1);
-/// Peer exchange messages go out this often (BEP 11: about once a minute).
-const PEX_EVERY_TICKS: u64 = 60;
 
 /// Peers that left, remembered so that a piece failing its hash check
 /// after they left still counts against them (bounded).
@@ -375,9 +373,7 @@ impl TorrentCore {
         self.connect_more();
         self.refill_all();
         self.ask_metadata();
-        if self.ticks % PEX_EVERY_TICKS == 0 {
-            self.send_pex();
-        }
+        self.send_pex();
         self.refresh_stats();
     }
 

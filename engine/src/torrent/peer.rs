@@ -76,6 +76,7 @@ pub(super) struct PeerState {
     /// told us some.
     pub(super) pex_sent: std::collections::BTreeSet<SocketAddr>,
     pub(super) pex_heard: Option<Instant>,
+    pub(super) pex_told: Option<Instant>,
 }
 
 impl PeerState {
@@ -116,6 +117,7 @@ impl PeerState {
             ext: super::ext::PeerExt::default(),
             pex_sent: std::collections::BTreeSet::new(),
             pex_heard: None,
+            pex_told: None,
         }
     }
 

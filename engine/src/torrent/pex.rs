@@ -17,6 +17,8 @@ use super::reason::Direction;
 
 /// Addresses honoured (and sent) per message.
 pub(super) const MAX_PEX_ADDED: usize = 50;
+/// We tell each peer at most this often (BEP 11: about once a minute).
+const PEX_EVERY: Duration = Duration::from_secs(60);
 /// A peer's PEX messages closer together than this are ignored.
 const MIN_PEX_GAP: Duration = Duration::from_secs(55);
 /// Largest `ut_pex` payload read.
@@ -37,11 +39,14 @@ impl TorrentCore {
             .collect()
     }
 
-    /// Tells each PEX peer what changed since its last message.
+    /// Tells each PEX peer what changed since its last message: the first
+    /// message as soon as there is something to say, then at most one a
+    /// minute.
     pub(super) fn send_pex(&mut self) {
         if self.is_private() {
             return;
         }
+        let now = self.now;
         let now_set = self.connectable();
         let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
         for key in keys {
@@ -51,6 +56,11 @@ impl TorrentCore {
             let Some(id) = p.ext.ut_pex else {
                 continue;
             };
+            if p.pex_told
+                .is_some_and(|t| now.duration_since(t) < PEX_EVERY)
+            {
+                continue;
+            }
             // Not itself, under either of its addresses.
             let own = p.addr;
             let own_listen = p
@@ -73,6 +83,7 @@ impl TorrentCore {
             if added.is_empty() && dropped.is_empty() {
                 continue;
             }
+            p.pex_told = Some(now);
             for a in &dropped {
                 p.pex_sent.remove(a);
             }

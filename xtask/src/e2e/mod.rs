@@ -4,8 +4,10 @@
 //!
 //! `--client aria2c` runs the same matrix with aria2c as the downloader: a
 //! check of the harness itself (aria2c cannot take a peer address, so the
-//! no-tracker cell is skipped).
+//! no-tracker cell is skipped). `--only TEXT` runs the cells whose scenario
+//! names contain TEXT.
 mod data;
+mod magnet;
 mod matrix;
 mod procs;
 mod scenarios;
@@ -61,7 +63,9 @@ impl Client {
                     .arg(torrent)
                     .arg("-o")
                     .arg(out)
-                    .args(["--port", &port.to_string()]);
+                    .args(["--port", &port.to_string()])
+                    // Hermetic: peers come from the tracker or --peer only.
+                    .arg("--no-dht");
                 if !peers.is_empty() {
                     c.arg("--no-trackers");
                 }
@@ -103,12 +107,15 @@ impl Client {
 struct Options {
     quick: bool,
     aria2_client: bool,
+    /// Run only the cells whose scenario contains this text.
+    only: Option<String>,
 }
 
 fn parse(args: &[String]) -> Result<Options> {
     let mut opts = Options {
         quick: false,
         aria2_client: false,
+        only: None,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -119,7 +126,13 @@ fn parse(args: &[String]) -> Result<Options> {
                 Some("monsoon") => opts.aria2_client = false,
                 other => bail!("--client takes monsoon or aria2c, not {other:?}"),
             },
-            other => bail!("unknown e2e option `{other}` (expected --quick, --client aria2c)"),
+            "--only" => match it.next() {
+                Some(text) => opts.only = Some(text.clone()),
+                None => bail!("--only takes part of a scenario's name"),
+            },
+            other => bail!(
+                "unknown e2e option `{other}` (expected --quick, --client aria2c, --only TEXT)"
+            ),
         }
     }
     Ok(opts)
@@ -135,7 +148,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     };
     let work = fresh_dir("e2e")?;
     let big = if opts.quick { 16 * MIB } else { 64 * MIB };
-    let matrix = scenarios::run_all(&work, &client, big)?;
+    let matrix = scenarios::run_all(&work, &client, big, opts.only.as_deref())?;
     println!("\n{}", matrix.render());
     let failed = matrix.failures();
     if failed > 0 {

@@ -14,7 +14,7 @@ use super::data::{self, MIB};
 use super::matrix::Matrix;
 use super::procs::{self, Proc};
 use super::seeders::{Kind, LtOptions, Seeder, TorrentFacts, Tracker, flush};
-use super::{Client, create_torrent};
+use super::{Client, create_torrent, magnet};
 
 /// The longest one download may take before it counts as hung.
 const DOWNLOAD_LIMIT: Duration = Duration::from_secs(120);
@@ -43,7 +43,12 @@ struct Env<'a> {
 }
 
 /// Makes the data, the torrents and the tracker, then runs every cell.
-pub(super) fn run_all(work: &Path, client: &Client, big: u64) -> Result<Matrix> {
+pub(super) fn run_all(
+    work: &Path,
+    client: &Client,
+    big: u64,
+    only: Option<&str>,
+) -> Result<Matrix> {
     let mut m = Matrix::default();
     let data = work.join("data");
     println!(
@@ -116,6 +121,9 @@ pub(super) fn run_all(work: &Path, client: &Client, big: u64) -> Result<Matrix> 
     let mut cell =
         |m: &mut Matrix, scenario: &str, column: &str, f: &dyn Fn(&Path) -> Result<String>| {
             n += 1;
+            if only.is_some_and(|text| !scenario.contains(text)) {
+                return;
+            }
             let dir = cells.join(format!("{n:02}"));
             print!("e2e: {scenario} / {column} ({}) ... ", dir.display());
             flush();
@@ -163,6 +171,24 @@ pub(super) fn run_all(work: &Path, client: &Client, big: u64) -> Result<Matrix> 
     });
     cell(&mut m, "DHT node (monsoon-dht)", "libtorrent", &dht_interop);
     if let Client::Monsoon(bin) = client {
+        let subject = magnet::Subject {
+            torrent: &single.torrent,
+            data_dir: &single.data_dir,
+            facts: &single.facts,
+            tracker_url: url.clone(),
+        };
+        cell(&mut m, "magnet, tracker", "libtorrent", &|dir| {
+            magnet::via_tracker(bin, &subject, dir)
+        });
+        cell(&mut m, "magnet, DHT only", "libtorrent", &|dir| {
+            magnet::via_dht(bin, &subject, dir)
+        });
+        cell(&mut m, "metadata to a magnet", "libtorrent", &|dir| {
+            magnet::metadata_to_libtorrent(bin, &subject, dir)
+        });
+        cell(&mut m, "peer learnt by PEX", "libtorrent", &|dir| {
+            magnet::pex(bin, &subject, dir)
+        });
         cell(
             &mut m,
             &format!("{MANY_FILES} files, ulimit -n {FD_LIMIT}"),

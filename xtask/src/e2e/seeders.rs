@@ -181,7 +181,7 @@ impl Kind {
 }
 
 /// How a libtorrent seeder treats its data.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct LtOptions {
     /// Skip the initial check (pieces are hashed when first requested).
     pub(crate) seed_mode: bool,
@@ -189,6 +189,15 @@ pub(crate) struct LtOptions {
     pub(crate) trust: bool,
     /// Upload limit in bytes per second (0: none).
     pub(crate) upload_limit: u64,
+    /// Run libtorrent's DHT node, joined through these nodes.
+    pub(crate) dht: Option<Vec<SocketAddr>>,
+    /// Connect to these peers too.
+    pub(crate) peers: Vec<SocketAddr>,
+    /// The data may be incomplete: ready once checked; the rest is
+    /// downloaded at most this fast (bytes per second, 0: no limit).
+    pub(crate) partial: Option<u64>,
+    /// Neither send nor heed PEX for this torrent.
+    pub(crate) no_pex: bool,
 }
 
 /// A running seeder; dropping it stops it.
@@ -239,6 +248,24 @@ impl Seeder {
         }
         if opts.upload_limit > 0 {
             cmd.args(["--upload-limit", &opts.upload_limit.to_string()]);
+        }
+        if let Some(nodes) = &opts.dht {
+            cmd.arg("--dht");
+            for n in nodes {
+                cmd.args(["--dht-node", &n.to_string()]);
+            }
+        }
+        for p in &opts.peers {
+            cmd.args(["--peer", &p.to_string()]);
+        }
+        if opts.no_pex {
+            cmd.arg("--no-pex");
+        }
+        if let Some(limit) = opts.partial {
+            cmd.arg("--partial");
+            if limit > 0 {
+                cmd.args(["--download-limit", &limit.to_string()]);
+            }
         }
         let mut proc =
             Proc::spawn_talking("libtorrent seeder", &mut cmd, &work.join("lt_seed.log"))?;
@@ -362,15 +389,26 @@ impl Seeder {
 
     /// Payload bytes uploaded so far (libtorrent seeders only).
     pub(crate) fn uploaded(&mut self) -> Result<u64> {
+        self.status_field("uploaded")
+    }
+
+    /// Payload bytes downloaded so far (libtorrent seeders only; non-zero
+    /// only with `LtOptions::partial`).
+    pub(crate) fn downloaded(&mut self) -> Result<u64> {
+        self.status_field("downloaded")
+    }
+
+    fn status_field(&mut self, key: &str) -> Result<u64> {
         if self.kind != Kind::Libtorrent {
-            bail!("only the libtorrent seeder reports its upload");
+            bail!("only the libtorrent seeder reports its status");
         }
         self.proc.send("status")?;
         let line = self.proc.line("status", Duration::from_secs(10))?;
+        let prefix = format!("{key}=");
         let value = line
             .split(' ')
-            .find_map(|kv| kv.strip_prefix("uploaded="))
-            .context("no uploaded= in status line")?;
+            .find_map(|kv| kv.strip_prefix(prefix.as_str()))
+            .with_context(|| format!("no {key}= in status line"))?;
         Ok(value.parse()?)
     }
 }
