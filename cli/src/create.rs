@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
-use monsoon_engine::{CreateOptions, Metainfo, create_torrent};
+use monsoon_metainfo::{CreateOptions, Metainfo, create_torrent};
 
 use crate::units;
 

@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use monsoon_engine::{Magnet, Metainfo};
+use monsoon_metainfo::{Magnet, Metainfo};
 use serde_json::{Value, json};
 
 use crate::units;

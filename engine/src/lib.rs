@@ -4,7 +4,8 @@
 //! task that owns its piece bookkeeping ([`monsoon_piece`]), talks to peers
 //! through one task per connection ([`monsoon_wire`]), to trackers through an
 //! announce task ([`monsoon_tracker`]) and to the disk through blocking
-//! threads ([`monsoon_storage`]). [`Metainfo`] parses .torrent files.
+//! threads ([`monsoon_storage`]). [`Metainfo`] (from [`monsoon_metainfo`],
+//! re-exported here) parses .torrent files.
 //!
 //! See [`Session`] for an example.
 #![forbid(unsafe_code)]

@@ -2,7 +2,7 @@
 //! accepted must be self-consistent and keep every file inside the folder.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use monsoon_engine::{Magnet, Metainfo, is_contained};
+use monsoon_metainfo::{Magnet, Metainfo, is_contained};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(m) = Metainfo::from_bytes(data) {

@@ -1,5 +1,4 @@
 //! monsoon-engine integration tests (one binary).
 mod listener;
-mod metainfo;
 mod support;
 mod swarm;

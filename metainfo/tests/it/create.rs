@@ -5,7 +5,7 @@ use std::fs;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use monsoon_engine::{
+use monsoon_metainfo::{
     CreateError, CreateOptions, MAX_PATH_DEPTH, MAX_PIECES, Metainfo, create_torrent,
 };
 use sha1::{Digest, Sha1};

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use monsoon_bencode::{DecodeOptions, Dict, Value};
 use sha1::{Digest, Sha1};
 
-use super::error::MetainfoError;
-use super::hex;
-use super::paths::{join, lossy, sanitize_component};
+use crate::error::MetainfoError;
+use crate::hex;
+use crate::paths::{join, lossy, sanitize_component};
 
 /// Largest accepted `piece length`: 64 MiB.
 ///

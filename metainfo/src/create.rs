@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use monsoon_bencode::OwnedValue;
 use sha1::{Digest, Sha1};
 
-use super::error::CreateError;
-use super::parse::{MAX_PATH_DEPTH, MAX_PIECE_LENGTH, MAX_PIECES};
+use crate::error::CreateError;
+use crate::parse::{MAX_PATH_DEPTH, MAX_PIECE_LENGTH, MAX_PIECES};
 
 /// Smallest piece length [`create_torrent`] uses or accepts (16 KiB, one block).
 pub const MIN_CREATE_PIECE_LENGTH: u32 = 16 << 10;

@@ -1,5 +1,6 @@
-//! Metainfo parsing tests: real-world-shaped torrents, one malformed case per
-//! error, path sanitising, and property tests.
+//! monsoon-metainfo integration tests (one binary): real-world-shaped
+//! torrents, one malformed case per error, path sanitising, creation, magnet
+//! links, and property tests.
 
 mod create;
 mod magnet;
@@ -7,7 +8,7 @@ mod malformed;
 mod paths;
 
 use monsoon_bencode::OwnedValue;
-use monsoon_engine::{Metainfo, MetainfoError};
+use monsoon_metainfo::{Metainfo, MetainfoError};
 use sha1::{Digest, Sha1};
 
 /// `n` distinct fake piece hashes.

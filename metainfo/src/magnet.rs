@@ -2,13 +2,13 @@
 
 use std::ops::RangeInclusive;
 
-use super::error::MagnetError;
-use super::hex;
+use crate::error::MagnetError;
+use crate::hex;
 
 /// A parsed magnet link.
 ///
 /// ```
-/// use monsoon_engine::Magnet;
+/// use monsoon_metainfo::Magnet;
 /// let m = Magnet::parse(
 ///     "magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a&dn=a+b&tr=udp%3A%2F%2Ft%3A1",
 /// )

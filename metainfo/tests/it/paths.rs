@@ -3,7 +3,7 @@
 use std::path::{Component, Path};
 
 use monsoon_bencode::OwnedValue;
-use monsoon_engine::{Metainfo, is_contained};
+use monsoon_metainfo::{Metainfo, is_contained};
 use proptest::prelude::*;
 
 use super::{hashes, multi_info, parse, single_info, torrent};

@@ -1,7 +1,7 @@
 //! One malformed torrent per `MetainfoError` variant.
 
 use monsoon_bencode::OwnedValue;
-use monsoon_engine::{MAX_PATH_DEPTH, MAX_PIECE_LENGTH, MAX_PIECES, Metainfo, MetainfoError};
+use monsoon_metainfo::{MAX_PATH_DEPTH, MAX_PIECE_LENGTH, MAX_PIECES, Metainfo, MetainfoError};
 
 use super::{hashes, list, multi_info, parse, s, single_info, torrent};
 

@@ -1,6 +1,6 @@
 //! Magnet URI parsing.
 
-use monsoon_engine::{Magnet, MagnetError};
+use monsoon_metainfo::{Magnet, MagnetError};
 
 const HEX: &str = "c12fe1c06bba254a9dc9f519b335aa7c1367a88a";
 
