@@ -24,6 +24,10 @@ pub enum EngineError {
     /// The torrent failed; the text says why.
     #[error("{0}")]
     Failed(String),
+    /// A BitTorrent v2-only torrent: the engine downloads v1 and hybrid
+    /// torrents (through their v1 half) only, for now.
+    #[error("v2-only torrents cannot be downloaded yet (v1 and hybrid torrents can)")]
+    V2OnlyUnsupported,
     /// A file priority list does not match the torrent's files.
     #[error("{given} file priorities given for a torrent with {files} files")]
     PriorityCount {

@@ -27,8 +27,8 @@ pub use error::EngineError;
 pub use handle::TorrentHandle;
 pub use metainfo::{
     CreateError, CreateOptions, FileInfo, MAX_PATH_DEPTH, MAX_PIECE_LENGTH, MAX_PIECES,
-    MIN_CREATE_PIECE_LENGTH, Magnet, MagnetError, Metainfo, MetainfoError, create_torrent,
-    default_piece_length, is_contained,
+    MIN_CREATE_PIECE_LENGTH, Magnet, MagnetError, MetaVersion, Metainfo, MetainfoError,
+    create_torrent, default_piece_length, is_contained,
 };
 pub use peer::Transport;
 pub use session::{AddTorrentOptions, Session};

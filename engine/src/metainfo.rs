@@ -4,6 +4,6 @@
 
 pub use monsoon_metainfo::{
     CreateError, CreateOptions, FileInfo, MAX_PATH_DEPTH, MAX_PIECE_LENGTH, MAX_PIECES,
-    MIN_CREATE_PIECE_LENGTH, Magnet, MagnetError, Metainfo, MetainfoError, create_torrent,
-    default_piece_length, is_contained,
+    MIN_CREATE_PIECE_LENGTH, Magnet, MagnetError, MetaVersion, Metainfo, MetainfoError,
+    create_torrent, default_piece_length, is_contained,
 };

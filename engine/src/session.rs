@@ -106,6 +106,9 @@ impl Session {
         meta: Metainfo,
         opts: AddTorrentOptions,
     ) -> Result<TorrentHandle, EngineError> {
+        if !meta.version.has_v1() {
+            return Err(EngineError::V2OnlyUnsupported);
+        }
         let info_hash = meta.info_hash;
         if self
             .registry
@@ -120,7 +123,9 @@ impl Session {
             .map(|f| FileEntry {
                 path: f.path.clone(),
                 length: f.length,
-                padding: f.padding,
+                // Symbolic links (BEP 47) have no data and are not created
+                // yet: never written, like padding.
+                padding: f.padding || f.symlink.is_some(),
             })
             .collect();
         let layout = Layout::new(files, meta.piece_length)?;

@@ -1,14 +1,21 @@
-//! Creating v1 .torrent files from a file or a folder, hashing on every core.
+//! Creating .torrent files (v1, v2 or hybrid) from a file or a folder, with
+//! the storage crate's layout and parallel hashing.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use bytes::Bytes;
 use monsoon_bencode::OwnedValue;
-use sha1::{Digest, Sha1};
+use monsoon_storage::merkle::{self, Hash256};
+use monsoon_storage::{Digests, FileEntry, Layout, Storage, StorageError, hash_pieces};
 
 use crate::error::CreateError;
-use crate::parse::{MAX_PATH_DEPTH, MAX_PIECE_LENGTH, MAX_PIECES};
+use crate::parse::{
+    MAX_FILE_LENGTH, MAX_PATH_DEPTH, MAX_PIECE_LENGTH, MAX_PIECES, MAX_TOTAL_LENGTH, MetaVersion,
+};
 
 /// Smallest piece length [`create_torrent`] uses or accepts (16 KiB, one block).
 pub const MIN_CREATE_PIECE_LENGTH: u32 = 16 << 10;
@@ -41,6 +48,10 @@ pub struct CreateOptions {
     pub creation_date: Option<i64>,
     /// Hashing threads; 0 means one per available core.
     pub threads: usize,
+    /// Which kind of torrent to make: v1 (the default), v2 (BEP 52 only) or
+    /// hybrid (both, loadable by v1-only and v2 clients, as libtorrent makes
+    /// by default).
+    pub version: MetaVersion,
 }
 
 /// The piece length used when none is given: the smallest power of two from
@@ -60,16 +71,22 @@ struct Source {
     length: u64,
 }
 
-/// Makes a v1 .torrent (bencoded bytes) for the file or folder at `path`.
+/// Makes a .torrent (bencoded bytes) for the file or folder at `path`.
 ///
 /// A folder's files are listed recursively in sorted order (byte order of
-/// each name), so the same tree always gives the same torrent. Symbolic
-/// links are followed; anything that is not a regular file or directory, a
-/// non-UTF-8 name, or a tree deeper than [`MAX_PATH_DEPTH`] is an error —
-/// nothing is skipped silently. Empty files are kept.
+/// each name, which is also the order of a v2 `file tree`), so the same tree
+/// always gives the same torrent. Symbolic links are followed; anything that
+/// is not a regular file or directory, a non-UTF-8 name, or a tree deeper
+/// than [`MAX_PATH_DEPTH`] is an error — nothing is skipped silently. Empty
+/// files are kept.
 ///
-/// Pieces are hashed on [`CreateOptions::threads`] threads, each hashing a
-/// contiguous range of pieces with positioned reads across file boundaries.
+/// v2 and hybrid torrents pad every file of a multi-file torrent to a piece
+/// boundary (hybrids list the padding as BEP 47 `.pad` files, as libtorrent
+/// does) and carry the `piece layers` of every file larger than a piece.
+///
+/// The data is laid out with `monsoon_storage::Layout` and hashed with
+/// `monsoon_storage::hash_pieces` on [`CreateOptions::threads`] threads
+/// (SHA-1 for v1, the merkle piece hashes for v2, one read for both).
 pub fn create_torrent(path: &Path, opts: &CreateOptions) -> Result<Vec<u8>, CreateError> {
     let io_err = |source| CreateError::Io {
         path: path.to_owned(),
@@ -102,9 +119,11 @@ pub fn create_torrent(path: &Path, opts: &CreateOptions) -> Result<Vec<u8>, Crea
     } else {
         return Err(CreateError::NotAFile(path.to_owned()));
     };
-
-    let total: u64 = sources.iter().map(|s| s.length).sum();
-    if total == 0 {
+    if let Some(s) = sources.iter().find(|s| s.length > MAX_FILE_LENGTH) {
+        return Err(CreateError::TooLarge(s.disk.clone()));
+    }
+    let data: u64 = sources.iter().map(|s| s.length).sum();
+    if data == 0 {
         return Err(CreateError::Empty(path.to_owned()));
     }
     let piece_length = match opts.piece_length {
@@ -115,9 +134,17 @@ pub fn create_torrent(path: &Path, opts: &CreateOptions) -> Result<Vec<u8>, Crea
             }
             pl
         }
-        None => default_piece_length(total),
+        None => default_piece_length(data),
     };
-    let piece_count = total.div_ceil(u64::from(piece_length));
+    let version = opts.version;
+    let aligned = version.has_v2() && multi;
+    let source = Sources::new(sources, piece_length, aligned)
+        .map_err(|_| CreateError::TooLarge(path.to_owned()))?;
+    let layout = source.layout();
+    if layout.total_len() > MAX_TOTAL_LENGTH {
+        return Err(CreateError::TooLarge(path.to_owned()));
+    }
+    let piece_count = u64::from(layout.piece_count());
     if piece_count > u64::from(MAX_PIECES) {
         return Err(CreateError::TooManyPieces(piece_count));
     }
@@ -125,37 +152,40 @@ pub fn create_torrent(path: &Path, opts: &CreateOptions) -> Result<Vec<u8>, Crea
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         n => n,
     };
-    let pieces = hash_pieces(&sources, total, piece_length, piece_count as u32, threads)?;
+    let digests = Digests {
+        sha1: version.has_v1(),
+        merkle: version.has_v2(),
+    };
+    let hashes = hash_pieces(&source, digests, threads).map_err(|e| source.error(e))?;
 
     let mut info = OwnedValue::dict()
         .insert("name", name.as_str().into())
-        .insert("piece length", i64::from(piece_length).into())
-        .insert("pieces", pieces.into());
-    if multi {
-        let files = sources
-            .iter()
-            .map(|s| {
-                OwnedValue::dict()
-                    .insert("length", (s.length as i64).into())
-                    .insert(
-                        "path",
-                        s.path
-                            .iter()
-                            .map(|c| OwnedValue::from(c.as_str()))
-                            .collect::<Vec<_>>()
-                            .into(),
-                    )
-            })
-            .collect::<Vec<_>>();
-        info = info.insert("files", files.into());
-    } else {
-        info = info.insert("length", (total as i64).into());
+        .insert("piece length", i64::from(piece_length).into());
+    let mut piece_layers = OwnedValue::dict();
+    if version.has_v2() {
+        let (tree, layers) = v2_tree(&source, &name, multi, &hashes.merkle);
+        info = info
+            .insert("meta version", 2.into())
+            .insert("file tree", tree);
+        piece_layers = layers;
+    }
+    if version.has_v1() {
+        let pieces: Vec<u8> = hashes.sha1.concat();
+        info = info.insert("pieces", pieces.into());
+        info = if multi {
+            info.insert("files", v1_files(&source).into())
+        } else {
+            info.insert("length", (data as i64).into())
+        };
     }
     if opts.private {
         info = info.insert("private", 1.into());
     }
 
     let mut top = OwnedValue::dict().insert("info", info);
+    if version.has_v2() {
+        top = top.insert("piece layers", piece_layers);
+    }
     let urls: Vec<&String> = opts.trackers.iter().flatten().collect();
     if let Some(first) = urls.first() {
         top = top.insert("announce", first.as_str().into());
@@ -183,6 +213,210 @@ pub fn create_torrent(path: &Path, opts: &CreateOptions) -> Result<Vec<u8>, Crea
         top = top.insert("creation date", d.into());
     }
     Ok(top.encode())
+}
+
+/// The v1 `files` list, padding files included.
+fn v1_files(source: &Sources) -> Vec<OwnedValue> {
+    source
+        .layout
+        .files()
+        .iter()
+        .map(|f| {
+            let path = f
+                .path
+                .iter()
+                .map(|c| OwnedValue::from(c.as_str()))
+                .collect::<Vec<_>>();
+            let mut d = OwnedValue::dict()
+                .insert("length", (f.length as i64).into())
+                .insert("path", path.into());
+            if f.padding {
+                d = d.insert("attr", "p".into());
+            }
+            d
+        })
+        .collect()
+}
+
+/// The v2 `file tree` and `piece layers` from the merkle hash of each piece.
+fn v2_tree(
+    source: &Sources,
+    name: &str,
+    multi: bool,
+    piece_hashes: &[Hash256],
+) -> (OwnedValue, OwnedValue) {
+    let layout = &source.layout;
+    let bpp = layout.piece_len() / merkle::BLOCK_SIZE;
+    let mut tree = Node::default();
+    let mut layers = OwnedValue::dict();
+    for (i, f) in layout.files().iter().enumerate() {
+        if f.padding {
+            continue;
+        }
+        let mut leaf = OwnedValue::dict().insert("length", (f.length as i64).into());
+        if f.length > 0 {
+            let pieces = layout.file_pieces(i);
+            let own = &piece_hashes[pieces.start as usize..pieces.end as usize];
+            let root = if f.length > u64::from(layout.piece_len()) {
+                let root = merkle::root_from_piece_layer(own, bpp);
+                layers = layers.insert(root, OwnedValue::bytes(own.concat()));
+                root
+            } else {
+                own[0]
+            };
+            leaf = leaf.insert("pieces root", OwnedValue::bytes(root));
+        }
+        let path: Vec<&str> = if multi {
+            f.path.iter().map(String::as_str).collect()
+        } else {
+            vec![name]
+        };
+        tree.insert(&path, OwnedValue::dict().insert("", leaf));
+    }
+    (tree.into_value(), layers)
+}
+
+/// A folder of the file tree being built.
+#[derive(Default)]
+struct Node {
+    children: BTreeMap<String, Child>,
+}
+
+enum Child {
+    Dir(Node),
+    File(OwnedValue),
+}
+
+impl Node {
+    fn insert(&mut self, path: &[&str], leaf: OwnedValue) {
+        match path {
+            [] => {}
+            [file] => {
+                self.children.insert((*file).to_owned(), Child::File(leaf));
+            }
+            [dir, rest @ ..] => {
+                let child = self
+                    .children
+                    .entry((*dir).to_owned())
+                    .or_insert_with(|| Child::Dir(Node::default()));
+                if let Child::Dir(node) = child {
+                    node.insert(rest, leaf);
+                }
+            }
+        }
+    }
+
+    fn into_value(self) -> OwnedValue {
+        let mut d = OwnedValue::dict();
+        for (k, child) in self.children {
+            let v = match child {
+                Child::Dir(n) => n.into_value(),
+                Child::File(f) => f,
+            };
+            d = d.insert(k, v);
+        }
+        d
+    }
+}
+
+/// The source files as a read-only [`Storage`], so the storage crate can
+/// lay them out and hash them. Paths in the layout are the paths inside the
+/// torrent; `disk[i]` is where file `i` is read from (none for padding).
+struct Sources {
+    layout: Layout,
+    disk: Vec<Option<PathBuf>>,
+}
+
+impl Sources {
+    /// Lays the files out; with `aligned`, each file with data is followed
+    /// by padding up to the next piece boundary (v2 and hybrid).
+    fn new(
+        sources: Vec<Source>,
+        piece_length: u32,
+        aligned: bool,
+    ) -> Result<Sources, StorageError> {
+        let pl = u64::from(piece_length);
+        let mut entries = Vec::with_capacity(sources.len() * if aligned { 2 } else { 1 });
+        let mut disk = Vec::with_capacity(entries.capacity());
+        for s in sources {
+            let rest = s.length % pl;
+            entries.push(FileEntry::new(s.path, s.length));
+            disk.push(Some(s.disk));
+            if aligned && rest != 0 {
+                entries.push(FileEntry::padding(pl - rest));
+                disk.push(None);
+            }
+        }
+        let layout = Layout::new(entries, piece_length)?;
+        Ok(Sources { layout, disk })
+    }
+
+    /// Turns a storage error into the creation error naming the file.
+    fn error(&self, e: StorageError) -> CreateError {
+        match e {
+            StorageError::ShortRead { path, .. } => CreateError::FileChanged(path),
+            StorageError::NotFound { path } => CreateError::Io {
+                path,
+                source: io::ErrorKind::NotFound.into(),
+            },
+            StorageError::Io { path, source } => CreateError::Io { path, source },
+            other => CreateError::Storage(other),
+        }
+    }
+}
+
+impl Storage for Sources {
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    fn write_piece(&self, _piece: u32, _blocks: &[Bytes]) -> Result<(), StorageError> {
+        Err(StorageError::Io {
+            path: PathBuf::new(),
+            source: io::Error::new(io::ErrorKind::Unsupported, "torrent sources are read-only"),
+        })
+    }
+
+    fn read_into(&self, piece: u32, begin: u32, buf: &mut [u8]) -> Result<(), StorageError> {
+        let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+        self.layout.check_range(piece, begin, len)?;
+        let mut open: Option<(usize, File)> = None;
+        for span in self.layout.spans_iter(piece, begin, len) {
+            let start = (span.piece_offset - begin) as usize;
+            let out = &mut buf[start..start + span.len as usize];
+            let Some(path) = &self.disk[span.file] else {
+                out.fill(0);
+                continue;
+            };
+            if open.as_ref().is_none_or(|(i, _)| *i != span.file) {
+                let f = File::open(path).map_err(|e| StorageError::Io {
+                    path: path.clone(),
+                    source: e,
+                })?;
+                open = Some((span.file, f));
+            }
+            let (_, file) = open.as_ref().expect("opened above");
+            file.read_exact_at(out, span.file_offset).map_err(|e| {
+                if e.kind() == io::ErrorKind::UnexpectedEof {
+                    StorageError::ShortRead {
+                        path: path.clone(),
+                        offset: span.file_offset,
+                        needed: u64::from(span.len),
+                    }
+                } else {
+                    StorageError::Io {
+                        path: path.clone(),
+                        source: e,
+                    }
+                }
+            })?;
+        }
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
 }
 
 /// Appends the files under `dir` (recursively, sorted by name) to `out`.
@@ -237,122 +471,6 @@ fn walk(
     }
     parents.pop();
     Ok(())
-}
-
-/// Hashes every piece, splitting the pieces into `threads` contiguous ranges.
-fn hash_pieces(
-    sources: &[Source],
-    total: u64,
-    piece_length: u32,
-    piece_count: u32,
-    threads: usize,
-) -> Result<Vec<u8>, CreateError> {
-    let threads = threads.clamp(1, piece_count as usize) as u32;
-    let per = piece_count.div_ceil(threads);
-    let ranges: Vec<(u32, u32)> = (0..threads)
-        .map(|t| (t * per, ((t + 1) * per).min(piece_count)))
-        .filter(|(a, b)| a < b)
-        .collect();
-    // Offsets of each file's first byte.
-    let mut starts = Vec::with_capacity(sources.len());
-    let mut off = 0u64;
-    for s in sources {
-        starts.push(off);
-        off += s.length;
-    }
-    let layout = Layout {
-        sources,
-        starts: &starts,
-        total,
-        piece_length,
-    };
-    let results: Vec<Result<Vec<u8>, CreateError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = ranges
-            .iter()
-            .map(|&(a, b)| {
-                let layout = &layout;
-                scope.spawn(move || layout.hash_range(a, b))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    });
-    let mut pieces = Vec::with_capacity(piece_count as usize * 20);
-    for r in results {
-        pieces.extend_from_slice(&r?);
-    }
-    Ok(pieces)
-}
-
-struct Layout<'a> {
-    sources: &'a [Source],
-    starts: &'a [u64],
-    total: u64,
-    piece_length: u32,
-}
-
-impl Layout<'_> {
-    /// SHA-1 of pieces `first..end`, concatenated.
-    fn hash_range(&self, first: u32, end: u32) -> Result<Vec<u8>, CreateError> {
-        let pl = u64::from(self.piece_length);
-        let mut out = Vec::with_capacity((end - first) as usize * 20);
-        let mut buf = vec![0u8; self.piece_length as usize];
-        let mut open: Option<(usize, File)> = None;
-        for piece in first..end {
-            let start = u64::from(piece) * pl;
-            let len = (self.total - start).min(pl) as usize;
-            let buf = &mut buf[..len];
-            // The first file holding byte `start` (skipping empty files).
-            let mut idx = self.starts.partition_point(|&s| s <= start) - 1;
-            let mut filled = 0usize;
-            while filled < len {
-                let src = &self.sources[idx];
-                let pos = start + filled as u64 - self.starts[idx];
-                if pos >= src.length {
-                    idx += 1;
-                    continue;
-                }
-                let n = ((src.length - pos) as usize).min(len - filled);
-                if open.as_ref().is_none_or(|(i, _)| *i != idx) {
-                    let f = File::open(&src.disk).map_err(|source| CreateError::Io {
-                        path: src.disk.clone(),
-                        source,
-                    })?;
-                    open = Some((idx, f));
-                }
-                let (_, file) = open.as_mut().expect("opened above");
-                read_exact_at(file, &mut buf[filled..filled + n], pos).map_err(|e| {
-                    if e.kind() == io::ErrorKind::UnexpectedEof {
-                        CreateError::FileChanged(src.disk.clone())
-                    } else {
-                        CreateError::Io {
-                            path: src.disk.clone(),
-                            source: e,
-                        }
-                    }
-                })?;
-                filled += n;
-                idx += 1;
-            }
-            out.extend_from_slice(&Sha1::digest(&*buf));
-        }
-        Ok(out)
-    }
-}
-
-#[cfg(unix)]
-fn read_exact_at(file: &mut File, buf: &mut [u8], offset: u64) -> io::Result<()> {
-    use std::os::unix::fs::FileExt;
-    file.read_exact_at(buf, offset)
-}
-
-#[cfg(not(unix))]
-fn read_exact_at(file: &mut File, buf: &mut [u8], offset: u64) -> io::Result<()> {
-    use std::io::{Read, Seek, SeekFrom};
-    file.seek(SeekFrom::Start(offset))?;
-    file.read_exact(buf)
 }
 
 #[cfg(test)]

@@ -23,10 +23,19 @@ pub(crate) fn digit(c: u8) -> Option<u8> {
 
 /// Decodes exactly 40 hex digits into 20 bytes.
 pub(crate) fn decode20(s: &[u8]) -> Option<[u8; 20]> {
-    if s.len() != 40 {
+    decode(s)
+}
+
+/// Decodes exactly 64 hex digits into 32 bytes.
+pub(crate) fn decode32(s: &[u8]) -> Option<[u8; 32]> {
+    decode(s)
+}
+
+fn decode<const N: usize>(s: &[u8]) -> Option<[u8; N]> {
+    if s.len() != 2 * N {
         return None;
     }
-    let mut out = [0u8; 20];
+    let mut out = [0u8; N];
     for (o, pair) in out.iter_mut().zip(s.chunks_exact(2)) {
         *o = digit(pair[0])? << 4 | digit(pair[1])?;
     }

@@ -4,22 +4,36 @@ use std::ops::RangeInclusive;
 
 use crate::error::MagnetError;
 use crate::hex;
+use crate::parse::MetaVersion;
 
 /// A parsed magnet link.
 ///
 /// ```
-/// use monsoon_metainfo::Magnet;
+/// use monsoon_metainfo::{Magnet, MetaVersion};
 /// let m = Magnet::parse(
 ///     "magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a&dn=a+b&tr=udp%3A%2F%2Ft%3A1",
 /// )
 /// .unwrap();
 /// assert_eq!(m.display_name.as_deref(), Some("a b"));
 /// assert_eq!(m.trackers, ["udp://t:1"]);
+/// assert_eq!(m.version(), MetaVersion::V1);
+///
+/// // BEP 52: a v2 info-hash is a SHA-256 multihash (`1220` + 64 hex digits).
+/// let v2 = format!("magnet:?xt=urn:btmh:1220{}", "ab".repeat(32));
+/// let m = Magnet::parse(&v2).unwrap();
+/// assert_eq!((m.version(), m.info_hash_v2), (MetaVersion::V2, Some([0xab; 32])));
+/// assert_eq!(m.info_hash, [0xab; 20]); // truncated, for trackers and the DHT
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Magnet {
-    /// The v1 info-hash (`xt=urn:btih:`, hex or base32).
+    /// The 20-byte info-hash used with trackers, the DHT and in the
+    /// handshake: the v1 info-hash (`xt=urn:btih:`, hex or base32), or for a
+    /// v2-only link the v2 one truncated to 20 bytes.
     pub info_hash: [u8; 20],
+    /// The v2 info-hash (`xt=urn:btmh:1220…`), for v2 and hybrid torrents.
+    pub info_hash_v2: Option<[u8; 32]>,
+    /// Whether a v1 info-hash (`btih`) was given.
+    pub has_v1: bool,
     /// `dn`, the suggested name.
     pub display_name: Option<String>,
     /// Every `tr` (and `tr.N`), in order, deduplicated.
@@ -31,7 +45,8 @@ pub struct Magnet {
 }
 
 impl Magnet {
-    /// Parses a `magnet:?` URI. Unknown parameters are ignored.
+    /// Parses a `magnet:?` URI. Unknown parameters are ignored; a hybrid
+    /// torrent's link carries both `xt`s.
     pub fn parse(uri: &str) -> Result<Magnet, MagnetError> {
         let uri = uri.trim();
         let query = uri
@@ -40,8 +55,8 @@ impl Magnet {
             .map(|_| &uri[8..])
             .ok_or(MagnetError::NotMagnet)?;
 
-        let mut info_hash = None;
-        let mut saw_btmh = false;
+        let mut v1: Option<[u8; 20]> = None;
+        let mut v2: Option<[u8; 32]> = None;
         let mut display_name = None;
         let mut trackers: Vec<String> = Vec::new();
         let mut peers = Vec::new();
@@ -53,13 +68,9 @@ impl Magnet {
             match key {
                 "xt" => {
                     if let Some(h) = strip_prefix_ci(&value, "urn:btih:") {
-                        let h = parse_btih(h)?;
-                        if info_hash.is_some_and(|prev| prev != h) {
-                            return Err(MagnetError::ConflictingInfoHash);
-                        }
-                        info_hash = Some(h);
-                    } else if strip_prefix_ci(&value, "urn:btmh:").is_some() {
-                        saw_btmh = true;
+                        set_once(&mut v1, parse_btih(h)?)?;
+                    } else if let Some(h) = strip_prefix_ci(&value, "urn:btmh:") {
+                        set_once(&mut v2, parse_btmh(h)?)?;
                     }
                 }
                 "dn" => display_name = Some(value),
@@ -74,13 +85,15 @@ impl Magnet {
                 _ => {}
             }
         }
-        let info_hash = match info_hash {
-            Some(h) => h,
-            None if saw_btmh => return Err(MagnetError::V2Only),
-            None => return Err(MagnetError::MissingInfoHash),
+        let info_hash = match (v1, v2) {
+            (Some(h), _) => h,
+            (None, Some(h)) => h[..20].try_into().expect("20 of 32 bytes"),
+            (None, None) => return Err(MagnetError::MissingInfoHash),
         };
         Ok(Magnet {
             info_hash,
+            info_hash_v2: v2,
+            has_v1: v1.is_some(),
             display_name,
             trackers,
             peers,
@@ -88,10 +101,45 @@ impl Magnet {
         })
     }
 
+    /// v1 (`btih` only), v2 (`btmh` only) or hybrid (both).
+    pub fn version(&self) -> MetaVersion {
+        match (self.has_v1, self.info_hash_v2.is_some()) {
+            (true, true) => MetaVersion::Hybrid,
+            (false, true) => MetaVersion::V2,
+            _ => MetaVersion::V1,
+        }
+    }
+
     /// The info-hash as 40 lower-case hex digits.
     pub fn info_hash_hex(&self) -> String {
         hex::encode(&self.info_hash)
     }
+
+    /// The v2 info-hash as 64 lower-case hex digits.
+    pub fn info_hash_v2_hex(&self) -> Option<String> {
+        self.info_hash_v2.map(|h| hex::encode(&h))
+    }
+}
+
+/// Sets `slot` to `h`, unless it already holds a different hash.
+fn set_once<const N: usize>(slot: &mut Option<[u8; N]>, h: [u8; N]) -> Result<(), MagnetError> {
+    if slot.is_some_and(|prev| prev != h) {
+        return Err(MagnetError::ConflictingInfoHash);
+    }
+    *slot = Some(h);
+    Ok(())
+}
+
+/// A BEP 52 `btmh` value: the multihash of a SHA-256 (`12` = sha2-256,
+/// `20` = 32 bytes) in hex.
+fn parse_btmh(s: &str) -> Result<[u8; 32], MagnetError> {
+    let bad = || MagnetError::InvalidInfoHashV2(s.to_owned());
+    let digits = s
+        .get(..4)
+        .filter(|p| *p == "1220")
+        .and_then(|_| s.get(4..))
+        .ok_or_else(bad)?;
+    hex::decode32(digits.as_bytes()).ok_or_else(bad)
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
@@ -198,6 +246,15 @@ mod tests {
             Some(h)
         );
         assert_eq!(base32_decode20(b"YEX6DQDLXISUVHOJ6UM3GNNKPQJWPKE1"), None);
+    }
+
+    #[test]
+    fn btmh() {
+        let h = "1220".to_owned() + &"0f".repeat(32);
+        assert_eq!(parse_btmh(&h), Ok([0x0f; 32]));
+        assert!(parse_btmh(&h[..67]).is_err());
+        assert!(parse_btmh(&("1114".to_owned() + &"0f".repeat(20))).is_err());
+        assert!(parse_btmh(&("1220".to_owned() + &"0g".repeat(32))).is_err());
     }
 
     #[test]

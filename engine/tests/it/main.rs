@@ -2,3 +2,4 @@
 mod listener;
 mod support;
 mod swarm;
+mod versions;

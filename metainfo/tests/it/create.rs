@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use monsoon_metainfo::{
-    CreateError, CreateOptions, MAX_PATH_DEPTH, MAX_PIECES, Metainfo, create_torrent,
+    CreateError, CreateOptions, MAX_PATH_DEPTH, MAX_PIECES, MetaVersion, Metainfo, create_torrent,
 };
 use sha1::{Digest, Sha1};
 
@@ -74,6 +74,7 @@ fn folder_round_trip() {
         created_by: Some("monsoon/test".into()),
         creation_date: Some(1_700_000_000),
         threads: 3,
+        version: MetaVersion::V1,
     };
     let bytes = create_torrent(&src, &opts).unwrap();
     // Canonical bencode: the strict decoder accepts it.

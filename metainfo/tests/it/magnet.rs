@@ -1,6 +1,6 @@
 //! Magnet URI parsing.
 
-use monsoon_metainfo::{Magnet, MagnetError};
+use monsoon_metainfo::{Magnet, MagnetError, MetaVersion};
 
 const HEX: &str = "c12fe1c06bba254a9dc9f519b335aa7c1367a88a";
 
@@ -33,12 +33,33 @@ fn minimal_and_base32_and_case() {
 }
 
 #[test]
-fn hybrid_magnet_uses_btih() {
+fn hybrid_magnet_has_both_hashes_and_uses_btih() {
     let uri = format!(
         "magnet:?xt=urn:btmh:1220{}&xt=urn:btih:{HEX}",
         "ab".repeat(32)
     );
-    assert_eq!(Magnet::parse(&uri).unwrap().info_hash_hex(), HEX);
+    let m = Magnet::parse(&uri).unwrap();
+    assert_eq!(m.info_hash_hex(), HEX);
+    assert_eq!(m.info_hash_v2, Some([0xab; 32]));
+    assert_eq!(m.info_hash_v2_hex(), Some("ab".repeat(32)));
+    assert_eq!(m.version(), MetaVersion::Hybrid);
+}
+
+#[test]
+fn v2_magnet_uses_the_truncated_hash() {
+    let mut v2 = [0u8; 32];
+    for (i, b) in v2.iter_mut().enumerate() {
+        *b = i as u8;
+    }
+    let hex: String = v2.iter().map(|b| format!("{b:02X}")).collect();
+    let m = Magnet::parse(&format!("magnet:?xt=urn:btmh:1220{hex}&dn=x")).unwrap();
+    assert_eq!(m.version(), MetaVersion::V2);
+    assert!(!m.has_v1);
+    assert_eq!(m.info_hash_v2, Some(v2));
+    assert_eq!(m.info_hash[..], v2[..20]);
+    // The same hash twice is fine; two different ones are not.
+    let twice = format!("magnet:?xt=urn:btmh:1220{hex}&xt=urn:btmh:1220{hex}");
+    assert_eq!(Magnet::parse(&twice).unwrap().info_hash_v2, Some(v2));
 }
 
 #[test]
@@ -48,8 +69,20 @@ fn errors() {
         ("magnet:".into(), MagnetError::NotMagnet),
         ("magnet:?dn=x".into(), MagnetError::MissingInfoHash),
         (
-            format!("magnet:?xt=urn:btmh:1220{}", "ab".repeat(32)),
-            MagnetError::V2Only,
+            format!("magnet:?xt=urn:btmh:1114{}", "ab".repeat(20)),
+            MagnetError::InvalidInfoHashV2(format!("1114{}", "ab".repeat(20))),
+        ),
+        (
+            format!("magnet:?xt=urn:btmh:1220{}", "ab".repeat(31)),
+            MagnetError::InvalidInfoHashV2(format!("1220{}", "ab".repeat(31))),
+        ),
+        (
+            format!(
+                "magnet:?xt=urn:btmh:1220{}&xt=urn:btmh:1220{}",
+                "ab".repeat(32),
+                "cd".repeat(32)
+            ),
+            MagnetError::ConflictingInfoHash,
         ),
         (
             "magnet:?xt=urn:btih:abc".into(),

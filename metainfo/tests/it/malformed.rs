@@ -1,7 +1,9 @@
 //! One malformed torrent per `MetainfoError` variant.
 
 use monsoon_bencode::OwnedValue;
-use monsoon_metainfo::{MAX_PATH_DEPTH, MAX_PIECE_LENGTH, MAX_PIECES, Metainfo, MetainfoError};
+use monsoon_metainfo::{
+    MAX_FILE_LENGTH, MAX_PATH_DEPTH, MAX_PIECE_LENGTH, MAX_PIECES, Metainfo, MetainfoError,
+};
 
 use super::{hashes, list, multi_info, parse, s, single_info, torrent};
 
@@ -135,12 +137,32 @@ fn length_errors() {
         err(&torrent(info)),
         MetainfoError::InvalidLength { file: 1 }
     );
-    let info = multi_info(
-        "d",
-        &[(&["a"], i64::MAX), (&["b"], i64::MAX), (&["c"], 2)],
-        16384,
-    )
-    .insert("pieces", hashes(1).into());
+    let info = multi_info("d", &[(&["a"], 1), (&["b"], i64::MAX)], 16384);
+    assert_eq!(
+        err(&torrent(info)),
+        MetainfoError::FileTooLarge {
+            file: 1,
+            length: i64::MAX as u64
+        }
+    );
+    let max = MAX_FILE_LENGTH as i64;
+    // The largest file is accepted (the piece count is then what fails).
+    let info = multi_info("d", &[(&["a"], max)], 1 << 26);
+    assert!(matches!(
+        err(&torrent(info)),
+        MetainfoError::PieceCountMismatch {
+            expected: 262_144,
+            ..
+        }
+    ));
+    let info = multi_info("d", &[(&["a"], max + 1)], 16384);
+    assert!(matches!(
+        err(&torrent(info)),
+        MetainfoError::FileTooLarge { file: 0, .. }
+    ));
+    // 2^48 bytes in total: past libtorrent's limit even if each file fits.
+    let files: Vec<(&[&str], i64)> = vec![(&["a"], max); 17];
+    let info = multi_info("d", &files, 16384);
     assert_eq!(err(&torrent(info)), MetainfoError::LengthOverflow);
 }
 
@@ -156,8 +178,12 @@ fn zero_total_length() {
 fn empty_or_invalid_file_list() {
     let info = multi_info("d", &[], 16384);
     assert_eq!(err(&torrent(info)), MetainfoError::EmptyFileList);
+    // `files` that is not a list is ignored (as libtorrent does): the torrent
+    // is then single-file, and needs a `length`.
     let info = multi_info("d", &[(&["a"], 1)], 16384).insert("files", s("a"));
-    assert_eq!(err(&torrent(info)), MetainfoError::EmptyFileList);
+    assert_eq!(err(&torrent(info.clone())), MetainfoError::MissingLength);
+    let info = info.insert("length", 1.into());
+    assert_eq!(parse(&torrent(info)).unwrap().files[0].path, ["d"]);
     let info = multi_info("d", &[(&["a"], 1)], 16384)
         .insert("files", OwnedValue::List(vec![OwnedValue::Int(1)]));
     assert_eq!(

@@ -1,9 +1,11 @@
-//! Path sanitising: hostile names never resolve outside the download folder.
+//! Path sanitising: hostile names never resolve outside the download folder,
+//! and land where libtorrent puts them (the expected paths below are what
+//! libtorrent 2.0.8 gives for the same torrents).
 
 use std::path::{Component, Path};
 
 use monsoon_bencode::OwnedValue;
-use monsoon_metainfo::{Metainfo, is_contained};
+use monsoon_metainfo::{Metainfo, MetainfoError, is_contained};
 use proptest::prelude::*;
 
 use super::{hashes, multi_info, parse, single_info, torrent};
@@ -26,16 +28,18 @@ fn dot_dot_and_friends_are_dropped_or_replaced() {
     );
     let m = parse(&torrent(info)).unwrap();
     let paths: Vec<String> = m.files.iter().map(|f| f.path.join("/")).collect();
+    // An empty component becomes `_`, so `dl/_` is a folder: the files
+    // that sanitise to `_` are renamed.
     assert_eq!(
         paths,
         [
             "dl/etc/passwd",
-            "dl/_etc_shadow",
-            "dl/a",
-            "dl/C:_Windows/x",
-            "dl/.._.._evil",
-            "dl/_",
+            "dl/etcshadow",
+            "dl/_/a",
+            "dl/C:Windows/x",
+            "dl/....evil",
             "dl/_.1",
+            "dl/_.2",
             "dl/.../.hidden",
         ]
     );
@@ -46,15 +50,38 @@ fn dot_dot_and_friends_are_dropped_or_replaced() {
 
 #[test]
 fn hostile_names_are_sanitised() {
-    for (raw, want) in [("../x", ".._x"), ("/", "_"), ("a\\b", "a_b"), ("n\0", "n_")] {
+    for (raw, want) in [
+        ("../x", "..x"),
+        ("a\\b", "ab"),
+        ("n\0", "n"),
+        ("n\x01", "n_"),
+        ("x\ny", "x_y"),
+    ] {
         let m = parse(&torrent(single_info(raw, 10, 16384))).unwrap();
         assert_eq!(m.name, want);
         assert_eq!(m.files[0].path, [want]);
     }
-    // A name that sanitises to nothing becomes the info-hash.
-    for raw in ["", ".", ".."] {
-        let m = parse(&torrent(single_info(raw, 10, 16384))).unwrap();
-        assert_eq!(m.name, m.info_hash_hex());
+    let m = parse(&torrent(
+        single_info("x", 10, 16384).insert("name", OwnedValue::bytes(b"caf\xe9")),
+    ))
+    .unwrap();
+    assert_eq!(m.name, "caf_");
+    // A single file needs a name.
+    for raw in ["", ".", "..", "/", "\0"] {
+        assert_eq!(
+            parse(&torrent(single_info(raw, 10, 16384))),
+            Err(MetainfoError::UnusableName),
+            "{raw:?}"
+        );
+    }
+    // A folder whose name sanitises to nothing is named after the info-hash
+    // (an empty name is `_`, like any empty component).
+    let m = parse(&torrent(multi_info("", &[(&["a"], 1)], 16384))).unwrap();
+    assert_eq!(m.files[0].path, ["_", "a"]);
+    for raw in [".", "..", "/"] {
+        let m = parse(&torrent(multi_info(raw, &[(&["a"], 1)], 16384))).unwrap();
+        assert_eq!(m.name, m.info_hash_hex(), "{raw:?}");
+        assert_eq!(m.files[0].path, [m.info_hash_hex(), "a".to_owned()]);
     }
 }
 
@@ -63,7 +90,58 @@ fn duplicate_paths_after_sanitising_are_renamed() {
     let info = multi_info("d", &[(&["a/b"], 1), (&["a\\b"], 1), (&["a_b"], 1)], 16384);
     let m = parse(&torrent(info)).unwrap();
     let names: Vec<&str> = m.files.iter().map(|f| f.path[1].as_str()).collect();
-    assert_eq!(names, ["a_b", "a_b.1", "a_b.2"]);
+    assert_eq!(names, ["ab", "ab.1", "a_b"]);
+}
+
+/// Issue 19 item 5: a file `a` and a file `a/b` used to fail mid-download
+/// with "Not a directory". They are decided at load time, as libtorrent
+/// does: folders are reserved first, and the file is renamed `a.1`
+/// whichever comes first.
+#[test]
+fn a_file_and_a_folder_of_the_same_name() {
+    for (files, want) in [
+        (
+            &[(&["a"][..], 1), (&["a", "b"][..], 1)][..],
+            ["t/a.1", "t/a/b"],
+        ),
+        (
+            &[(&["a", "b"][..], 1), (&["a"][..], 1)][..],
+            ["t/a/b", "t/a.1"],
+        ),
+        (
+            &[(&["A"][..], 1), (&["a", "b"][..], 1)][..],
+            ["t/A.1", "t/a/b"],
+        ),
+    ] {
+        let m = parse(&torrent(multi_info("t", files, 16384))).unwrap();
+        let paths: Vec<String> = m.files.iter().map(|f| f.path.join("/")).collect();
+        assert_eq!(paths, want);
+    }
+    let info = multi_info(
+        "t",
+        &[
+            (&["x.txt"], 1),
+            (&["X.TXT"], 1),
+            (&["x.txt"], 1),
+            (&["x.1.txt"], 1),
+            (&[".rc"], 1),
+            (&[".rc"], 1),
+        ],
+        16384,
+    );
+    let m = parse(&torrent(info)).unwrap();
+    let paths: Vec<String> = m.files.iter().map(|f| f.path.join("/")).collect();
+    assert_eq!(
+        paths,
+        [
+            "t/x.txt",
+            "t/X.1.TXT",
+            "t/x.2.txt",
+            "t/x.1.1.txt",
+            "t/.rc",
+            "t/.1.rc"
+        ]
+    );
 }
 
 /// Path components: hostile fixed strings, arbitrary text, arbitrary bytes.
@@ -82,7 +160,7 @@ proptest! {
     #[test]
     fn no_file_resolves_outside_the_root(
         name in component(),
-        files in prop::collection::vec(prop::collection::vec(component(), 0..6), 1..6),
+        files in prop::collection::vec(prop::collection::vec(component(), 1..6), 1..6),
     ) {
         let list: Vec<OwnedValue> = files
             .into_iter()
@@ -105,6 +183,17 @@ proptest! {
             let full = root.join(&rel);
             prop_assert!(full.starts_with(root));
             prop_assert!(full.components().count() > root.components().count());
+        }
+        // No two files share a path (ignoring ASCII case), and no file is
+        // where another file's folder is.
+        let keys: Vec<String> = m.files.iter().map(|f| f.path.join("/").to_ascii_lowercase()).collect();
+        let set: std::collections::HashSet<&String> = keys.iter().collect();
+        prop_assert_eq!(set.len(), keys.len());
+        for f in &m.files {
+            for end in 1..f.path.len() {
+                let dir = f.path[..end].join("/").to_ascii_lowercase();
+                prop_assert!(!set.contains(&dir), "{} is a file and a folder", dir);
+            }
         }
     }
 
@@ -133,8 +222,12 @@ proptest! {
     #[test]
     fn single_file_names_stay_one_component(name in component()) {
         let info = single_info("x", 10, 16384).insert("name", name);
-        let m = parse(&torrent(info)).unwrap();
-        prop_assert_eq!(m.files[0].relative_path().components().count(), 1);
-        prop_assert!(is_contained(&m.files[0].relative_path()));
+        match parse(&torrent(info)) {
+            Ok(m) => {
+                prop_assert_eq!(m.files[0].relative_path().components().count(), 1);
+                prop_assert!(is_contained(&m.files[0].relative_path()));
+            }
+            Err(e) => prop_assert_eq!(e, MetainfoError::UnusableName),
+        }
     }
 }
