@@ -1,13 +1,14 @@
 //! `monsoon download`: fetch a torrent with a progress display.
 
-use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
-use monsoon_engine::{AddTorrentOptions, Metainfo, Session, SessionConfig, Stats, TorrentState};
+use monsoon_engine::{AddTorrentOptions, Metainfo, Session, SessionConfig};
+
+use crate::limits::{NetArgs, SeedArgs};
+use crate::progress::{Progress, init_logging};
+use crate::serve::{self, End};
 
 /// Arguments of `monsoon download`.
 #[derive(Debug, clap::Args)]
@@ -20,9 +21,13 @@ pub(crate) struct DownloadArgs {
     /// Connect to this peer as well (repeatable); works without any tracker.
     #[arg(long = "peer", value_name = "IP:PORT")]
     peers: Vec<SocketAddr>,
-    /// Port to accept peers on (0: any free port).
-    #[arg(long, default_value_t = 6881)]
-    port: u16,
+    #[command(flatten)]
+    net: NetArgs,
+    /// Keep seeding once the download is complete (until Ctrl-C or a limit).
+    #[arg(long)]
+    seed: bool,
+    #[command(flatten)]
+    seeding: SeedArgs,
     /// Only download files whose path matches (glob with * and ?, or a folder prefix); repeatable.
     #[arg(long = "only", value_name = "PATTERN")]
     only: Vec<String>,
@@ -59,122 +64,36 @@ pub(crate) async fn run(args: DownloadArgs) -> Result<()> {
     std::fs::create_dir_all(&args.output)
         .with_context(|| format!("cannot create {}", args.output.display()))?;
     let mut cfg = SessionConfig::new(&args.output);
-    cfg.listen_addr.set_port(args.port);
+    let mut opts = AddTorrentOptions::default();
+    args.net.apply(&mut cfg, &mut opts);
     let session = match Session::new(cfg.clone()).await {
         Ok(s) => s,
-        Err(_) if args.port != 0 => {
+        Err(_) if args.net.port != 0 => {
             cfg.listen_addr.set_port(0);
             Session::new(cfg).await.context("cannot listen for peers")?
         }
         Err(e) => return Err(e).context("cannot listen for peers"),
     };
     let name = meta.name.clone();
-    let mut opts = AddTorrentOptions::default();
     opts.peers = args.peers;
     opts.file_priorities = file_priorities;
     opts.sequential = args.sequential;
     opts.no_trackers = args.no_trackers;
+    opts.seed_limits = args.seeding.limits();
     let handle = session.add_torrent(meta, opts).await?;
     let mut progress = Progress::new(args.quiet, &name);
-    let mut stats = handle.subscribe();
-    let result = loop {
-        tokio::select! {
-            changed = stats.changed() => {
-                if changed.is_err() {
-                    break Err(anyhow::anyhow!("the torrent stopped"));
-                }
-                let s = stats.borrow_and_update().clone();
-                progress.update(&s);
-                match s.state {
-                    TorrentState::Seeding => break Ok(s),
-                    TorrentState::Error => break Err(anyhow::anyhow!(s.error.unwrap_or_default())),
-                    _ => {}
-                }
-            }
-            _ = tokio::signal::ctrl_c() => break Err(anyhow::anyhow!("interrupted; run the same command again to resume")),
-        }
+    let result = match serve::wait(&handle, &mut progress, args.seed).await {
+        Ok(End::Complete(s) | End::LimitReached(s)) => Ok(s),
+        // Interrupted while seeding: the download was done.
+        Ok(End::Interrupted(s)) if s.is_complete() => Ok(s),
+        Ok(End::Interrupted(_)) => Err(anyhow::anyhow!(
+            "interrupted; run the same command again to resume"
+        )),
+        Err(e) => Err(e),
     };
     progress.finish(result.as_ref().ok());
     session.shutdown().await;
     result.map(|_| ())
-}
-
-/// Engine logs on stderr, filtered by `MONSOON_LOG` (e.g. `MONSOON_LOG=debug`); off by default.
-fn init_logging() {
-    if let Ok(filter) = std::env::var("MONSOON_LOG") {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-            .with_writer(std::io::stderr)
-            .try_init();
-    }
-}
-
-/// Progress display: a bar on a terminal, a status line every few seconds otherwise.
-struct Progress {
-    bar: Option<ProgressBar>,
-    plain: bool,
-    last_line: Option<std::time::Instant>,
-}
-
-impl Progress {
-    fn new(quiet: bool, name: &str) -> Self {
-        let terminal = std::io::stderr().is_terminal();
-        let bar = (!quiet && terminal).then(|| {
-            let bar = ProgressBar::new(0);
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{msg} [{bar:30}] {percent:>3}% {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {prefix}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-            );
-            bar.set_message(name.to_string());
-            bar.enable_steady_tick(Duration::from_millis(200));
-            bar
-        });
-        Self {
-            bar,
-            plain: !quiet && !terminal,
-            last_line: None,
-        }
-    }
-
-    fn update(&mut self, s: &Stats) {
-        if let Some(bar) = &self.bar {
-            bar.set_length(s.wanted_bytes);
-            bar.set_position(s.done_bytes);
-            bar.set_prefix(format!("{} peers", s.peers));
-        } else if self.plain
-            && self
-                .last_line
-                .is_none_or(|t| t.elapsed() >= Duration::from_secs(2))
-        {
-            self.last_line = Some(std::time::Instant::now());
-            eprintln!(
-                "{:?} {:5.1}% {}/{} {}/s {} peers",
-                s.state,
-                s.progress() * 100.0,
-                HumanBytes(s.done_bytes),
-                HumanBytes(s.wanted_bytes),
-                HumanBytes(s.download_rate as u64),
-                s.peers
-            );
-        }
-    }
-
-    fn finish(&self, done: Option<&Stats>) {
-        if let Some(bar) = &self.bar {
-            bar.finish();
-        }
-        if let (Some(s), true) = (done, self.bar.is_some() || self.plain) {
-            eprintln!(
-                "done: {} verified, {} downloaded, {} wasted",
-                HumanBytes(s.done_bytes),
-                HumanBytes(s.downloaded),
-                HumanBytes(s.wasted)
-            );
-        }
-    }
 }
 
 /// `*` matches any run of characters (including `/`), `?` one character; a

@@ -7,6 +7,10 @@ mod announce;
 mod create;
 mod download;
 mod info;
+mod limits;
+mod progress;
+mod seed;
+mod serve;
 mod units;
 
 use std::process::ExitCode;
@@ -29,6 +33,8 @@ enum Command {
     Create(create::CreateArgs),
     /// Download a torrent (resumes what is already on disk).
     Download(download::DownloadArgs),
+    /// Seed a torrent whose data is on disk, until Ctrl-C or a limit.
+    Seed(seed::SeedCmdArgs),
     /// Announce once to every tracker and show what each one answered.
     Announce(announce::AnnounceArgs),
 }
@@ -40,6 +46,7 @@ async fn main() -> ExitCode {
         Command::Info(args) => info::run(args),
         Command::Create(args) => create::run(args),
         Command::Download(args) => download::run(args).await,
+        Command::Seed(args) => seed::run(args).await,
         Command::Announce(args) => announce::run(args).await,
     };
     match result {

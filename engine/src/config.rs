@@ -41,7 +41,8 @@ pub struct SessionConfig {
     /// A peer that contributed to this many pieces that failed their hash
     /// check is banned for the session.
     pub ban_after_failures: u32,
-    /// Peers we unchoke besides the optimistic one.
+    /// Peers we unchoke besides the optimistic one. When seeding with no
+    /// upload limit, more are opened while every slot is busy.
     pub upload_slots: usize,
     /// Interval for re-evaluating who we unchoke (tit-for-tat).
     pub choke_interval: Duration,
@@ -54,6 +55,21 @@ pub struct SessionConfig {
     pub disk_threads: usize,
     /// Our 20-byte peer id (`None`: generated, `-MO0100-` + random).
     pub peer_id: Option<[u8; 20]>,
+    /// Most peer connections in the whole session (all torrents, both
+    /// directions); an incoming connection over it is closed at once.
+    pub max_peers: usize,
+    /// Most outgoing connection attempts in progress in the session.
+    pub max_half_open: usize,
+    /// Session-wide upload limit, payload bytes per second (0: none).
+    pub max_upload_rate: u64,
+    /// Session-wide download limit, payload bytes per second (0: none).
+    pub max_download_rate: u64,
+    /// A peer that takes none of the data we queued for it for this long
+    /// is dropped.
+    pub send_timeout: Duration,
+    /// Bytes of pieces kept after reading them for uploads (a piece read
+    /// once serves the blocks asked of it next), per session.
+    pub read_cache_bytes: usize,
 }
 
 impl Default for SessionConfig {
@@ -72,12 +88,18 @@ impl Default for SessionConfig {
             max_requests_total: 512,
             max_pending_disk_bytes: 8 << 20,
             ban_after_failures: 2,
-            upload_slots: 4,
+            upload_slots: 8,
             choke_interval: Duration::from_secs(10),
             optimistic_interval: Duration::from_secs(30),
             max_announce_interval: Duration::from_secs(3600),
             disk_threads: 1,
             peer_id: None,
+            max_peers: 500,
+            max_half_open: 64,
+            max_upload_rate: 0,
+            max_download_rate: 0,
+            send_timeout: Duration::from_secs(60),
+            read_cache_bytes: 16 << 20,
         }
     }
 }

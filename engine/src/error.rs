@@ -1,6 +1,11 @@
-//! The engine's error type.
+//! The engine's error types: [`EngineError`] for calls into the engine,
+//! [`TorrentError`] for what puts a torrent into
+//! [`TorrentState::Error`](crate::TorrentState::Error).
 
 use std::io;
+use std::sync::Arc;
+
+use monsoon_storage::StorageError;
 
 /// Errors from the session and torrents.
 #[derive(Debug, thiserror::Error)]
@@ -11,7 +16,7 @@ pub enum EngineError {
     Io(#[from] io::Error),
     /// The storage layer failed (disk full, permissions, bad path).
     #[error("storage: {0}")]
-    Storage(#[from] monsoon_storage::StorageError),
+    Storage(#[from] StorageError),
     /// The torrent's geometry is unusable.
     #[error("piece geometry: {0}")]
     Piece(#[from] monsoon_piece::PieceError),
@@ -21,9 +26,9 @@ pub enum EngineError {
     /// The torrent task ended (removed, or the session shut down).
     #[error("the torrent was stopped")]
     Stopped,
-    /// The torrent failed; the text says why.
-    #[error("{0}")]
-    Failed(String),
+    /// The torrent failed.
+    #[error(transparent)]
+    Torrent(#[from] TorrentError),
     /// A BitTorrent v2-only torrent: the engine downloads v1 and hybrid
     /// torrents (through their v1 half) only, for now.
     #[error("v2-only torrents cannot be downloaded yet (v1 and hybrid torrents can)")]
@@ -36,4 +41,63 @@ pub enum EngineError {
         /// Files in the torrent.
         files: usize,
     },
+    /// A piece priority list does not match the torrent's pieces.
+    #[error("{given} piece priorities given for a torrent with {pieces} pieces")]
+    PiecePriorityCount {
+        /// Priorities given.
+        given: usize,
+        /// Pieces in the torrent.
+        pieces: u32,
+    },
+}
+
+/// Why a torrent stopped working ([`TorrentState::Error`](crate::TorrentState::Error)).
+///
+/// Cheap to clone (it travels in every [`Stats`](crate::Stats) snapshot);
+/// the storage error inside says which file and which OS error, so a caller
+/// can tell a full disk from a permission problem:
+///
+/// ```
+/// # use monsoon_engine::TorrentError;
+/// # use monsoon_storage::StorageError;
+/// fn disk_full(e: &TorrentError) -> bool {
+///     matches!(e.storage(), Some(StorageError::Io { source, .. })
+///         if source.kind() == std::io::ErrorKind::StorageFull)
+/// }
+/// ```
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum TorrentError {
+    /// The data on disk could not be checked.
+    #[error("checking existing data: {0}")]
+    Check(Arc<StorageError>),
+    /// A verified piece could not be written.
+    #[error("writing piece {piece}: {source}")]
+    Write {
+        /// The piece.
+        piece: u32,
+        /// What the storage said.
+        source: Arc<StorageError>,
+    },
+    /// A block could not be read to serve a peer (a file went missing?).
+    #[error("reading piece {piece}: {source}")]
+    Read {
+        /// The piece.
+        piece: u32,
+        /// What the storage said.
+        source: Arc<StorageError>,
+    },
+    /// Written data could not be made durable.
+    #[error("flushing files: {0}")]
+    Flush(Arc<StorageError>),
+}
+
+impl TorrentError {
+    /// The storage error behind this one.
+    pub fn storage(&self) -> Option<&StorageError> {
+        match self {
+            TorrentError::Check(e) | TorrentError::Flush(e) => Some(e),
+            TorrentError::Write { source, .. } | TorrentError::Read { source, .. } => Some(source),
+        }
+    }
 }

@@ -1,4 +1,5 @@
-//! The handle a library user holds for one torrent.
+//! The handle a library user holds for one torrent, and the session's
+//! registry of torrents it looks handles and incoming connections up in.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -6,23 +7,48 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::driver::{Command, NewConnection};
 use crate::error::EngineError;
 use crate::stats::{Stats, TorrentState};
-use crate::torrent::{Command, TorrentEvent};
+use crate::torrent::SeedLimits;
 
-pub(crate) type Registry = Arc<Mutex<HashMap<[u8; 20], mpsc::Sender<TorrentEvent>>>>;
+/// What the session knows of a running torrent.
+#[derive(Clone)]
+pub(crate) struct Registered {
+    pub(crate) commands: mpsc::Sender<Command>,
+    pub(crate) connections: mpsc::Sender<NewConnection>,
+    pub(crate) stats: watch::Receiver<Stats>,
+}
+
+/// The session's torrents by info-hash (one entry per torrent, removed with it).
+pub(crate) type Registry = Arc<Mutex<HashMap<[u8; 20], Registered>>>;
 
 /// A torrent in a [`Session`](crate::Session): watch its progress, pause,
-/// resume, add peers, remove it, or wait until it completes.
+/// resume, add peers, choose files, remove it, or wait until it completes.
 #[derive(Debug, Clone)]
 pub struct TorrentHandle {
     pub(crate) info_hash: [u8; 20],
-    pub(crate) tx: mpsc::Sender<TorrentEvent>,
+    pub(crate) tx: mpsc::Sender<Command>,
     pub(crate) stats: watch::Receiver<Stats>,
     pub(crate) registry: Registry,
 }
 
+impl std::fmt::Debug for Registered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Registered")
+    }
+}
+
 impl TorrentHandle {
+    pub(crate) fn new(info_hash: [u8; 20], reg: &Registered, registry: Registry) -> Self {
+        Self {
+            info_hash,
+            tx: reg.commands.clone(),
+            stats: reg.stats.clone(),
+            registry,
+        }
+    }
+
     /// The torrent's info-hash.
     pub fn info_hash(&self) -> [u8; 20] {
         self.info_hash
@@ -40,10 +66,7 @@ impl TorrentHandle {
     }
 
     async fn command(&self, cmd: Command) -> Result<(), EngineError> {
-        self.tx
-            .send(TorrentEvent::Cmd(cmd))
-            .await
-            .map_err(|_| EngineError::Stopped)
+        self.tx.send(cmd).await.map_err(|_| EngineError::Stopped)
     }
 
     /// Disconnects every peer and stops requesting until [`resume`](Self::resume).
@@ -51,17 +74,44 @@ impl TorrentHandle {
         self.command(Command::Pause).await
     }
 
-    /// Starts connecting and requesting again.
+    /// Starts again after [`pause`](Self::pause), or retries after an error.
     pub async fn resume(&self) -> Result<(), EngineError> {
         self.command(Command::Resume).await
     }
 
-    /// Adds peer addresses to connect to (as `--peer` does).
+    /// Adds peer addresses to connect to (as `--peer` does); they are
+    /// retried until they answer.
     pub async fn add_peers(&self, peers: Vec<SocketAddr>) -> Result<(), EngineError> {
-        self.tx
-            .send(TorrentEvent::Peers(peers))
+        self.command(Command::AddPeers(peers)).await
+    }
+
+    /// Chooses which files to download: one priority per file, in metainfo
+    /// order (0 = skip, higher = sooner). A seeding torrent that now wants
+    /// more goes back to downloading.
+    pub async fn set_file_priorities(&self, priorities: Vec<u8>) -> Result<(), EngineError> {
+        let (reply, answer) = oneshot::channel();
+        self.command(Command::SetFilePriorities(priorities, reply))
+            .await?;
+        answer.await.map_err(|_| EngineError::Stopped)?
+    }
+
+    /// Sets this torrent's rate limits, payload bytes per second (0: none);
+    /// the session's limits apply too.
+    pub async fn set_rate_limits(&self, upload: u64, download: u64) -> Result<(), EngineError> {
+        self.command(Command::SetRateLimits { upload, download })
             .await
-            .map_err(|_| EngineError::Stopped)
+    }
+
+    /// Which pieces are verified on disk (one bit per piece).
+    pub async fn pieces(&self) -> Result<monsoon_piece::Bitfield, EngineError> {
+        let (reply, answer) = oneshot::channel();
+        self.command(Command::Pieces(reply)).await?;
+        answer.await.map_err(|_| EngineError::Stopped)
+    }
+
+    /// Sets when to stop seeding.
+    pub async fn set_seed_limits(&self, limits: SeedLimits) -> Result<(), EngineError> {
+        self.command(Command::SetSeedLimits(limits)).await
     }
 
     /// Stops the torrent: closes its peers, announces `stopped`, flushes its
@@ -86,9 +136,10 @@ impl TorrentHandle {
                 match s.state {
                     TorrentState::Seeding => return Ok(()),
                     TorrentState::Error => {
-                        return Err(EngineError::Failed(
-                            s.error.clone().unwrap_or_else(|| "unknown error".into()),
-                        ));
+                        return Err(match &s.error {
+                            Some(e) => EngineError::Torrent(e.clone()),
+                            None => EngineError::Stopped,
+                        });
                     }
                     TorrentState::Stopped => return Err(EngineError::Stopped),
                     _ => {}

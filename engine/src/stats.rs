@@ -1,9 +1,47 @@
 //! What a torrent reports about itself, streamed through `tokio::sync::watch`.
 
+use std::net::SocketAddr;
+
+use crate::error::TorrentError;
+use crate::torrent::{CloseCounts, ConnectError};
+
 /// The lifecycle state of a torrent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// ```text
+///                      ┌──────────── resume ───────────┐
+///                      v                               │
+/// FetchingMetadata ─> Checking ─> Downloading ─> Seeding
+///                       │ │           │  ^          │
+///                       │ │           │  └ wanted ──┘ (more files selected)
+///                       │ └─> Error <─┴──────────────┘ (disk failure)
+///                       └──> Paused <── pause, from any state but Stopped
+///                  Stopped <── stop (remove, session shutdown), from any state
+/// ```
+///
+/// - `FetchingMetadata`: a torrent added from a magnet link has no info
+///   dictionary yet; peers are found and asked for it. Once it is received
+///   and hashes to the info-hash, the torrent goes to `Checking`.
+/// - `Checking`: the data already on disk is hashed (resume). Then
+///   `Downloading` if a wanted piece is missing, else `Seeding`; `Error` if
+///   the disk cannot be read; `Paused` if paused meanwhile. A torrent added
+///   paused stays `Paused` without checking until it is resumed.
+/// - `Downloading`: peers are dialled and accepted, blocks requested.
+///   `Seeding` once every wanted piece is verified on disk; `Error` when a
+///   verified piece cannot be written.
+/// - `Seeding`: every wanted piece is verified on disk; peers are still
+///   served (whether to keep seeding is the caller's choice: stop it, or
+///   keep it). `Error` when a block cannot be read for a peer.
+/// - `Paused`: no connections, no announces. `resume` goes back to
+///   `Checking` if the data was never checked, else to `Downloading` or
+///   `Seeding`.
+/// - `Error`: no connections, no announces; [`Stats::error`] says why.
+///   `resume` retries (from `Checking` if the check failed).
+/// - `Stopped`: final; the torrent was removed or its session shut down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TorrentState {
+    /// Waiting for the info dictionary from peers (magnet link).
+    FetchingMetadata,
     /// Checking existing data on disk (resume).
     Checking,
     /// Fetching pieces.
@@ -19,7 +57,7 @@ pub enum TorrentState {
 }
 
 /// A snapshot of a torrent's progress.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Stats {
     /// Current state.
@@ -46,12 +84,28 @@ pub struct Stats {
     pub upload_rate: f64,
     /// Connected peers.
     pub peers: usize,
-    /// Peers known but not connected.
+    /// Peer addresses known and not connected (waiting to be tried, or to
+    /// be tried again after a failure).
     pub known_peers: usize,
     /// Peers banned for sending bad data.
     pub banned_peers: usize,
+    /// Connected peers that unchoked us but stopped sending what we asked
+    /// for (their requests went to others).
+    pub snubbed_peers: usize,
+    /// Outgoing connection attempts so far.
+    pub connect_attempts: u64,
+    /// The last failed connection attempt: where, and why. Says why a
+    /// torrent has no peers.
+    pub last_connect_error: Option<(SocketAddr, ConnectError)>,
+    /// Connections we closed, counted by reason (protocol violations,
+    /// bans, limits, ...).
+    pub closed_by_us: CloseCounts,
     /// What went wrong, in state [`TorrentState::Error`].
-    pub error: Option<String>,
+    pub error: Option<TorrentError>,
+    /// Time spent seeding this session.
+    pub seeding_time: std::time::Duration,
+    /// The torrent paused because a seeding limit (ratio or time) was reached.
+    pub seed_limit_reached: bool,
 }
 
 impl Stats {
@@ -71,7 +125,13 @@ impl Stats {
             peers: 0,
             known_peers: 0,
             banned_peers: 0,
+            snubbed_peers: 0,
+            connect_attempts: 0,
+            last_connect_error: None,
+            closed_by_us: CloseCounts::default(),
             error: None,
+            seeding_time: std::time::Duration::ZERO,
+            seed_limit_reached: false,
         }
     }
 
@@ -81,6 +141,17 @@ impl Stats {
             1.0
         } else {
             self.done_bytes as f64 / self.wanted_bytes as f64
+        }
+    }
+
+    /// Upload ratio: bytes uploaded over bytes downloaded, or over the
+    /// wanted bytes when less was downloaded (a torrent seeded from disk).
+    pub fn ratio(&self) -> f64 {
+        let base = self.downloaded.max(self.wanted_bytes);
+        if base == 0 {
+            0.0
+        } else {
+            self.uploaded as f64 / base as f64
         }
     }
 

@@ -38,7 +38,9 @@ fuzz_target!(|data: &[u8]| {
             4 => p.on_have_all(peer),
             5 => p.on_have_none(peer),
             6 => p.peer_gone(peer),
-            7 => p.on_choked(peer),
+            7 => {
+                p.on_choked(peer);
+            }
             8..=10 => {
                 for blk in p.pick(peer, (b % 9) as usize) {
                     last_picked.push((peer, blk));
@@ -48,7 +50,9 @@ fuzz_target!(|data: &[u8]| {
                 if !last_picked.is_empty() {
                     let (k, blk) = last_picked.swap_remove(b as usize % last_picked.len());
                     let sender = if op % 16 == 11 { k } else { peer };
-                    if p.on_block(sender, blk).piece_complete {
+                    if p.on_block(sender, blk, ()).piece_complete {
+                        let blocks = p.take_piece(blk.piece).map(|b| b.len());
+                        assert_eq!(blocks, Some(geo.blocks_in_piece(blk.piece) as usize));
                         if a % 4 == 0 {
                             p.on_piece_failed(blk.piece);
                         } else {
@@ -65,6 +69,7 @@ fuzz_target!(|data: &[u8]| {
                         begin: (a % 3) * BLOCK_LEN,
                         length: b * 100,
                     },
+                    (),
                 );
             }
             14 => {

@@ -79,7 +79,7 @@ fn cycles(
                 break;
             }
             for b in blocks {
-                if work.on_block(k, b).piece_complete {
+                if work.on_block(k, b, ()).piece_complete {
                     work.on_piece_verified(b.piece);
                 }
             }

@@ -7,7 +7,7 @@ use crate::download::{NONE, Slot};
 use crate::picker::{Has, State};
 use crate::{Block, PeerKey, Picker};
 
-impl Picker {
+impl<B> Picker<B> {
     /// Recomputes every counter, bucket and index from scratch and compares
     /// with the incrementally maintained ones. O(n · P); for tests and
     /// fuzzing, not for production paths.
@@ -81,6 +81,17 @@ impl Picker {
                 .count() as u32;
             if free != d.free || received != d.received {
                 return Err(format!("piece {}: block counts differ", d.piece));
+            }
+            let stray = d
+                .blocks
+                .iter()
+                .zip(&d.data)
+                .any(|(s, data)| data.is_some() && !matches!(s, Slot::Received(_)));
+            if stray {
+                return Err(format!(
+                    "piece {}: data held for a block not received",
+                    d.piece
+                ));
             }
             if d.is_untouched() {
                 return Err(format!("piece {}: untouched but active", d.piece));

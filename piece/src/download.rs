@@ -28,11 +28,14 @@ impl Slot {
     }
 }
 
-/// A piece in progress: the state of each block and running counts.
+/// A piece in progress: the state of each block, the data of the blocks
+/// received, and running counts.
 #[derive(Debug, Clone)]
-pub(crate) struct Download {
+pub(crate) struct Download<B> {
     pub(crate) piece: u32,
     pub(crate) blocks: Vec<Slot>,
+    /// The data of each received block, until [`Picker::take_piece`](crate::Picker::take_piece).
+    pub(crate) data: Vec<Option<B>>,
     /// Blocks in `Slot::Free`.
     pub(crate) free: u32,
     /// Blocks in `Slot::Received`.
@@ -45,11 +48,12 @@ pub(crate) struct Download {
 
 pub(crate) const NONE: u32 = u32::MAX;
 
-impl Download {
+impl<B> Download<B> {
     pub(crate) fn new(piece: u32, blocks: u32) -> Self {
         Self {
             piece,
             blocks: vec![Slot::Free; blocks as usize],
+            data: (0..blocks).map(|_| None).collect(),
             free: blocks,
             received: 0,
             next_free: 0,

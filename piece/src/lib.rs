@@ -15,8 +15,10 @@
 //!
 //! It does no I/O, reads no clock, spawns nothing and has no randomness of
 //! its own (the picker's PRNG is seeded by the caller), so the same calls
-//! always give the same picks. It does not buffer block data: the engine
-//! keeps the bytes, hashes complete pieces and reports the result.
+//! always give the same picks. [`Picker::with_data`] makes it the one owner
+//! of both a block's state and its bytes (any type: `bytes::Bytes` in the
+//! engine) until [`Picker::take_piece`] hands a complete piece over; it never
+//! hashes or writes: the caller does, and reports the result.
 //!
 //! Picking never scans every piece: see [`Picker::pick`] for the cost.
 //!
@@ -37,7 +39,7 @@
 //! assert!(blocks.iter().all(|b| b.length == BLOCK_LEN && b.piece < 2));
 //! let mut complete = Vec::new();
 //! for b in blocks {
-//!     let outcome = picker.on_block(7, b);
+//!     let outcome = picker.on_block(7, b, ());
 //!     assert!(outcome.accepted);
 //!     if outcome.piece_complete {
 //!         complete.push(b.piece);

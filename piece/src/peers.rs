@@ -4,7 +4,7 @@
 use crate::picker::{Has, Peer, State};
 use crate::{Bitfield, Block, PeerKey, Picker};
 
-impl Picker {
+impl<B> Picker<B> {
     /// A new connection. Nothing is known of its pieces until its bitfield
     /// (or have-all / haves) arrives. Joining twice is a no-op.
     pub fn peer_join(&mut self, peer: PeerKey) {
@@ -156,10 +156,21 @@ impl Picker {
 
     /// The peer choked us: its outstanding blocks are released (they may be
     /// picked for other peers; a late answer is still accepted while the
-    /// block is outstanding to someone).
-    pub fn on_choked(&mut self, peer: PeerKey) {
-        if let Some(&i) = self.peer_idx.get(&peer) {
-            self.release_all(i as usize);
+    /// block is outstanding to someone). Returns the released blocks.
+    pub fn on_choked(&mut self, peer: PeerKey) -> Vec<Block> {
+        self.release_peer(peer)
+    }
+
+    /// Releases every block outstanding to `peer` (it choked us, or snubs
+    /// us) and returns them; the peer stays known.
+    pub fn release_peer(&mut self, peer: PeerKey) -> Vec<Block> {
+        match self.peer_idx.get(&peer) {
+            Some(&i) => {
+                let released = self.peers[i as usize].requests.clone();
+                self.release_all(i as usize);
+                released
+            }
+            None => Vec::new(),
         }
     }
 

@@ -19,7 +19,7 @@ const RANDOM_PROBES: u32 = 16;
 /// candidates for its next picks.
 const CANDIDATES_PER_SCAN: usize = 32;
 
-impl Picker {
+impl<B> Picker<B> {
     /// Up to `max` blocks to request from `peer` now; they are recorded as
     /// outstanding to it.
     ///

@@ -150,7 +150,7 @@ impl Hasher for KeyHasher {
 /// - `pick`: see [`pick`](Self::pick).
 /// - `set_have`, `set_priorities`: rebuild everything, O(n + P·n/64).
 #[derive(Debug, Clone)]
-pub struct Picker {
+pub struct Picker<B = ()> {
     pub(crate) geo: Geometry,
     pub(crate) rng: Rng,
     pub(crate) have: Bitfield,
@@ -168,7 +168,7 @@ pub struct Picker {
     pub(crate) level_of: [u8; 256],
     /// Pieces in the levels.
     pub(crate) fresh: u32,
-    pub(crate) downloads: Vec<Download>,
+    pub(crate) downloads: Vec<Download<B>>,
     /// Pieces in progress with at least one free block.
     pub(crate) partial: Vec<u32>,
     /// Pieces in `partial` with priority > 0.
@@ -183,8 +183,20 @@ pub struct Picker {
 
 impl Picker {
     /// A picker for `geometry` with nothing downloaded, every piece at
-    /// priority 1, and its tie-breaking PRNG seeded with `seed`.
+    /// priority 1, and its tie-breaking PRNG seeded with `seed`. It keeps
+    /// no block data (`B = ()`); see [`with_data`](Self::with_data).
     pub fn new(geometry: Geometry, seed: u64) -> Self {
+        Self::with_data(geometry, seed)
+    }
+}
+
+impl<B> Picker<B> {
+    /// A picker for `geometry` with nothing downloaded, every piece at
+    /// priority 1, and its tie-breaking PRNG seeded with `seed`, that keeps
+    /// the data of each received block (of type `B`, e.g. `bytes::Bytes`)
+    /// until the piece is complete and [`take_piece`](Self::take_piece)
+    /// moves it out: block states and block data have one owner.
+    pub fn with_data(geometry: Geometry, seed: u64) -> Self {
         let n = geometry.piece_count() as usize;
         let mut picker = Self {
             geo: geometry,
@@ -302,6 +314,17 @@ impl Picker {
             .map_or(&[], |&i| &self.peers[i as usize].requests)
     }
 
+    /// Whether `block` is outstanding to `peer`.
+    pub fn is_requested(&self, peer: PeerKey, block: Block) -> bool {
+        self.requests(peer).contains(&block)
+    }
+
+    /// Requests outstanding to all peers together (an endgame block
+    /// requested from two peers counts twice). O(P).
+    pub fn requests_total(&self) -> usize {
+        self.peers.iter().map(|p| p.requests.len()).sum()
+    }
+
     /// The number of known peers.
     pub fn peer_count(&self) -> usize {
         self.peers.len()
@@ -365,7 +388,7 @@ impl Picker {
 
     /// Removes an active piece's download, forgetting its outstanding
     /// requests at every peer. The piece's state is the caller's to set.
-    fn drop_download(&mut self, p: u32) -> Download {
+    fn drop_download(&mut self, p: u32) -> Download<B> {
         self.partial_remove(p);
         let s = self.idx[p as usize] as usize;
         let d = self.downloads.swap_remove(s);
@@ -419,10 +442,12 @@ impl Picker {
 
     // ---- blocks and pieces ----
 
-    /// A block arrived from `peer`. See [`BlockOutcome`] for what is accepted.
+    /// A block arrived from `peer` with its `data`. See [`BlockOutcome`] for
+    /// what is accepted; the data of an accepted block is kept until
+    /// [`take_piece`](Self::take_piece), that of a refused one is dropped.
     /// Never panics on what a peer sends: a block outside the torrent is
     /// simply not accepted.
-    pub fn on_block(&mut self, peer: PeerKey, block: Block) -> BlockOutcome {
+    pub fn on_block(&mut self, peer: PeerKey, block: Block, data: B) -> BlockOutcome {
         let mut out = BlockOutcome::default();
         let Some(b) = self.geo.block_at(block.piece, block.begin, block.length) else {
             return out;
@@ -451,10 +476,45 @@ impl Picker {
         }
         let d = &mut self.downloads[s];
         d.blocks[bi] = Slot::Received(peer);
+        d.data[bi] = Some(data);
         d.received += 1;
         out.accepted = true;
         out.piece_complete = d.is_complete();
         out
+    }
+
+    /// Moves the data of every block of a complete piece out, in block
+    /// order, to be hashed and written. The piece stays in progress (its
+    /// blocks still name who sent them) until
+    /// [`on_piece_verified`](Self::on_piece_verified) or
+    /// [`on_piece_failed`](Self::on_piece_failed). `None` if the piece is
+    /// not complete or its data was already taken.
+    pub fn take_piece(&mut self, piece: u32) -> Option<Vec<B>> {
+        if self.state.get(piece as usize) != Some(&State::Active) {
+            return None;
+        }
+        let d = &mut self.downloads[self.idx[piece as usize] as usize];
+        if !d.is_complete() || d.data.iter().any(Option::is_none) {
+            return None;
+        }
+        Some(d.data.iter_mut().filter_map(Option::take).collect())
+    }
+
+    /// Who sent each block of a complete piece in progress, in block order
+    /// (to tell, when its hash check fails, whom to suspect). `None` if the
+    /// piece is not complete and in progress.
+    pub fn senders(&self, piece: u32) -> Option<Vec<PeerKey>> {
+        if self.state.get(piece as usize) != Some(&State::Active) {
+            return None;
+        }
+        let d = &self.downloads[self.idx[piece as usize] as usize];
+        d.blocks
+            .iter()
+            .map(|s| match s {
+                Slot::Received(p) => Some(*p),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The piece passed its hash check (or was found on disk): it is ours.

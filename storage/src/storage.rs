@@ -11,7 +11,8 @@ use crate::{Layout, Span, StorageError};
 /// block at a time.
 ///
 /// Implementations are synchronous and meant to be called from blocking
-/// threads (the engine uses `spawn_blocking`); they take `&self` so several
+/// threads (the engine runs them on its own disk threads, and the check of
+/// existing data on tokio's blocking pool); they take `&self` so several
 /// threads may read and write different pieces at once.
 pub trait Storage: Send + Sync + 'static {
     /// The torrent's layout.

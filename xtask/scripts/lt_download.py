@@ -3,10 +3,13 @@
 has passed its hash check: the bench's libtorrent reference client.
 
   lt_download.py --torrent F --save-path DIR --port P [--max-seconds N]
+                 [--for-seconds N]
 
 Run with Debian's /usr/bin/python3 (python3-libtorrent). 127.0.0.1 only; no
 DHT, LSD, UPnP, NAT-PMP or uTP. Exits 1 if the download is not finished
-within --max-seconds.
+within --max-seconds. With --for-seconds N it instead downloads for N
+seconds from the first payload byte, prints `downloaded BYTES SECONDS` and
+exits 0 (to measure a seeder's rate limit).
 """
 
 import argparse
@@ -22,6 +25,7 @@ def main():
     p.add_argument("--save-path", required=True)
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--max-seconds", type=float, default=600.0)
+    p.add_argument("--for-seconds", type=float, default=0.0)
     args = p.parse_args()
 
     ses = lt.session(
@@ -43,7 +47,18 @@ def main():
     atp.save_path = args.save_path
     handle = ses.add_torrent(atp)
     deadline = time.monotonic() + args.max_seconds
+    first = None
     while time.monotonic() < deadline:
+        if args.for_seconds > 0:
+            got = handle.status().total_payload_download
+            now = time.monotonic()
+            if got > 0 and first is None:
+                first = (now, got)
+            if first is not None and now - first[0] >= args.for_seconds:
+                print("downloaded %d %.3f" % (got - first[1], now - first[0]))
+                return
+            time.sleep(0.05)
+            continue
         if handle.status().is_seeding:
             handle.flush_cache()
             handle.pause()

@@ -82,6 +82,10 @@ struct Options {
     runs: usize,
     size_mib: u64,
     profile: bool,
+    /// `--upload`: monsoon serving instead of downloading.
+    upload: bool,
+    /// `--limit`: the upload limit whose accuracy `--upload` checks.
+    limit: u64,
 }
 
 fn parse(args: &[String]) -> Result<Options> {
@@ -89,6 +93,8 @@ fn parse(args: &[String]) -> Result<Options> {
         runs: 3,
         size_mib: 1024,
         profile: false,
+        upload: false,
+        limit: 8 << 20,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -102,9 +108,11 @@ fn parse(args: &[String]) -> Result<Options> {
             "--runs" => opts.runs = usize::try_from(value()?)?.max(1),
             "--size-mib" => opts.size_mib = value()?.max(1),
             "--profile" => opts.profile = true,
-            other => {
-                bail!("unknown bench option `{other}` (expected --runs N, --size-mib N, --profile)")
-            }
+            "--upload" => opts.upload = true,
+            "--limit" => opts.limit = value()?.max(1),
+            other => bail!(
+                "unknown bench option `{other}` (expected --runs N, --size-mib N, --profile, --upload, --limit BYTES_PER_S)"
+            ),
         }
     }
     Ok(opts)
@@ -113,6 +121,10 @@ fn parse(args: &[String]) -> Result<Options> {
 pub(crate) fn run(args: &[String]) -> Result<()> {
     let opts = parse(args)?;
     e2e::ensure_packages()?;
+    if opts.upload {
+        let bin = e2e::build_monsoon()?;
+        return crate::bench_upload::run(&bin, opts.runs, opts.size_mib, opts.limit);
+    }
     let mut clients = Vec::new();
     let monsoon = match e2e::build_monsoon() {
         Ok(bin) => {

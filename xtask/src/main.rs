@@ -2,6 +2,7 @@
 #![allow(clippy::print_stdout)]
 
 mod bench;
+mod bench_upload;
 mod ci;
 mod cmd;
 mod demo;
@@ -23,6 +24,9 @@ tasks:
   bench [--runs N] [--size-mib N]
                       1 GiB from libtorrent on loopback: monsoon vs aria2c (and rqbit,
                       transmission-cli if installed); median wall, CPU, peak RSS
+  bench --upload [--runs N] [--size-mib N] [--limit BYTES_PER_S]
+                      1 GiB served to a libtorrent leecher by monsoon, libtorrent (and rqbit):
+                      leecher wall, seeder CPU and peak RSS; then the upload limit's accuracy
   demo                build, make a 256 MiB torrent, seed it, download it with progress";
 
 fn main() -> Result<()> {

@@ -3,4 +3,5 @@
 mod announce;
 mod create;
 mod info;
+mod seed;
 mod util;

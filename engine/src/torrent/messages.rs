@@ -1,18 +1,22 @@
-//! Reacting to each peer wire message, and serving uploads.
+//! Reacting to each peer wire message; every check that closes the
+//! connection of a peer that breaks the protocol is here.
+
+use std::time::Instant;
 
 use bytes::Bytes;
 use monsoon_piece::{Bitfield, PeerKey};
 use monsoon_wire::{BlockRef, ExtendedHandshake, Message};
-use tokio::time::Instant;
 
-use super::peers::MAX_UPLOADS_IN_FLIGHT;
-use super::{Torrent, TorrentEvent};
+use super::TorrentCore;
+use super::reason::CloseReason;
 
-/// Largest block we serve (BEP 3 clients use 16 KiB; some ask up to 128 KiB).
-const MAX_UPLOAD_BLOCK: u32 = 128 * 1024;
+/// Largest `reqq` we believe.
+const MAX_REQQ: usize = 2048;
 
-impl Torrent {
-    pub(super) fn on_message(&mut self, key: PeerKey, msg: Message) {
+impl TorrentCore {
+    /// A message from a connected peer.
+    pub fn handle_message(&mut self, now: Instant, key: PeerKey, msg: Message) {
+        self.set_now(now);
         let Some(p) = self.peers.get_mut(&key) else {
             return;
         };
@@ -23,11 +27,10 @@ impl Torrent {
             p.fresh = false;
         }
         match msg {
-            Message::KeepAlive => {}
             Message::Choke => {
                 p.peer_choking = true;
-                p.park_requests();
-                self.picker.on_choked(key);
+                let released = self.picker.on_choked(key);
+                p.park(released);
                 self.refill_all();
             }
             Message::Unchoke => {
@@ -41,7 +44,7 @@ impl Torrent {
             Message::NotInterested => p.peer_interested = false,
             Message::Have(piece) => {
                 if piece >= self.geometry.piece_count() {
-                    return self.drop_peer(key, "have for a piece outside the torrent");
+                    return self.close_peer(key, CloseReason::HaveOutOfRange);
                 }
                 if !self.picker.peer_has(key, piece) {
                     p.have_count += 1;
@@ -51,7 +54,7 @@ impl Torrent {
             }
             Message::Bitfield(bytes) => {
                 if !fresh {
-                    return self.drop_peer(key, "bitfield after the first message");
+                    return self.close_peer(key, CloseReason::LateBitfield);
                 }
                 match Bitfield::from_bytes(&bytes, self.geometry.piece_count()) {
                     Ok(bits) => {
@@ -59,11 +62,11 @@ impl Torrent {
                         self.picker.on_bitfield(key, &bits);
                         self.after_availability(key);
                     }
-                    Err(_) => self.drop_peer(key, "bitfield of the wrong length"),
+                    Err(_) => self.close_peer(key, CloseReason::BadBitfield),
                 }
             }
             Message::HaveAll | Message::HaveNone if !fresh => {
-                self.drop_peer(key, "have-all/none after the first message")
+                self.close_peer(key, CloseReason::LateBitfield);
             }
             Message::HaveAll => {
                 p.have_count = self.geometry.piece_count();
@@ -73,23 +76,18 @@ impl Torrent {
             Message::HaveNone => self.picker.on_have_none(key),
             Message::Request(r) => self.on_request(key, r),
             Message::Piece { index, begin, data } => self.on_piece_data(key, index, begin, data),
-            Message::Reject(r) => {
-                if let Some(block) = self.geometry.block_at(r.index, r.begin, r.length) {
-                    if p.requested.remove(&block) {
-                        self.picker.release(key, block);
-                        self.refill_all();
-                    }
-                }
-            }
+            Message::Reject(r) => self.on_reject(key, r),
+            Message::Cancel(r) => self.on_cancel(key, r),
             Message::Extended { id: 0, payload } => {
                 if let Ok(ext) = ExtendedHandshake::decode(&payload) {
                     if let Some(reqq) = ext.reqq {
-                        p.reqq = (reqq as usize).clamp(1, 2048);
+                        p.reqq = (reqq as usize).clamp(1, MAX_REQQ);
                     }
                 }
             }
-            // Cancel: the read may already be in flight; the block is small.
-            // Suggest, allowed-fast, port, unknown extensions: nothing to do.
+            // Keep-alive: nothing to do (the driver tracks idleness).
+            // Suggest and allowed-fast are hints we may ignore (BEP 6);
+            // port, other extensions: not used yet.
             _ => {}
         }
     }
@@ -100,7 +98,7 @@ impl Torrent {
             return;
         };
         if self.picker.is_complete() && p.have_count == self.geometry.piece_count() {
-            return self.drop_peer(key, "both sides are seeds");
+            return self.close_peer(key, CloseReason::BothSeeds);
         }
         self.update_interest(key);
         self.fill_requests(key);
@@ -113,112 +111,50 @@ impl Torrent {
             .ok()
             .and_then(|l| self.geometry.block_at(index, begin, l))
         else {
-            return self.drop_peer(key, "piece data that is not one of our blocks");
+            return self.close_peer(key, CloseReason::BlockOutOfRange);
         };
         let Some(p) = self.peers.get_mut(&key) else {
             return;
         };
-        p.down_tick += len;
-        if !p.requested.remove(&block) && !p.stale.remove(&block) {
-            return self.drop_peer(key, "piece data we did not request");
+        p.down.add(len);
+        let requested = self.picker.is_requested(key, block);
+        if !requested && !p.take_stale(&block) {
+            return self.close_peer(key, CloseReason::UnrequestedBlock);
         }
-        p.last_block = Instant::now();
-        p.snubbed = false;
-        let outcome = self.picker.on_block(key, block);
+        if requested {
+            p.last_block = self.now;
+            p.snubbed = false;
+        }
+        let outcome = self.picker.on_block(key, block, data);
         for (other, b) in outcome.cancel {
             if let Some(o) = self.peers.get_mut(&other) {
-                if o.requested.remove(&b) {
-                    // It may be on the wire already: accept it quietly then.
-                    o.stale.insert(b);
-                    let msg = Message::Cancel(BlockRef {
-                        index: b.piece,
-                        begin: b.begin,
-                        length: b.length,
-                    });
-                    self.send(other, vec![msg]);
-                }
+                // It may be on the wire already: accept it quietly then.
+                o.park([b]);
+                let cancel = Message::Cancel(BlockRef {
+                    index: b.piece,
+                    begin: b.begin,
+                    length: b.length,
+                });
+                self.send(other, vec![cancel]);
             }
         }
-        if outcome.accepted {
-            let slots = self
-                .in_progress
-                .entry(block.piece)
-                .or_insert_with(|| vec![None; self.geometry.blocks_in_piece(block.piece) as usize]);
-            slots[block.index_in_piece() as usize] = Some(data);
-            if outcome.piece_complete {
-                self.piece_complete(block.piece);
-            }
+        if outcome.piece_complete {
+            self.piece_complete(block.piece);
         }
         self.fill_requests(key);
     }
 
-    fn on_request(&mut self, key: PeerKey, r: BlockRef) {
-        let in_range = r.index < self.geometry.piece_count()
-            && r.length > 0
-            && r.length <= MAX_UPLOAD_BLOCK
-            && u64::from(r.begin) + u64::from(r.length)
-                <= u64::from(self.geometry.piece_size(r.index));
-        if !in_range {
-            return self.drop_peer(key, "request outside the torrent");
-        }
-        let Some(p) = self.peers.get_mut(&key) else {
+    /// BEP 6: the peer will not serve this request.
+    fn on_reject(&mut self, key: PeerKey, r: BlockRef) {
+        let Some(block) = self.geometry.block_at(r.index, r.begin, r.length) else {
             return;
         };
-        let refuse = p.am_choking
-            || !self.picker.have().get(r.index)
-            || p.uploads_in_flight >= MAX_UPLOADS_IN_FLIGHT;
-        if refuse {
-            if p.fast {
-                self.send(key, vec![Message::Reject(r)]);
+        if self.picker.is_requested(key, block) {
+            self.picker.release(key, block);
+            if let Some(p) = self.peers.get_mut(&key) {
+                p.park([block]);
             }
-            return;
-        }
-        p.uploads_in_flight += 1;
-        let storage = self.storage.clone();
-        let events = self.events.clone();
-        self.disk.submit(move || {
-            let result = storage
-                .read(r.index, r.begin, r.length)
-                .map_err(|e| e.to_string());
-            let _ = events.blocking_send(TorrentEvent::BlockRead {
-                peer: key,
-                req: r,
-                result,
-            });
-        });
-    }
-
-    pub(super) fn on_block_read(
-        &mut self,
-        key: PeerKey,
-        r: BlockRef,
-        result: Result<Bytes, String>,
-    ) {
-        let Some(p) = self.peers.get_mut(&key) else {
-            return;
-        };
-        p.uploads_in_flight = p.uploads_in_flight.saturating_sub(1);
-        match result {
-            Ok(data) if !p.am_choking => {
-                let len = data.len() as u64;
-                p.up_tick += len;
-                self.stats.uploaded += len;
-                self.send(
-                    key,
-                    vec![Message::Piece {
-                        index: r.index,
-                        begin: r.begin,
-                        data,
-                    }],
-                );
-            }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "reading a block to upload failed");
-                if p.fast {
-                    self.send(key, vec![Message::Reject(r)]);
-                }
-            }
+            self.refill_all();
         }
     }
 }

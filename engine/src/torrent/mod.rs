@@ -1,380 +1,408 @@
-//! The torrent task: the control plane of one torrent.
+//! The Torrent Manager's decisions for one torrent: a sans-IO core.
 //!
-//! One task owns all of a torrent's download state — the picker, the peers'
-//! protocol state, the blocks of pieces in progress — and reacts to events
-//! from one channel: messages from peer tasks, finished connection attempts,
-//! disk results, peers from the announce task and commands from the handle.
-//! Nothing on the hot path takes a lock. It never awaits the network or the
-//! disk: peers get commands through bounded channels (`try_send`), and disk
-//! work runs on blocking threads and reports back as events.
+//! [`TorrentCore`] owns every decision of one torrent — which peers to dial
+//! and accept (the *Peer Manager*: [`peer_list`](self) and `connections`),
+//! which blocks to request from whom (the *Piece Manager*: the
+//! [`monsoon_piece::Picker`], which also holds the bytes of pieces in
+//! progress), whom to upload to (`choke`, `upload`), when a piece goes to the
+//! disk and what its hash result means (`pieces`), when to announce, and the
+//! torrent's lifecycle (`lifecycle`). It performs no I/O: no sockets, no
+//! threads, no clock. Each input is a method named for what happened, taking
+//! the current time; the decisions come out as [`Action`]s to carry out, and
+//! [`poll_timeout`](TorrentCore::poll_timeout) says when to call back.
+//! The engine's tokio driver (the torrent task) feeds it and carries out its
+//! actions; tests drive it with a fake clock and an in-memory network.
+//!
+//! # Call order
+//! 1. [`TorrentCore::new`], then drain [`poll_action`](TorrentCore::poll_action)
+//!    (a new torrent asks for a [`DiskJob::Check`]).
+//! 2. Feed what happens, in any order, each with `now`:
+//!    [`handle_disk`](TorrentCore::handle_disk) for every finished
+//!    [`DiskJob`]; [`handle_connected`](TorrentCore::handle_connected) once
+//!    both handshakes of a connection are exchanged (it returns the new
+//!    peer's key, or why the connection must be dropped);
+//!    [`handle_connect_failed`](TorrentCore::handle_connect_failed) for a
+//!    [`Action::Connect`] that failed; [`handle_message`](TorrentCore::handle_message)
+//!    for each message a peer sent; [`handle_closed`](TorrentCore::handle_closed)
+//!    when a connection ended without an [`Action::Close`];
+//!    [`add_peers`](TorrentCore::add_peers) for addresses from trackers or the
+//!    user; [`handle_timeout`](TorrentCore::handle_timeout) when the time from
+//!    [`poll_timeout`](TorrentCore::poll_timeout) is reached; the commands
+//!    [`pause`](TorrentCore::pause), [`resume`](TorrentCore::resume) and
+//!    [`stop`](TorrentCore::stop).
+//! 3. After each input, drain [`poll_action`](TorrentCore::poll_action) and
+//!    carry the actions out in order, and read
+//!    [`poll_timeout`](TorrentCore::poll_timeout) again.
+//!
+//! # Lifecycle
+//! See [`TorrentState`] for the states and every transition.
 
+mod action;
 mod choke;
+mod connections;
+mod lifecycle;
 mod messages;
-mod peers;
+mod peer;
+mod peer_list;
 mod pieces;
+mod reason;
 mod requests;
+mod upload;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use monsoon_piece::{Bitfield, Geometry, PeerKey, Picker};
-use monsoon_storage::Storage;
-use monsoon_tracker::Announcer;
-use monsoon_wire::{BlockRef, Handshake, Message};
-use tokio::sync::{mpsc, oneshot, watch};
-use tokio::time::Instant;
-use tracing::{info, warn};
 
-use crate::announce;
+pub use action::{Action, DiskJob, DiskResult};
+pub use peer_list::PeerSource;
+pub use reason::{CloseCounts, CloseReason, ConnectError, Direction, PeerEnd};
+
 use crate::config::SessionConfig;
-use crate::disk::DiskPool;
+use crate::error::EngineError;
 use crate::metainfo::Metainfo;
-use crate::peer::BoxTransport;
 use crate::stats::{Stats, TorrentState};
+use peer::PeerState;
+use peer_list::PeerList;
 
-pub(crate) use peers::PeerState;
+/// How often the core wants [`TorrentCore::handle_timeout`]: rates,
+/// snubbing, choking rounds and connection attempts run on this tick.
+pub const TICK: Duration = Duration::from_secs(1);
 
-/// Capacity of a torrent's event channel (peers, disk, commands).
-pub(crate) const EVENT_CAPACITY: usize = 1024;
+/// Peers that left, remembered so that a piece failing its hash check
+/// after they left still counts against them (bounded).
+const MAX_DEPARTED: usize = 256;
 
-/// Everything that reaches a torrent task.
-pub(crate) enum TorrentEvent {
-    /// A message from a connected peer.
-    Peer(PeerKey, Message),
-    /// A peer task ended.
-    PeerClosed(PeerKey, String),
-    /// An outgoing connection attempt finished (handshakes exchanged).
-    Outgoing {
-        addr: SocketAddr,
-        result: Result<(BoxTransport, Handshake), String>,
-    },
-    /// An incoming connection whose handshake named this torrent.
-    Incoming {
-        addr: SocketAddr,
-        stream: BoxTransport,
-        handshake: Handshake,
-    },
-    /// A completed piece was hashed (and written when it matched).
-    PieceChecked {
-        piece: u32,
-        result: Result<bool, String>,
-    },
-    /// A block read for upload.
-    BlockRead {
-        peer: PeerKey,
-        req: BlockRef,
-        result: Result<Bytes, String>,
-    },
-    /// Peer addresses (tracker, user).
-    Peers(Vec<SocketAddr>),
-    /// A command from the handle.
-    Cmd(Command),
+/// What a [`TorrentCore`] starts from.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct TorrentParams {
+    /// The torrent.
+    pub meta: Arc<Metainfo>,
+    /// Limits and intervals.
+    pub cfg: Arc<SessionConfig>,
+    /// Our peer id.
+    pub peer_id: [u8; 20],
+    /// The port we accept peers on (advertised to peers; an address on
+    /// loopback with this port is ourselves).
+    pub listen_port: u16,
+    /// One priority per piece (0 = do not download); `None`: all 1.
+    pub piece_priorities: Option<Vec<u8>>,
+    /// Download pieces in order instead of rarest first.
+    pub sequential: bool,
+    /// Start paused (the check of existing data waits for `resume`).
+    pub paused: bool,
+    /// Seed of the picker's tie-breaking PRNG.
+    pub seed: u64,
+    /// When to stop seeding (the torrent pauses once a limit is reached).
+    pub seed_limits: SeedLimits,
+    /// Seed only what the check finds on disk: missing pieces become
+    /// unwanted (priority 0) instead of being downloaded.
+    pub seed_only: bool,
+    /// The upload limit in force for this torrent, bytes per second (0:
+    /// none). The driver enforces it; the choker opens more slots only
+    /// when there is none.
+    pub upload_limit: u64,
 }
 
-/// Commands from a [`TorrentHandle`](crate::TorrentHandle).
-pub(crate) enum Command {
-    Pause,
-    Resume,
-    Remove(oneshot::Sender<()>),
+/// When a seeding torrent has done enough: it pauses, with
+/// [`Stats::seed_limit_reached`] set.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[non_exhaustive]
+pub struct SeedLimits {
+    /// Stop once uploaded / max(downloaded, wanted bytes) reaches this.
+    pub ratio: Option<f64>,
+    /// Stop after seeding this long (time in `Seeding`, this session).
+    pub time: Option<Duration>,
 }
 
-/// What a torrent task starts from.
-pub(crate) struct TorrentInit {
-    pub(crate) meta: Arc<Metainfo>,
-    pub(crate) storage: Arc<dyn Storage>,
-    pub(crate) cfg: Arc<SessionConfig>,
-    pub(crate) peer_id: [u8; 20],
-    pub(crate) listen_port: u16,
-    pub(crate) piece_priorities: Vec<u8>,
-    pub(crate) sequential: bool,
-    pub(crate) peers: Vec<SocketAddr>,
-    pub(crate) announcer: Option<Box<dyn Announcer>>,
-    pub(crate) paused: bool,
-    pub(crate) seed: u64,
-    pub(crate) disk: Arc<DiskPool>,
+impl SeedLimits {
+    /// No limit: seed until stopped.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Stop at `ratio` and/or after `time`, whichever comes first.
+    pub fn new(ratio: Option<f64>, time: Option<Duration>) -> Self {
+        Self { ratio, time }
+    }
 }
 
-pub(crate) struct Torrent {
+impl TorrentParams {
+    /// Parameters with every piece wanted, not paused, seed 0.
+    pub fn new(
+        meta: Arc<Metainfo>,
+        cfg: Arc<SessionConfig>,
+        peer_id: [u8; 20],
+        listen_port: u16,
+    ) -> Self {
+        Self {
+            meta,
+            cfg,
+            peer_id,
+            listen_port,
+            piece_priorities: None,
+            sequential: false,
+            paused: false,
+            seed: 0,
+            seed_limits: SeedLimits::none(),
+            seed_only: false,
+            upload_limit: 0,
+        }
+    }
+}
+
+/// The sans-IO core of one torrent. See the [module docs](self) for the
+/// call order.
+pub struct TorrentCore {
     meta: Arc<Metainfo>,
-    geometry: Geometry,
-    picker: Picker,
-    storage: Arc<dyn Storage>,
-    disk: Arc<DiskPool>,
     cfg: Arc<SessionConfig>,
+    geometry: Geometry,
+    /// Block states, requests and the bytes of pieces in progress.
+    picker: Picker<Bytes>,
+    priorities: Vec<u8>,
     peer_id: [u8; 20],
     listen_port: u16,
-    priorities: Vec<u8>,
-    events: mpsc::Sender<TorrentEvent>,
-    peers: HashMap<PeerKey, PeerState>,
+    /// Connected peers (a `BTreeMap` so that iteration, and so every
+    /// decision, is deterministic).
+    peers: BTreeMap<PeerKey, PeerState>,
     next_key: PeerKey,
-    known: VecDeque<SocketAddr>,
-    known_set: HashSet<SocketAddr>,
-    retry_after: HashMap<SocketAddr, Instant>,
-    connecting: usize,
-    banned_addrs: HashSet<SocketAddr>,
-    banned_ids: HashSet<[u8; 20]>,
-    strikes: HashMap<SocketAddr, u32>,
-    key_addrs: HashMap<PeerKey, (SocketAddr, [u8; 20])>,
-    in_progress: HashMap<u32, Vec<Option<Bytes>>>,
+    list: PeerList,
+    /// Recently departed peers: key, address, peer id.
+    departed: VecDeque<(PeerKey, SocketAddr, [u8; 20])>,
+    /// Blocks of failed pieces and who sent them (see `pieces`), oldest
+    /// piece first out.
+    suspects: BTreeMap<u32, Vec<pieces::Suspect>>,
+    suspect_order: VecDeque<u32>,
+    /// Bytes of complete pieces handed to the disk and not answered yet.
     pending_disk_bytes: u64,
+    /// Disk jobs handed out and not answered yet.
+    disk_jobs: usize,
+    life: lifecycle::Life,
     stats: Stats,
-    stats_tx: watch::Sender<Stats>,
-    paused: bool,
-    stopping: Option<oneshot::Sender<()>>,
-    announce_stop: Option<watch::Sender<bool>>,
-    announce_task: Option<tokio::task::JoinHandle<()>>,
+    actions: VecDeque<Action>,
+    /// The time of the input being handled (inputs set it; helpers read it).
+    now: Instant,
+    next_tick: Instant,
+    last_tick: Instant,
+    /// Outgoing attempts in progress.
+    connecting: usize,
     ticks: u64,
     optimistic: Option<PeerKey>,
+    /// Upload slots of the last choking round.
+    slots: usize,
+    seed_limits: SeedLimits,
+    seed_only: bool,
+    upload_limit: u64,
+    /// Since when the torrent is seeding (this stretch).
+    seeding_since: Option<Instant>,
 }
 
-impl Torrent {
-    pub(crate) fn new(
-        init: TorrentInit,
-        events: mpsc::Sender<TorrentEvent>,
-        stats_tx: watch::Sender<Stats>,
-    ) -> Result<Self, monsoon_piece::PieceError> {
-        let geometry = Geometry::new(init.meta.total_length, init.meta.piece_length)?;
-        let mut picker = Picker::new(geometry, init.seed);
-        picker.set_priorities(&init.piece_priorities);
-        picker.set_sequential(init.sequential);
-        let mut stats = Stats::new(init.meta.total_length, geometry.piece_count());
-        stats.wanted_bytes = (0..geometry.piece_count())
-            .filter(|&p| init.piece_priorities[p as usize] > 0)
+impl TorrentCore {
+    /// A torrent that starts by checking the data on disk (or paused,
+    /// waiting for [`resume`](Self::resume), if `params.paused`).
+    ///
+    /// # Errors
+    /// [`EngineError::Piece`] if the metainfo's geometry is unusable,
+    /// [`EngineError::PiecePriorityCount`] if the priorities do not have one
+    /// entry per piece.
+    pub fn new(params: TorrentParams, now: Instant) -> Result<Self, EngineError> {
+        let meta = params.meta;
+        let geometry = Geometry::new(meta.total_length, meta.piece_length)?;
+        let n = geometry.piece_count();
+        let priorities = params
+            .piece_priorities
+            .unwrap_or_else(|| vec![1; n as usize]);
+        if priorities.len() != n as usize {
+            return Err(EngineError::PiecePriorityCount {
+                given: priorities.len(),
+                pieces: n,
+            });
+        }
+        let mut picker = Picker::with_data(geometry, params.seed);
+        picker.set_priorities(&priorities);
+        picker.set_sequential(params.sequential);
+        let mut stats = Stats::new(meta.total_length, n);
+        stats.wanted_bytes = (0..n)
+            .filter(|&p| priorities[p as usize] > 0)
             .map(|p| u64::from(geometry.piece_size(p)))
             .sum();
-        let mut t = Self {
-            meta: init.meta,
+        let mut core = Self {
+            meta,
             geometry,
             picker,
-            storage: init.storage,
-            disk: init.disk,
-            cfg: init.cfg,
-            peer_id: init.peer_id,
-            listen_port: init.listen_port,
-            priorities: init.piece_priorities,
-            events,
-            peers: HashMap::new(),
+            priorities,
+            peer_id: params.peer_id,
+            listen_port: params.listen_port,
+            peers: BTreeMap::new(),
             next_key: 0,
-            known: VecDeque::new(),
-            known_set: HashSet::new(),
-            retry_after: HashMap::new(),
-            connecting: 0,
-            banned_addrs: HashSet::new(),
-            banned_ids: HashSet::new(),
-            strikes: HashMap::new(),
-            key_addrs: HashMap::new(),
-            in_progress: HashMap::new(),
+            list: PeerList::new(),
+            departed: VecDeque::new(),
+            suspects: BTreeMap::new(),
+            suspect_order: VecDeque::new(),
             pending_disk_bytes: 0,
+            disk_jobs: 0,
+            life: lifecycle::Life::default(),
             stats,
-            stats_tx,
-            paused: init.paused,
-            stopping: None,
-            announce_stop: None,
-            announce_task: None,
+            actions: VecDeque::new(),
+            now,
+            next_tick: now + TICK,
+            last_tick: now,
+            connecting: 0,
             ticks: 0,
             optimistic: None,
+            slots: params.cfg.upload_slots.max(1),
+            seed_limits: params.seed_limits,
+            seed_only: params.seed_only,
+            upload_limit: params.upload_limit,
+            seeding_since: None,
+            cfg: params.cfg,
         };
-        t.add_peers(init.peers);
-        if let Some(announcer) = init.announcer {
-            let (stop_tx, stop_rx) = watch::channel(false);
-            let task = announce::spawn(
-                announcer,
-                announce::Params {
-                    info_hash: t.meta.info_hash,
-                    peer_id: t.peer_id,
-                    port: t.listen_port,
-                    max_interval: t.cfg.max_announce_interval,
-                },
-                t.stats_tx.subscribe(),
-                t.events.clone(),
-                stop_rx,
-            );
-            t.announce_stop = Some(stop_tx);
-            t.announce_task = Some(task);
-        }
-        Ok(t)
+        core.start(params.paused);
+        Ok(core)
     }
 
-    /// Runs the torrent until it is removed.
-    pub(crate) async fn run(mut self, mut rx: mpsc::Receiver<TorrentEvent>) {
-        if let Err(e) = self.check_existing().await {
-            self.fail(e);
-        }
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        while self.stopping.is_none() {
-            tokio::select! {
-                ev = rx.recv() => match ev {
-                    Some(ev) => self.on_event(ev),
-                    None => break,
-                },
-                _ = tick.tick() => self.on_tick(),
-            }
-        }
-        self.shutdown().await;
+    /// The next action to carry out, in order.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
     }
 
-    /// Resume: hash what is already on disk and start from it.
-    async fn check_existing(&mut self) -> Result<(), String> {
-        self.publish();
-        let storage = self.storage.clone();
-        let hashes = self.meta.pieces.clone();
-        let threads = std::thread::available_parallelism().map_or(2, usize::from);
-        let present = tokio::task::spawn_blocking(move || {
-            monsoon_storage::recheck(storage.as_ref(), &hashes, threads)
-        })
-        .await
-        .map_err(|e| format!("recheck: {e}"))?
-        .map_err(|e| format!("recheck: {e}"))?;
-        let mut have = Bitfield::new(self.geometry.piece_count());
-        for (i, ok) in present.iter().enumerate() {
-            if *ok {
-                have.set(i as u32, true);
-            }
-        }
-        let found = have.count_ones();
-        self.picker.set_have(&have);
-        if found > 0 {
-            info!(pieces = found, "resuming with pieces already on disk");
-        }
-        self.recount_done();
-        self.stats.state = if self.paused {
-            TorrentState::Paused
-        } else if self.picker.is_complete() {
-            TorrentState::Seeding
-        } else {
-            TorrentState::Downloading
-        };
-        self.publish();
-        Ok(())
+    /// When to call [`handle_timeout`](Self::handle_timeout) next; `None`
+    /// once stopped.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        (self.state() != TorrentState::Stopped).then_some(self.next_tick)
     }
 
-    fn on_event(&mut self, ev: TorrentEvent) {
-        match ev {
-            TorrentEvent::Peer(key, msg) => self.on_message(key, msg),
-            TorrentEvent::PeerClosed(key, reason) => self.on_peer_closed(key, &reason),
-            TorrentEvent::Outgoing { addr, result } => {
-                self.connecting = self.connecting.saturating_sub(1);
-                match result {
-                    Ok((stream, hs)) => self.on_connected(addr, stream, hs, false),
-                    Err(e) => {
-                        tracing::debug!(%addr, error = %e, "connect failed");
-                        self.forget_for_a_while(addr);
-                    }
-                }
-            }
-            TorrentEvent::Incoming {
-                addr,
-                stream,
-                handshake,
-            } => self.on_connected(addr, stream, handshake, true),
-            TorrentEvent::PieceChecked { piece, result } => self.on_piece_checked(piece, result),
-            TorrentEvent::BlockRead { peer, req, result } => self.on_block_read(peer, req, result),
-            TorrentEvent::Peers(addrs) => {
-                self.add_peers(addrs);
-                self.connect_more();
-            }
-            TorrentEvent::Cmd(cmd) => self.on_command(cmd),
+    /// The time has come (see [`poll_timeout`](Self::poll_timeout)): rates,
+    /// snubbed peers, choking rounds, connection attempts, request refills.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.set_now(now);
+        if now < self.next_tick || self.state() == TorrentState::Stopped {
+            return;
         }
-    }
-
-    fn on_command(&mut self, cmd: Command) {
-        match cmd {
-            Command::Pause => {
-                self.paused = true;
-                let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
-                for key in keys {
-                    self.drop_peer(key, "paused");
-                }
-                self.stats.state = TorrentState::Paused;
-                self.publish();
-            }
-            Command::Resume => {
-                self.paused = false;
-                self.stats.state = if self.picker.is_complete() {
-                    TorrentState::Seeding
-                } else {
-                    TorrentState::Downloading
-                };
-                self.retry_after.clear();
-                self.connect_more();
-                self.publish();
-            }
-            Command::Remove(ack) => self.stopping = Some(ack),
-        }
-    }
-
-    fn on_tick(&mut self) {
+        self.next_tick = now + TICK;
         self.ticks += 1;
         self.update_rates();
         self.check_snubs();
+        self.check_stalled_sends();
+        self.check_seed_limits();
         let choke_every = self.cfg.choke_interval.as_secs().max(1);
         if self.ticks % choke_every == 0 {
             let rotate = self.ticks % self.cfg.optimistic_interval.as_secs().max(1) < choke_every;
             self.rechoke(rotate);
         }
-        if !self.paused {
-            self.connect_more();
-            let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
-            for key in keys {
-                self.fill_requests(key);
+        self.connect_more();
+        self.refill_all();
+        self.refresh_stats();
+    }
+
+    /// The payload bytes queued for a peer (in [`Action::Send`] piece
+    /// messages) that its connection has now written: more reads for it may
+    /// start. Drivers report this so that a peer that does not read is
+    /// never sent more than a bounded amount.
+    pub fn handle_sent(&mut self, now: Instant, key: PeerKey, bytes: u64) {
+        self.set_now(now);
+        if let Some(p) = self.peers.get_mut(&key) {
+            p.unsent = p.unsent.saturating_sub(bytes);
+            p.last_send_progress = self.now;
+            self.dispatch_reads(key);
+        }
+    }
+
+    /// Command: new seeding limits (checked on the next tick).
+    pub fn set_seed_limits(&mut self, now: Instant, limits: SeedLimits) {
+        self.set_now(now);
+        self.seed_limits = limits;
+        self.stats.seed_limit_reached = false;
+    }
+
+    /// The upload limit now in force for this torrent (0: none).
+    pub fn set_upload_limit(&mut self, now: Instant, rate: u64) {
+        self.set_now(now);
+        self.upload_limit = rate;
+    }
+
+    /// Peer addresses to try, from `source`.
+    pub fn add_peers(&mut self, now: Instant, addrs: &[SocketAddr], source: PeerSource) {
+        self.set_now(now);
+        for &addr in addrs {
+            if addr.port() == 0 || (addr.port() == self.listen_port && addr.ip().is_loopback()) {
+                continue;
             }
+            self.list.add(addr, source, now);
         }
-        self.publish();
+        self.connect_more();
     }
 
-    fn fail(&mut self, error: String) {
-        warn!(%error, "torrent failed");
-        self.stats.state = TorrentState::Error;
-        self.stats.error = Some(error);
-        self.paused = true;
-        let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
-        for key in keys {
-            self.drop_peer(key, "torrent failed");
-        }
-        self.publish();
+    /// The torrent's lifecycle state.
+    pub fn state(&self) -> TorrentState {
+        self.stats.state
     }
 
-    fn publish(&mut self) {
+    /// A snapshot of the torrent's progress.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The torrent this core downloads.
+    pub fn metainfo(&self) -> &Arc<Metainfo> {
+        &self.meta
+    }
+
+    /// Pieces verified on disk.
+    pub fn have(&self) -> &Bitfield {
+        self.picker.have()
+    }
+
+    /// Disk jobs handed out whose [`DiskResult`] has not come back yet.
+    pub fn disk_jobs_pending(&self) -> usize {
+        self.disk_jobs
+    }
+
+    /// Connected peers.
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// The largest frame a peer of this torrent may send: the codec's
+    /// default, or more when this torrent's bitfield needs it.
+    pub fn max_frame(&self) -> usize {
+        monsoon_wire::DEFAULT_MAX_FRAME.max(self.geometry.piece_count().div_ceil(8) as usize + 1)
+    }
+
+    /// Time moves forward only.
+    fn set_now(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+    }
+
+    fn push(&mut self, action: Action) {
+        if let Action::Disk(_) = action {
+            self.disk_jobs += 1;
+        }
+        self.actions.push_back(action);
+    }
+
+    /// Updates the counters of [`Stats`] that are not kept as they change.
+    fn refresh_stats(&mut self) {
         self.stats.peers = self.peers.len();
-        self.stats.known_peers = self.known.len();
-        self.stats.banned_peers = self.banned_addrs.len();
+        self.stats.known_peers = self.list.idle_count();
+        self.stats.banned_peers = self.list.banned_count();
+        self.stats.snubbed_peers = self.peers.values().filter(|p| p.snubbed).count();
         self.stats.pieces_done = self.picker.have().count_ones();
-        self.stats_tx.send_replace(self.stats.clone());
     }
 
-    fn recount_done(&mut self) {
-        let have = self.picker.have();
-        self.stats.done_bytes = have
-            .iter_ones()
-            .filter(|&p| self.priorities[p as usize] > 0)
-            .map(|p| u64::from(self.geometry.piece_size(p)))
-            .sum();
-    }
-
-    async fn shutdown(&mut self) {
-        let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
-        for key in keys {
-            self.drop_peer(key, "torrent removed");
-        }
-        if let Some(stop) = self.announce_stop.take() {
-            let _ = stop.send(true);
-        }
-        if let Some(task) = self.announce_task.take() {
-            // The announce task sends `stopped` with its own timeout.
-            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
-        }
-        let storage = self.storage.clone();
-        let _ = tokio::task::spawn_blocking(move || storage.flush()).await;
-        if self.stats.state != TorrentState::Error {
-            self.stats.state = TorrentState::Stopped;
-        }
-        self.publish();
-        if let Some(ack) = self.stopping.take() {
-            let _ = ack.send(());
+    /// A peer's address and id, connected or recently departed.
+    fn identity(&self, key: PeerKey) -> Option<(SocketAddr, [u8; 20])> {
+        match self.peers.get(&key) {
+            Some(p) => Some((p.addr, p.id)),
+            None => self
+                .departed
+                .iter()
+                .find(|(k, ..)| *k == key)
+                .map(|&(_, addr, id)| (addr, id)),
         }
     }
 }

@@ -1,52 +1,90 @@
-//! Completed pieces: hash and write off the async threads, then announce
-//! them, or re-queue them and score the peers that sent bad data.
+//! The Piece Manager's side of the core: complete pieces go to the disk to
+//! be hashed and written; what comes back is announced, or re-queued with
+//! the peers that sent bad data found and banned.
+//!
+//! Who sent bad data: a piece that fails with one sender counts a strike
+//! against it (banned after `ban_after_failures`). A piece that fails with
+//! several senders strikes nobody, since honest peers would be punished
+//! with the guilty one; instead each block's hash is kept, and when the
+//! piece later passes, whoever had sent a block that differs from the good
+//! one is banned at once (libtorrent's "smart ban").
 
-use bytes::Bytes;
+use std::sync::Arc;
+use std::time::Instant;
+
 use monsoon_piece::PeerKey;
+use monsoon_storage::StorageError;
 use monsoon_wire::Message;
-use tracing::{info, warn};
+use tracing::warn;
 
-use super::{Torrent, TorrentEvent};
+use super::reason::CloseReason;
+use super::{Action, DiskJob, DiskResult, TorrentCore};
+use crate::error::TorrentError;
 use crate::stats::TorrentState;
 
-impl Torrent {
-    /// Every block of `piece` arrived: verify and write it on a blocking thread.
-    pub(super) fn piece_complete(&mut self, piece: u32) {
-        let Some(slots) = self.in_progress.remove(&piece) else {
-            return;
-        };
-        let Some(blocks) = slots.into_iter().collect::<Option<Vec<Bytes>>>() else {
-            // The picker and our buffer disagree: start the piece over.
-            warn!(piece, "piece reported complete with blocks missing");
-            self.picker.on_piece_failed(piece);
-            return;
-        };
-        let size = u64::from(self.geometry.piece_size(piece));
-        self.pending_disk_bytes += size;
-        let expected = self.meta.pieces[piece as usize];
-        let storage = self.storage.clone();
-        let events = self.events.clone();
-        self.disk.submit(move || {
-            let result = if monsoon_storage::hash_blocks(&blocks) == expected {
-                storage
-                    .write_piece(piece, &blocks)
-                    .map(|()| true)
-                    .map_err(|e| e.to_string())
-            } else {
-                Ok(false)
-            };
-            drop(blocks);
-            let _ = events.blocking_send(TorrentEvent::PieceChecked { piece, result });
-        });
+impl TorrentCore {
+    /// A [`DiskJob`] finished.
+    pub fn handle_disk(&mut self, now: Instant, result: DiskResult) {
+        self.set_now(now);
+        self.disk_jobs = self.disk_jobs.saturating_sub(1);
+        match result {
+            DiskResult::Checked(result) => self.on_checked(result),
+            DiskResult::PieceWritten {
+                piece,
+                result,
+                block_hashes,
+            } => self.on_piece_written(piece, result, &block_hashes),
+            DiskResult::Read {
+                peer,
+                block,
+                result,
+            } => self.on_block_read(peer, block, result),
+            DiskResult::Flushed(Err(e)) => self.fail(TorrentError::Flush(Arc::new(e))),
+            DiskResult::Flushed(Ok(())) => {}
+        }
     }
 
-    pub(super) fn on_piece_checked(&mut self, piece: u32, result: Result<bool, String>) {
+    /// Every block of `piece` arrived: hand it to the disk to verify and write.
+    pub(super) fn piece_complete(&mut self, piece: u32) {
+        let Some(blocks) = self.picker.take_piece(piece) else {
+            return;
+        };
+        self.pending_disk_bytes += u64::from(self.geometry.piece_size(piece));
+        let hash = self.meta.pieces[piece as usize];
+        let block_hashes = self.suspects.contains_key(&piece);
+        self.push(Action::Disk(DiskJob::WritePiece {
+            piece,
+            blocks,
+            hash,
+            block_hashes,
+        }));
+    }
+
+    fn on_piece_written(
+        &mut self,
+        piece: u32,
+        result: Result<bool, StorageError>,
+        block_hashes: &[[u8; 20]],
+    ) {
         let size = u64::from(self.geometry.piece_size(piece));
         self.pending_disk_bytes = self.pending_disk_bytes.saturating_sub(size);
+        if self.state() == TorrentState::Stopped {
+            return;
+        }
         match result {
-            Ok(true) => self.piece_verified(piece),
-            Ok(false) => self.piece_failed(piece, size),
-            Err(e) => return self.fail(format!("writing piece {piece}: {e}")),
+            Ok(true) => {
+                self.convict(piece, block_hashes);
+                self.piece_verified(piece);
+            }
+            Ok(false) => self.piece_failed(piece, size, block_hashes),
+            Err(e) => {
+                // The piece is not on disk: it must be fetched again.
+                self.picker.on_piece_failed(piece);
+                return self.fail(TorrentError::Write {
+                    piece,
+                    source: Arc::new(e),
+                });
+            }
         }
         self.refill_all();
     }
@@ -56,30 +94,15 @@ impl Torrent {
         if self.priorities[piece as usize] > 0 {
             self.stats.done_bytes += u64::from(self.geometry.piece_size(piece));
         }
+        self.stats.pieces_done = self.picker.have().count_ones();
         let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
-        for key in &keys {
-            if !self.picker.peer_has(*key, piece) {
-                self.send(*key, vec![Message::Have(piece)]);
+        for &key in &keys {
+            if !self.picker.peer_has(key, piece) {
+                self.send(key, vec![Message::Have(piece)]);
             }
         }
-        if self.picker.is_complete() && self.stats.state == TorrentState::Downloading {
-            info!(name = %self.meta.name, "download complete");
-            self.stats.state = TorrentState::Seeding;
-            self.in_progress.clear();
-            let storage = self.storage.clone();
-            self.disk.submit(move || {
-                let _ = storage.flush();
-            });
-            let n = self.geometry.piece_count();
-            for key in keys {
-                let seed = self.peers.get(&key).is_some_and(|p| p.have_count == n);
-                if seed {
-                    self.drop_peer(key, "both sides are seeds");
-                } else {
-                    self.update_interest(key);
-                }
-            }
-            self.publish();
+        if self.picker.is_complete() && self.state() == TorrentState::Downloading {
+            self.on_download_complete();
         } else {
             for key in keys {
                 self.update_interest(key);
@@ -87,26 +110,105 @@ impl Torrent {
         }
     }
 
-    fn piece_failed(&mut self, piece: u32, size: u64) {
+    fn piece_failed(&mut self, piece: u32, size: u64, block_hashes: &[[u8; 20]]) {
         self.stats.wasted += size;
-        let contributors = self.picker.on_piece_failed(piece);
-        warn!(
-            piece,
-            peers = contributors.len(),
-            "piece failed its hash check"
-        );
-        for key in contributors {
-            let Some(&(addr, id)) = self.key_addrs.get(&key) else {
-                continue;
-            };
-            let strikes = self.strikes.entry(addr).or_insert(0);
-            *strikes += 1;
-            if *strikes >= self.cfg.ban_after_failures {
-                warn!(%addr, "banning peer for sending corrupt data");
-                self.banned_addrs.insert(addr);
-                self.banned_ids.insert(id);
-                self.drop_peer(key, "banned: corrupt data");
+        let senders = self.picker.senders(piece).unwrap_or_default();
+        self.picker.on_piece_failed(piece);
+        let mut distinct = senders.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        warn!(piece, peers = distinct.len(), "piece failed its hash check");
+        match distinct[..] {
+            [] => {}
+            [only] => {
+                if let Some((addr, id)) = self.identity(only) {
+                    if self.list.strike(addr) >= self.cfg.ban_after_failures {
+                        self.ban(only, addr, id);
+                    }
+                }
             }
+            _ => {
+                // Remember who sent what; judged when the piece passes.
+                if !self.suspects.contains_key(&piece) {
+                    self.suspect_order.push_back(piece);
+                    if self.suspect_order.len() > MAX_SUSPECT_PIECES {
+                        if let Some(old) = self.suspect_order.pop_front() {
+                            self.suspects.remove(&old);
+                        }
+                    }
+                }
+                let attempt: Vec<Suspect> = senders
+                    .iter()
+                    .zip(block_hashes)
+                    .enumerate()
+                    .filter_map(|(block, (&key, hash))| {
+                        let (addr, id) = self.identity(key)?;
+                        let block = block as u32;
+                        let hash = *hash;
+                        Some(Suspect {
+                            key,
+                            addr,
+                            id,
+                            block,
+                            hash,
+                        })
+                    })
+                    .collect();
+                let record = self.suspects.entry(piece).or_default();
+                let room = MAX_SUSPECT_BLOCKS.saturating_sub(record.len());
+                record.extend(attempt.into_iter().take(room));
+            }
+        }
+        self.refresh_stats();
+    }
+
+    /// A piece that failed before passed: ban whoever had sent a block that
+    /// differs from the good one.
+    fn convict(&mut self, piece: u32, good: &[[u8; 20]]) {
+        let Some(record) = self.suspects.remove(&piece) else {
+            return;
+        };
+        self.suspect_order.retain(|&p| p != piece);
+        let mut guilty: Vec<(PeerKey, std::net::SocketAddr, [u8; 20])> = record
+            .iter()
+            .filter(|s| good.get(s.block as usize).is_some_and(|g| *g != s.hash))
+            .map(|s| (s.key, s.addr, s.id))
+            .collect();
+        guilty.sort_unstable();
+        guilty.dedup();
+        for (key, addr, id) in guilty {
+            self.ban(key, addr, id);
+        }
+    }
+
+    fn ban(&mut self, key: PeerKey, addr: std::net::SocketAddr, id: [u8; 20]) {
+        warn!(%addr, "banning peer for sending corrupt data");
+        self.list.ban(addr, id);
+        self.close_peer(key, CloseReason::Banned);
+        // Another connection from the same peer id goes too.
+        let same: Vec<PeerKey> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.id == id)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in same {
+            self.close_peer(k, CloseReason::Banned);
         }
     }
 }
+
+/// One block of a failed piece and who sent it.
+#[derive(Debug)]
+pub(super) struct Suspect {
+    key: PeerKey,
+    addr: std::net::SocketAddr,
+    id: [u8; 20],
+    block: u32,
+    hash: [u8; 20],
+}
+
+/// Failed pieces whose blocks are remembered for a smart ban, at most.
+pub(super) const MAX_SUSPECT_PIECES: usize = 64;
+/// Blocks remembered per failed piece (over all its failed attempts).
+const MAX_SUSPECT_BLOCKS: usize = 4096;

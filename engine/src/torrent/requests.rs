@@ -1,19 +1,19 @@
-//! Request pipelining: keep about a second of data in flight to each peer.
+//! Request pipelining (about a second of data in flight to each peer),
+//! rates, and snubbing.
 
 use monsoon_piece::PeerKey;
 use monsoon_wire::{BlockRef, Message};
-use tokio::time::Instant;
+use tracing::debug;
 
-use super::Torrent;
+use super::TorrentCore;
 
-impl Torrent {
+impl TorrentCore {
     /// Tops up the peer's request pipeline from the picker.
     ///
     /// Refills once the pipeline has drained to half its target depth, so
     /// requests go out in batches rather than one per received block.
     pub(super) fn fill_requests(&mut self, key: PeerKey) {
-        if self.paused
-            || self.stopping.is_some()
+        if !self.is_active()
             || self.picker.is_complete()
             || self.pending_disk_bytes >= self.cfg.max_pending_disk_bytes
         {
@@ -30,13 +30,15 @@ impl Torrent {
             return;
         }
         let depth = p.target_depth(self.cfg.max_requests_per_peer);
-        let outstanding = p.requested.len();
+        let outstanding = self.picker.requests(key).len();
         if outstanding >= depth || (outstanding > 0 && outstanding > depth / 2) {
             return;
         }
         // Summed only here, past the early returns (most calls stop above).
-        let in_flight: usize = self.peers.values().map(|p| p.requested.len()).sum();
-        let room = self.cfg.max_requests_total.saturating_sub(in_flight);
+        let room = self
+            .cfg
+            .max_requests_total
+            .saturating_sub(self.picker.requests_total());
         let want = (depth - outstanding).min(room);
         if want == 0 {
             return;
@@ -48,22 +50,22 @@ impl Torrent {
             }
             return;
         }
-        let Some(p) = self.peers.get_mut(&key) else {
-            return;
-        };
-        if p.requested.is_empty() {
-            // The snub clock starts when there is something to wait for.
-            p.last_block = Instant::now();
+        if outstanding == 0 {
+            if let Some(p) = self.peers.get_mut(&key) {
+                // The snub clock starts when there is something to wait for.
+                p.last_block = self.now;
+            }
         }
-        let mut msgs = Vec::with_capacity(blocks.len());
-        for b in blocks {
-            p.requested.insert(b);
-            msgs.push(Message::Request(BlockRef {
-                index: b.piece,
-                begin: b.begin,
-                length: b.length,
-            }));
-        }
+        let msgs = blocks
+            .into_iter()
+            .map(|b| {
+                Message::Request(BlockRef {
+                    index: b.piece,
+                    begin: b.begin,
+                    length: b.length,
+                })
+            })
+            .collect();
         self.send(key, msgs);
     }
 
@@ -72,6 +74,46 @@ impl Torrent {
         let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
         for key in keys {
             self.fill_requests(key);
+        }
+    }
+
+    /// On each tick: rates as a moving average of the last few seconds.
+    pub(super) fn update_rates(&mut self) {
+        let secs = self.now.duration_since(self.last_tick).as_secs_f64();
+        self.last_tick = self.now;
+        let (mut down, mut up) = (0.0, 0.0);
+        for p in self.peers.values_mut() {
+            p.down.tick(secs);
+            p.up.tick(secs);
+            down += p.down.rate;
+            up += p.up.rate;
+        }
+        self.stats.download_rate = down;
+        self.stats.upload_rate = up;
+    }
+
+    /// A peer that unchoked us but sends nothing we asked for within the
+    /// snub timeout has its requests given to others (and gets one request
+    /// at a time until it sends again).
+    pub(super) fn check_snubs(&mut self) {
+        let limit = self.cfg.snub_timeout;
+        let snubbed: Vec<PeerKey> = self
+            .peers
+            .iter()
+            .filter(|(k, p)| {
+                !p.snubbed
+                    && !self.picker.requests(**k).is_empty()
+                    && self.now.duration_since(p.last_block) > limit
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        for key in snubbed {
+            debug!(key, "peer snubbed us");
+            let released = self.picker.release_peer(key);
+            if let Some(p) = self.peers.get_mut(&key) {
+                p.snubbed = true;
+                p.park(released);
+            }
         }
     }
 }

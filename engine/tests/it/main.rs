@@ -1,5 +1,9 @@
 //! monsoon-engine integration tests (one binary).
+mod core;
 mod listener;
+mod session;
+mod sim;
 mod support;
 mod swarm;
+mod upload;
 mod versions;

@@ -47,8 +47,6 @@ pub(crate) struct Seeder {
     pub(crate) bytes_served: Arc<AtomicU64>,
     /// Connections it accepted.
     pub(crate) connections: Arc<AtomicUsize>,
-    /// Connections that have ended (closed by either side).
-    pub(crate) closed: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -168,13 +166,7 @@ pub(crate) async fn seeder(t: &TestTorrent, fault: Fault) -> Seeder {
     let addr = listener.local_addr().unwrap();
     let bytes_served = Arc::new(AtomicU64::new(0));
     let connections = Arc::new(AtomicUsize::new(0));
-    let closed = Arc::new(AtomicUsize::new(0));
-    let (served, conns, done, t) = (
-        bytes_served.clone(),
-        connections.clone(),
-        closed.clone(),
-        t.clone(),
-    );
+    let (served, conns, t) = (bytes_served.clone(), connections.clone(), t.clone());
     let task = tokio::spawn(async move {
         let mut n = 0u8;
         while let Ok((tcp, _)) = listener.accept().await {
@@ -184,18 +176,14 @@ pub(crate) async fn seeder(t: &TestTorrent, fault: Fault) -> Seeder {
             id[19] = n;
             id[18] = addr.port() as u8;
             id[17] = (addr.port() >> 8) as u8;
-            let (t, served, done) = (t.clone(), served.clone(), done.clone());
-            tokio::spawn(async move {
-                serve(tcp, t, fault, served, id).await;
-                done.fetch_add(1, Ordering::Relaxed);
-            });
+            let (t, served) = (t.clone(), served.clone());
+            tokio::spawn(serve(tcp, t, fault, served, id));
         }
     });
     Seeder {
         addr,
         bytes_served,
         connections,
-        closed,
         task,
     }
 }

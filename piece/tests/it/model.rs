@@ -224,7 +224,7 @@ fn deliver(
     k: PeerKey,
     b: Block,
 ) -> Result<bool, TestCaseError> {
-    let out = picker.on_block(k, b);
+    let out = picker.on_block(k, b, ());
     let valid = m.geo.block_at(b.piece, b.begin, b.length) == Some(b);
     let expect = valid
         && !m.verified.contains(&b.piece)

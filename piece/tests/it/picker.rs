@@ -104,13 +104,13 @@ fn endgame_duplicates_and_cancels() {
         p.pick(4, 10).is_empty(),
         "at most three requesters per block"
     );
-    let out = p.on_block(2, a[0]);
+    let out = p.on_block(2, a[0], ());
     assert!(out.accepted && !out.piece_complete);
     let mut cancel = out.cancel.clone();
     cancel.sort();
     assert_eq!(cancel, vec![(1, a[0]), (3, a[0])]);
     assert!(!p.requests(1).contains(&a[0]));
-    let late = p.on_block(1, a[0]);
+    let late = p.on_block(1, a[0], ());
     assert!(!late.accepted, "a duplicate is not accepted");
 }
 
@@ -129,12 +129,12 @@ fn choke_releases_and_late_blocks() {
         "an untouched piece goes back to missing"
     );
     // Released and requested from nobody: a late block is dropped.
-    assert!(!p.on_block(1, got[0]).accepted);
+    assert!(!p.on_block(1, got[0], ()).accepted);
     // Requested from peer 2 now: a late block from peer 1 is accepted and
     // peer 2's request is to be cancelled.
     let again = p.pick(2, 3);
     assert_eq!(again.len(), 3);
-    let out = p.on_block(1, again[0]);
+    let out = p.on_block(1, again[0], ());
     assert!(out.accepted);
     assert_eq!(out.cancel, vec![(2, again[0])]);
     // A single release.
@@ -155,8 +155,8 @@ fn hash_failure_reports_contributors_and_requeues() {
     p.on_have_all(9);
     let a = p.pick(7, 1);
     let b = p.pick(9, 1);
-    assert!(!p.on_block(7, a[0]).piece_complete);
-    assert!(p.on_block(9, b[0]).piece_complete);
+    assert!(!p.on_block(7, a[0], ()).piece_complete);
+    assert!(p.on_block(9, b[0], ()).piece_complete);
     assert!(p.pick(7, 5).is_empty(), "complete piece waits for its hash");
     assert_eq!(p.on_piece_failed(0), vec![7, 9]);
     assert_eq!(p.wanted_remaining(), 1);
@@ -189,7 +189,7 @@ fn resume_and_interest() {
             length: BLOCK_LEN
         }]
     );
-    assert!(p.on_block(1, got[0]).piece_complete);
+    assert!(p.on_block(1, got[0], ()).piece_complete);
     p.on_piece_verified(9);
     assert!(p.is_complete());
     assert!(!p.is_interesting(1));
@@ -266,7 +266,7 @@ fn many_peers_come_and_go() {
             p.on_have_all(k);
         }
         for b in p.pick(k, 3) {
-            if p.on_block(k, b).piece_complete && k % 5 != 0 {
+            if p.on_block(k, b, ()).piece_complete && k % 5 != 0 {
                 p.on_piece_verified(b.piece);
             }
         }
@@ -282,4 +282,71 @@ fn many_peers_come_and_go() {
     p.check_consistency().unwrap();
     assert_eq!(p.peer_count(), 0);
     assert_eq!((0..n).map(|i| p.availability(i)).sum::<u32>(), 0);
+}
+
+#[test]
+fn block_data_is_kept_until_the_piece_is_taken() {
+    let len = 3 * BLOCK_LEN;
+    let geo = Geometry::new(2 * u64::from(len), len).unwrap();
+    let mut p: Picker<String> = Picker::with_data(geo, 1);
+    p.on_have_all(1);
+    p.on_have_all(2);
+    let a = p.pick(1, 3);
+    assert_eq!(a.len(), 3);
+    // Blocks arrive out of order; a duplicate and an unrequested one are refused.
+    assert!(p.on_block(1, a[2], "c".into()).accepted);
+    assert!(!p.on_block(1, a[2], "c again".into()).accepted);
+    assert!(p.take_piece(a[0].piece).is_none(), "not complete yet");
+    assert!(p.on_block(1, a[0], "a".into()).accepted);
+    assert!(p.on_block(1, a[1], "b".into()).piece_complete);
+    assert_eq!(
+        p.take_piece(a[0].piece),
+        Some(vec!["a".to_string(), "b".into(), "c".into()]),
+        "in block order"
+    );
+    assert_eq!(p.take_piece(a[0].piece), None, "taken once");
+    // Contributors are still known after the data left.
+    assert_eq!(p.on_piece_failed(a[0].piece), vec![1]);
+    let b = p.pick(2, 3);
+    assert!(p.on_block(2, b[0], "x".into()).accepted);
+    p.on_piece_verified(b[0].piece);
+    assert_eq!(
+        p.take_piece(b[0].piece),
+        None,
+        "verified pieces hold no data"
+    );
+}
+
+#[test]
+fn released_requests_are_returned() {
+    let mut p = picker(4, 2);
+    p.on_have_all(1);
+    let got = p.pick(1, 3);
+    assert_eq!(p.requests_total(), 3);
+    assert!(p.is_requested(1, got[0]));
+    let mut released = p.on_choked(1);
+    released.sort_by_key(|b| (b.piece, b.begin));
+    let mut want = got.clone();
+    want.sort_by_key(|b| (b.piece, b.begin));
+    assert_eq!(released, want);
+    assert_eq!(p.requests_total(), 0);
+    assert!(!p.is_requested(1, got[0]));
+    assert!(p.release_peer(9).is_empty(), "unknown peer");
+}
+
+#[test]
+fn senders_of_a_complete_piece() {
+    let mut p = picker(2, 3);
+    p.on_have_all(1);
+    p.on_have_all(2);
+    let a = p.pick(1, 2);
+    let b = p.pick(2, 1);
+    assert_eq!(a[0].piece, b[0].piece);
+    p.on_block(2, b[0], ());
+    assert_eq!(p.senders(a[0].piece), None, "not complete");
+    p.on_block(1, a[1], ());
+    p.on_block(1, a[0], ());
+    assert_eq!(p.senders(a[0].piece), Some(vec![1, 1, 2]));
+    p.on_piece_verified(a[0].piece);
+    assert_eq!(p.senders(a[0].piece), None);
 }

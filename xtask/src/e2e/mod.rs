@@ -19,7 +19,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 pub(crate) use data::{MIB, compare, write_file};
-pub(crate) use procs::{Proc, check_output, free_port};
+pub(crate) use procs::{Proc, check_output, free_port, output};
 pub(crate) use seeders::{Kind, LtOptions, PYTHON, Seeder, TorrentFacts, Tracker, script};
 
 use crate::{cmd, setup};
@@ -171,7 +171,7 @@ pub(crate) fn fresh_dir(name: &str) -> Result<PathBuf> {
 pub(crate) fn build_monsoon() -> Result<PathBuf> {
     cmd::run("cargo", &["build", "--release", "-p", "monsoon-cli"])?;
     let bin = cmd::root().join("target/release/monsoon");
-    let (_, help) = procs::output(Command::new(&bin).arg("--help"), Duration::from_secs(30))?;
+    let (_, help) = output(Command::new(&bin).arg("--help"), Duration::from_secs(30))?;
     if !help.contains("download") {
         bail!(
             "{} has no `download` command yet (its --help does not mention one), so there is \

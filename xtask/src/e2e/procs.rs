@@ -90,6 +90,11 @@ impl Proc {
         })
     }
 
+    /// Its process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Where its output goes.
     pub(crate) fn log(&self) -> &Path {
         &self.log

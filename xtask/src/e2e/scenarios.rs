@@ -1,6 +1,7 @@
 //! The e2e scenarios, each one cell of the matrix: data and torrents, then
 //! downloads from each seeding client, all of them, a peer given by address,
-//! a corrupt peer, and a resume after SIGKILL.
+//! a corrupt peer, a resume after SIGKILL, and the DHT node against
+//! libtorrent's DHT.
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -160,7 +161,37 @@ pub(super) fn run_all(work: &Path, client: &Client, big: u64) -> Result<Matrix> 
     cell(&mut m, "resume after SIGKILL", "libtorrent", &|dir| {
         resume(&env, single, dir)
     });
+    cell(&mut m, "DHT node (monsoon-dht)", "libtorrent", &dht_interop);
     Ok(m)
+}
+
+/// monsoon-dht's node against two libtorrent DHT sessions: the crate's
+/// interop test (bootstrap from them, find their announce, be found by
+/// their `dht_get_peers`), run here so the matrix shows it.
+fn dht_interop(dir: &Path) -> Result<String> {
+    let test = "libtorrent::interop_with_libtorrent_sessions";
+    let text = procs::check_output(
+        Command::new("cargo")
+            .args([
+                "test",
+                "-p",
+                "monsoon-dht",
+                "--test",
+                "it",
+                test,
+                "--",
+                "--exact",
+            ])
+            .current_dir(crate::cmd::root()),
+        Duration::from_secs(600),
+    )?;
+    std::fs::write(dir.join("dht-interop.log"), &text)?;
+    ensure!(
+        text.contains("test result: ok. 1 passed"),
+        "{test} did not run: {}",
+        procs::last_lines(&text, 5)
+    );
+    Ok(String::new())
 }
 
 /// `monsoon info --json` agrees with libtorrent on the info-hash and sizes.

@@ -320,6 +320,11 @@ impl Seeder {
     }
 
     /// Its peer address.
+    /// The seeder's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.proc.pid()
+    }
+
     pub(crate) fn addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }

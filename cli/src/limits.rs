@@ -1,0 +1,151 @@
+//! The network and seeding options `download` and `seed` share, and the
+//! parsers for rates (`500K`) and durations (`1h30m`).
+
+use std::time::Duration;
+
+use monsoon_engine::{AddTorrentOptions, SeedLimits, SessionConfig};
+
+/// Port, rate and peer limits.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct NetArgs {
+    /// Port to accept peers on (0: any free port).
+    #[arg(long, default_value_t = 6881)]
+    pub(crate) port: u16,
+    /// Upload limit in bytes per second, with K/M/G suffixes (powers of 1024); 0: none.
+    #[arg(long, value_name = "RATE", default_value = "0", value_parser = parse_rate)]
+    max_upload_rate: u64,
+    /// Download limit in bytes per second, like --max-upload-rate; 0: none.
+    #[arg(long, value_name = "RATE", default_value = "0", value_parser = parse_rate)]
+    max_download_rate: u64,
+    /// Most peer connections for the torrent.
+    #[arg(long, value_name = "N")]
+    max_peers: Option<usize>,
+}
+
+impl NetArgs {
+    pub(crate) fn apply(&self, cfg: &mut SessionConfig, opts: &mut AddTorrentOptions) {
+        cfg.listen_addr.set_port(self.port);
+        if let Some(n) = self.max_peers {
+            cfg.max_peers_per_torrent = n.max(1);
+            cfg.max_peers = cfg.max_peers.max(n);
+        }
+        opts.max_upload_rate = self.max_upload_rate;
+        opts.max_download_rate = self.max_download_rate;
+    }
+}
+
+/// When to stop seeding.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct SeedArgs {
+    /// Stop seeding once uploaded / size reaches this ratio (e.g. 2.0).
+    #[arg(long, value_name = "R", value_parser = parse_ratio)]
+    ratio: Option<f64>,
+    /// Stop seeding after this long (e.g. 90s, 30m, 2h, 1d, 1h30m).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    seed_time: Option<Duration>,
+}
+
+impl SeedArgs {
+    pub(crate) fn limits(&self) -> SeedLimits {
+        SeedLimits::new(self.ratio, self.seed_time)
+    }
+}
+
+/// A rate: bytes per second, with an optional `K`, `M` or `G` suffix
+/// (powers of 1024) and an optional trailing `B` or `/s`; `0` is no limit.
+pub(crate) fn parse_rate(s: &str) -> Result<u64, String> {
+    let t = s.trim().trim_end_matches("/s").trim_end_matches(['b', 'B']);
+    let (digits, mult) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1u64 << 10),
+        Some((i, 'm' | 'M')) => (&t[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&t[..i], 1 << 30),
+        _ => (t, 1),
+    };
+    let n: f64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a rate (e.g. 0, 500K, 2M, 1.5M)"))?;
+    if !n.is_finite() || n < 0.0 {
+        return Err(format!("`{s}` is not a rate (e.g. 0, 500K, 2M, 1.5M)"));
+    }
+    let bytes = n * mult as f64;
+    if bytes > u64::MAX as f64 / 2.0 {
+        return Err(format!("rate `{s}` is too large"));
+    }
+    Ok(bytes as u64)
+}
+
+/// A duration: a sequence of numbers with units `d`, `h`, `m`, `s`
+/// (`1h30m`, `90s`); a bare number is seconds.
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("`{s}` is not a duration (e.g. 90s, 30m, 2h, 1d, 1h30m)");
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(bad());
+    }
+    if let Ok(secs) = t.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    for c in t.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c {
+            'd' => 86_400,
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(bad()),
+        };
+        let n: u64 = digits.parse().map_err(|_| bad())?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(bad)?;
+        digits.clear();
+    }
+    if !digits.is_empty() {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs(total))
+}
+
+fn parse_ratio(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(r) if r.is_finite() && r >= 0.0 => Ok(r),
+        _ => Err(format!("`{s}` is not a ratio (e.g. 1.0, 2.5)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates() {
+        assert_eq!(parse_rate("0"), Ok(0));
+        assert_eq!(parse_rate("500K"), Ok(500 * 1024));
+        assert_eq!(parse_rate("2M"), Ok(2 << 20));
+        assert_eq!(parse_rate("1.5m"), Ok(3 << 19));
+        assert_eq!(parse_rate("100KB/s"), Ok(100 * 1024));
+        assert_eq!(parse_rate("12345"), Ok(12345));
+        for bad in ["", "fast", "-1K", "1X", "inf", "NaN", "99999999999G"] {
+            assert!(parse_rate(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86_400)));
+        for bad in ["", "h", "1x", "1h30", "99999999999999999999d", "-5s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! The Tracker Manager: one task per torrent drives the tracker client
+//! (behind the [`Announcer`] trait). The core says when the torrent starts,
+//! completes and stops ([`Event`]s); this task sends those announces,
+//! re-announces on the tracker's interval in between (retrying failures
+//! with a growing delay), and hands the peers it learns back.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use monsoon_tracker::{AnnounceRequest, Announcer, Event};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, sleep_until, timeout};
+use tracing::{Instrument, debug, info_span, warn};
+
+use crate::stats::Stats;
+
+/// Fixed parts of every announce.
+pub(crate) struct Params {
+    pub(crate) info_hash: [u8; 20],
+    pub(crate) peer_id: [u8; 20],
+    pub(crate) port: u16,
+    pub(crate) max_interval: Duration,
+}
+
+/// What the tracker task reports: peer addresses.
+pub(crate) type TrackerPeers = Vec<SocketAddr>;
+
+/// Shortest wait between announces, whatever the tracker says.
+const MIN_INTERVAL: Duration = Duration::from_secs(30);
+/// First retry delay after a failed announce; doubles up to `max_interval`.
+const RETRY_BASE: Duration = Duration::from_secs(15);
+/// How long a `stopped` or `completed` announce may take.
+const FINAL_TIMEOUT: Duration = Duration::from_secs(5);
+/// Events the core may queue for the task (a handful per lifecycle change).
+pub(crate) const EVENT_QUEUE: usize = 32;
+
+/// Starts the task. It ends when `events` closes (after announcing
+/// `stopped` if the core asked for it first).
+pub(crate) fn spawn(
+    announcer: Box<dyn Announcer>,
+    params: Params,
+    progress: watch::Receiver<Stats>,
+    events: mpsc::Receiver<Event>,
+    peers: mpsc::Sender<TrackerPeers>,
+) -> JoinHandle<()> {
+    let task = Task {
+        announcer,
+        params,
+        progress,
+        peers,
+        key: 0,
+    };
+    tokio::spawn(task.run(events).instrument(info_span!("announce")))
+}
+
+struct Task {
+    announcer: Box<dyn Announcer>,
+    params: Params,
+    progress: watch::Receiver<Stats>,
+    peers: mpsc::Sender<TrackerPeers>,
+    key: u32,
+}
+
+impl Task {
+    async fn run(mut self, mut events: mpsc::Receiver<Event>) {
+        let id = self.params.peer_id;
+        self.key = u32::from_le_bytes([id[16], id[17], id[18], id[19]]);
+        // Between `started` and `stopped` (as the core said).
+        let mut started = false;
+        // The next regular announce, while started.
+        let mut next: Option<Instant> = None;
+        // The tracker answered since `started` (until then, every regular
+        // announce is a `started` again).
+        let mut greeted = false;
+        let mut queued: Option<Event> = None;
+        let mut failures = 0u32;
+        loop {
+            let event = match queued.take() {
+                Some(e) => e,
+                None => tokio::select! {
+                    e = events.recv() => match e {
+                        Some(e) => e,
+                        None => return,
+                    },
+                    _ = sleep_until(next.unwrap_or_else(Instant::now)), if next.is_some() => Event::None,
+                },
+            };
+            let event = match event {
+                Event::Stopped => {
+                    if started && greeted {
+                        self.announce_final(Event::Stopped).await;
+                    }
+                    (started, greeted, next) = (false, false, None);
+                    continue;
+                }
+                Event::Started => {
+                    (started, greeted) = (true, false);
+                    Event::Started
+                }
+                _ if !started => continue,
+                Event::None if !greeted => Event::Started,
+                e => e,
+            };
+            let req = self.request(event);
+            let result = if event == Event::Completed {
+                // Worth finishing even when a stop is on its way.
+                match timeout(FINAL_TIMEOUT, self.announcer.announce(&req)).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        next = Some(Instant::now());
+                        continue;
+                    }
+                }
+            } else {
+                tokio::select! {
+                    r = self.announcer.announce(&req) => r,
+                    e = events.recv() => match e {
+                        // Interrupted: a `stopped` needs no announce if the
+                        // tracker never heard us; anything else goes next.
+                        Some(e) => {
+                            queued = Some(e);
+                            next = Some(Instant::now());
+                            continue;
+                        }
+                        None => return,
+                    },
+                }
+            };
+            let wait = match result {
+                Ok(resp) => {
+                    greeted = true;
+                    failures = 0;
+                    debug!(peers = resp.peers.len(), interval = ?resp.interval, "announced");
+                    if !resp.peers.is_empty() && self.peers.send(resp.peers).await.is_err() {
+                        return;
+                    }
+                    let min = resp.min_interval.unwrap_or(MIN_INTERVAL).max(MIN_INTERVAL);
+                    resp.interval.clamp(min, self.params.max_interval.max(min))
+                }
+                Err(e) => {
+                    warn!(error = %e, "announce failed");
+                    failures = failures.saturating_add(1);
+                    (RETRY_BASE * 2u32.saturating_pow(failures.min(10) - 1))
+                        .min(self.params.max_interval)
+                }
+            };
+            next = Some(Instant::now() + wait);
+        }
+    }
+
+    async fn announce_final(&mut self, event: Event) {
+        let req = self.request(event);
+        let _ = timeout(FINAL_TIMEOUT, self.announcer.announce(&req)).await;
+    }
+
+    fn request(&self, event: Event) -> AnnounceRequest {
+        let stats = self.progress.borrow();
+        AnnounceRequest {
+            info_hash: self.params.info_hash,
+            peer_id: self.params.peer_id,
+            port: self.params.port,
+            uploaded: stats.uploaded,
+            downloaded: stats.downloaded,
+            left: stats.wanted_bytes.saturating_sub(stats.done_bytes),
+            event,
+            numwant: Some(200),
+            key: self.key,
+            compact: true,
+            tracker_id: None,
+            ip: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use monsoon_tracker::{AnnounceFuture, AnnounceResponse, TrackerError};
+
+    use super::*;
+
+    /// Records every announce; answers with one peer and a 60 s interval,
+    /// or fails while `fail` is set.
+    #[derive(Clone, Default)]
+    struct Fake {
+        seen: Arc<Mutex<Vec<(Duration, Event)>>>,
+        fail: Arc<Mutex<bool>>,
+        start: Arc<Mutex<Option<Instant>>>,
+    }
+
+    impl Announcer for Fake {
+        fn announce<'a>(&'a mut self, req: &'a AnnounceRequest) -> AnnounceFuture<'a> {
+            let start = *self.start.lock().unwrap().get_or_insert_with(Instant::now);
+            self.seen.lock().unwrap().push((start.elapsed(), req.event));
+            let fail = *self.fail.lock().unwrap();
+            Box::pin(async move {
+                if fail {
+                    return Err(TrackerError::Failure("down".into()));
+                }
+                Ok(AnnounceResponse {
+                    interval: Duration::from_secs(60),
+                    min_interval: None,
+                    tracker_id: None,
+                    complete: None,
+                    incomplete: None,
+                    warning: None,
+                    peers: vec!["10.0.0.1:1".parse().unwrap()],
+                })
+            })
+        }
+    }
+
+    fn start(
+        fake: &Fake,
+    ) -> (
+        mpsc::Sender<Event>,
+        mpsc::Receiver<TrackerPeers>,
+        JoinHandle<()>,
+    ) {
+        let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
+        let (peers_tx, peers) = mpsc::channel(16);
+        let (_, progress) = watch::channel(Stats::new(100, 1));
+        let params = Params {
+            info_hash: [1; 20],
+            peer_id: [2; 20],
+            port: 6881,
+            max_interval: Duration::from_secs(3600),
+        };
+        let task = spawn(Box::new(fake.clone()), params, progress, events, peers_tx);
+        (events_tx, peers, task)
+    }
+
+    fn events(fake: &Fake) -> Vec<Event> {
+        fake.seen.lock().unwrap().iter().map(|s| s.1).collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn announces_follow_the_core_and_the_interval() {
+        let fake = Fake::default();
+        let (tx, mut peers, task) = start(&fake);
+        tx.send(Event::Started).await.unwrap();
+        assert_eq!(peers.recv().await.unwrap().len(), 1, "peers handed back");
+        tokio::time::sleep(Duration::from_secs(61)).await;
+        assert_eq!(events(&fake), [Event::Started, Event::None]);
+        tx.send(Event::Completed).await.unwrap();
+        tx.send(Event::Stopped).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        assert_eq!(
+            events(&fake),
+            [
+                Event::Started,
+                Event::None,
+                Event::Completed,
+                Event::Stopped
+            ],
+            "nothing after stopped"
+        );
+        // Resumed: started again; the task ends when the core goes.
+        tx.send(Event::Started).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(events(&fake).last(), Some(&Event::Started));
+        drop(tx);
+        task.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failures_retry_started_with_a_growing_delay() {
+        let fake = Fake::default();
+        *fake.fail.lock().unwrap() = true;
+        let (tx, _peers, _task) = start(&fake);
+        tx.send(Event::Started).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(100)).await;
+        let seen = fake.seen.lock().unwrap().clone();
+        let at: Vec<u64> = seen.iter().map(|s| s.0.as_secs()).collect();
+        assert_eq!(at, [0, 15, 45], "15 s, then 30 s");
+        assert!(seen.iter().all(|s| s.1 == Event::Started), "{seen:?}");
+        // A stop before the tracker ever answered sends no `stopped`.
+        tx.send(Event::Stopped).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(!events(&fake).contains(&Event::Stopped));
+    }
+}

@@ -1,0 +1,6 @@
+//! The torrent core's decisions, tested through its public sans-IO API
+//! with a fake clock: no sockets, no tasks.
+mod decisions;
+mod harness;
+mod lifecycle;
+mod upload;

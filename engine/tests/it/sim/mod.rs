@@ -1,0 +1,6 @@
+//! Deterministic simulation: many torrent cores on an in-memory network
+//! with a virtual clock (see `net.rs`), and the swarms run on it.
+pub(crate) mod net;
+mod props;
+mod scenarios;
+pub(crate) mod torrent;

@@ -1,0 +1,754 @@
+//! A deterministic network of torrent cores: no sockets, no threads, no
+//! sleeps. Time is virtual and jumps from event to event; every node is a
+//! real [`TorrentCore`] with an in-memory storage, behind an access link
+//! with a one-way latency and an upload rate; messages on a connection
+//! arrive in order; disk jobs answer after a millisecond. Faulty nodes
+//! rewrite what their core sends (see [`Fault`]).
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use monsoon_engine::torrent::{Action, DiskJob, DiskResult, PeerEnd, TorrentCore, TorrentParams};
+use monsoon_engine::{
+    CloseReason, ConnectError, Metainfo, PeerSource, SessionConfig, TorrentState,
+};
+use monsoon_piece::PeerKey;
+use monsoon_storage::MemoryStorage;
+use monsoon_tracker::Event;
+use monsoon_wire::{BlockRef, Handshake, Message};
+
+use super::torrent::SimTorrent;
+
+/// How long a disk job takes.
+const DISK_DELAY: Duration = Duration::from_millis(1);
+
+/// What a faulty node does wrong (to what its honest core sends).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fault {
+    None,
+    /// Flips a byte of every block it sends.
+    Corrupt,
+    /// Sends a choke and, 20 ms later, an unchoke after every `n` blocks.
+    ChokeFlap(u32),
+    /// Its first message is a bitfield two bytes too long.
+    BadBitfield,
+    /// Sends a block nobody asked for right after its bitfield.
+    UnrequestedBlock,
+    /// Sends a `have` for a piece past the end after its bitfield.
+    HaveOutOfRange,
+    /// Drops every connection once it has sent this many block bytes on it.
+    DisconnectAfter(u64),
+    /// Stops sending blocks (silently) once it has sent this many block
+    /// bytes on a connection.
+    StallAfter(u64),
+}
+
+/// One node of the network.
+#[derive(Debug, Clone)]
+pub(crate) struct NodeSpec {
+    /// Upload rate, bytes per second.
+    pub(crate) upload: u64,
+    /// One-way latency of its access link.
+    pub(crate) latency: Duration,
+    /// Pieces it starts with (on its storage).
+    pub(crate) have: Have,
+    pub(crate) fault: Fault,
+    /// Piece priorities (`None`: everything).
+    pub(crate) priorities: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Have {
+    All,
+    Nothing,
+    Pieces(Vec<u32>),
+}
+
+impl NodeSpec {
+    pub(crate) fn seed(upload: u64) -> Self {
+        Self {
+            upload,
+            latency: Duration::from_millis(20),
+            have: Have::All,
+            fault: Fault::None,
+            priorities: None,
+        }
+    }
+
+    pub(crate) fn leech(upload: u64) -> Self {
+        Self {
+            have: Have::Nothing,
+            ..Self::seed(upload)
+        }
+    }
+
+    pub(crate) fn with_fault(mut self, fault: Fault) -> Self {
+        self.fault = fault;
+        self
+    }
+
+    pub(crate) fn with_latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+}
+
+/// What a node did, for tests to assert on.
+#[derive(Debug, Default)]
+pub(crate) struct Log {
+    /// Connections its core closed or refused: (when, peer node, reason).
+    pub(crate) closed: Vec<(Duration, usize, CloseReason)>,
+    /// Connections set up: (when, peer node).
+    pub(crate) connected: Vec<(Duration, usize)>,
+    /// Requests sent, per (peer node, piece).
+    pub(crate) requests: Vec<(usize, BlockRef)>,
+    /// Requests for a piece it already had when it asked (must stay empty).
+    pub(crate) requested_owned: Vec<u32>,
+    /// Cancels sent: (peer node, block).
+    pub(crate) cancels: Vec<(usize, BlockRef)>,
+    /// Block bytes it sent.
+    pub(crate) served: u64,
+    pub(crate) states: Vec<(Duration, TorrentState)>,
+    pub(crate) announces: Vec<Event>,
+    /// When it became a seed (virtual time since the start).
+    pub(crate) completed_at: Option<Duration>,
+}
+
+pub(crate) struct Node {
+    pub(crate) core: TorrentCore,
+    pub(crate) storage: Arc<MemoryStorage>,
+    pub(crate) addr: SocketAddr,
+    pub(crate) spec: NodeSpec,
+    pub(crate) log: Log,
+    hashes: Vec<[u8; 20]>,
+    handshake: Handshake,
+    /// When its upload link is free again.
+    up_free_at: Instant,
+    /// Connections: our key -> (peer node, its key once known).
+    links: BTreeMap<PeerKey, Link>,
+    online: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Link {
+    peer: usize,
+    /// Block bytes sent on it (for faults).
+    sent: u64,
+    blocks: u32,
+}
+
+enum Ev {
+    /// A dial from `from` reaches `to`.
+    Dial {
+        from: usize,
+        to: usize,
+    },
+    /// `to` accepted `from`'s dial as `to_key`; the answer reaches `from`.
+    Accepted {
+        from: usize,
+        to: usize,
+        to_key: PeerKey,
+    },
+    /// A dial failed (nobody there, or refused).
+    DialFailed {
+        from: usize,
+        addr: SocketAddr,
+    },
+    /// A message sent by `from` on its connection `key` arrives.
+    Deliver {
+        from: usize,
+        key: PeerKey,
+        msg: Message,
+    },
+    /// The other end closed: after the last message it sent, `to` hears of
+    /// it; `route` (the closer's way to `to`) goes then.
+    Closed {
+        to: usize,
+        key: PeerKey,
+        route: Option<(usize, PeerKey)>,
+    },
+    Disk {
+        to: usize,
+        result: DiskResult,
+    },
+    /// Node `to` wrote `bytes` of block payload on its connection `key`.
+    Sent {
+        to: usize,
+        key: PeerKey,
+        bytes: u64,
+    },
+    Peers {
+        to: usize,
+        addrs: Vec<SocketAddr>,
+    },
+}
+
+struct Scheduled {
+    at: Instant,
+    seq: u64,
+    ev: Ev,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, o: &Self) -> bool {
+        (self.at, self.seq) == (o.at, o.seq)
+    }
+}
+impl Eq for Scheduled {}
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Scheduled {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(o.at, o.seq))
+    }
+}
+
+/// The network.
+pub(crate) struct Sim {
+    pub(crate) t0: Instant,
+    pub(crate) now: Instant,
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) torrent: SimTorrent,
+    queue: BinaryHeap<Reverse<Scheduled>>,
+    seq: u64,
+    /// Both ends of every open connection: (node, key) -> (node, key).
+    routes: BTreeMap<(usize, PeerKey), (usize, PeerKey)>,
+    /// Events handled so far (a bound on every run).
+    pub(crate) steps: u64,
+}
+
+/// Settings every node's core gets (short timeouts for quick tests).
+pub(crate) fn config() -> SessionConfig {
+    let mut cfg = SessionConfig::new(".");
+    cfg.snub_timeout = Duration::from_secs(5);
+    cfg
+}
+
+impl Sim {
+    /// A network of `specs` nodes sharing `torrent`; each node gets the
+    /// address `10.0.0.i:6881`. Nobody knows anybody until
+    /// [`introduce`](Self::introduce) or a tracker announce (every node
+    /// announcing `started` learns every node's address).
+    pub(crate) fn new(torrent: SimTorrent, specs: Vec<NodeSpec>, cfg: SessionConfig) -> Self {
+        let t0 = Instant::now();
+        let cfg = Arc::new(cfg);
+        let mut nodes = Vec::new();
+        for (i, spec) in specs.into_iter().enumerate() {
+            let addr = SocketAddr::from(([10, 0, (i / 250) as u8, (i % 250) as u8 + 1], 6881));
+            let mut id = *b"-SM0001-000000000000";
+            id[14..20].copy_from_slice(format!("{i:06}").as_bytes());
+            let storage = Arc::new(torrent.storage(&spec.have));
+            let mut params = TorrentParams::new(torrent.meta.clone(), cfg.clone(), id, 6881);
+            params.piece_priorities = spec.priorities.clone();
+            params.seed = i as u64 + 1;
+            let core = TorrentCore::new(params, t0).expect("core");
+            nodes.push(Node {
+                core,
+                storage,
+                addr,
+                log: Log::default(),
+                hashes: torrent.meta.pieces.clone(),
+                handshake: Handshake::new(torrent.meta.info_hash, id),
+                up_free_at: t0,
+                links: BTreeMap::new(),
+                online: true,
+                spec,
+            });
+        }
+        let mut sim = Self {
+            t0,
+            now: t0,
+            nodes,
+            torrent,
+            queue: BinaryHeap::new(),
+            seq: 0,
+            routes: BTreeMap::new(),
+            steps: 0,
+        };
+        for i in 0..sim.nodes.len() {
+            sim.drain(i);
+        }
+        sim
+    }
+
+    pub(crate) fn meta(&self) -> &Arc<Metainfo> {
+        &self.torrent.meta
+    }
+
+    /// Virtual time since the start.
+    pub(crate) fn elapsed(&self) -> Duration {
+        self.now - self.t0
+    }
+
+    /// Tells node `i` the addresses of `others` (as `--peer` does).
+    pub(crate) fn introduce(&mut self, i: usize, others: &[usize]) {
+        let addrs: Vec<SocketAddr> = others.iter().map(|&j| self.nodes[j].addr).collect();
+        let now = self.now;
+        self.nodes[i].core.add_peers(now, &addrs, PeerSource::User);
+        self.drain(i);
+    }
+
+    /// Puts node `i` back on the network (it answers dials again).
+    pub(crate) fn bring_online(&mut self, i: usize) {
+        self.nodes[i].online = true;
+    }
+
+    /// Takes node `i` off the network (its connections break, dials to and
+    /// from it fail, messages to it are lost); its disk and timers go on.
+    pub(crate) fn take_offline(&mut self, i: usize) {
+        self.nodes[i].online = false;
+        let links = std::mem::take(&mut self.nodes[i].links);
+        for (key, link) in links {
+            // A reset: what is in flight either way is lost.
+            if let Some(other) = self.routes.remove(&(i, key)) {
+                self.routes.remove(&other);
+                let d = self.one_way(i, link.peer);
+                self.schedule(
+                    d,
+                    Ev::Closed {
+                        to: other.0,
+                        key: other.1,
+                        route: None,
+                    },
+                );
+            }
+            let now = self.now;
+            self.nodes[i].core.handle_closed(
+                now,
+                key,
+                PeerEnd::Io(std::io::ErrorKind::NetworkDown),
+            );
+        }
+        self.drain(i);
+    }
+
+    /// Runs until `done` holds or `limit` of virtual time passes; returns
+    /// whether `done` held. Bounded in steps too.
+    pub(crate) fn run_until(
+        &mut self,
+        limit: Duration,
+        mut done: impl FnMut(&Sim) -> bool,
+    ) -> bool {
+        let end = self.now + limit;
+        while !done(self) {
+            if self.steps > 20_000_000 || !self.step(end) {
+                return done(self);
+            }
+        }
+        true
+    }
+
+    /// Whether every node has every wanted piece.
+    pub(crate) fn all_complete(&self) -> bool {
+        self.nodes
+            .iter()
+            .all(|n| !n.online || n.core.state() == TorrentState::Seeding)
+    }
+
+    /// One event (or timeout); false when nothing is left before `end`.
+    fn step(&mut self, end: Instant) -> bool {
+        let next_ev = self.queue.peek().map(|Reverse(s)| s.at);
+        let next_timeout = self
+            .nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| n.core.poll_timeout().map(|t| (t, i)))
+            .min();
+        let take_event = match (next_ev, next_timeout) {
+            (Some(e), Some((t, _))) => e <= t,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return false,
+        };
+        self.steps += 1;
+        if take_event {
+            let Some(Reverse(s)) = self.queue.pop() else {
+                return false;
+            };
+            if s.at > end {
+                self.queue.push(Reverse(s));
+                return false;
+            }
+            self.now = self.now.max(s.at);
+            self.handle(s.ev);
+        } else if let Some((t, i)) = next_timeout {
+            if t > end {
+                return false;
+            }
+            self.now = self.now.max(t);
+            let now = self.now;
+            self.nodes[i].core.handle_timeout(now);
+            self.drain(i);
+        }
+        true
+    }
+
+    fn schedule(&mut self, after: Duration, ev: Ev) {
+        self.seq += 1;
+        self.queue.push(Reverse(Scheduled {
+            at: self.now + after,
+            seq: self.seq,
+            ev,
+        }));
+    }
+
+    fn one_way(&self, a: usize, b: usize) -> Duration {
+        self.nodes[a].spec.latency + self.nodes[b].spec.latency
+    }
+
+    fn handle(&mut self, ev: Ev) {
+        let now = self.now;
+        let at = self.elapsed();
+        match ev {
+            Ev::Dial { from, to } => {
+                let from_addr = self.nodes[from].addr;
+                let hs = self.nodes[from].handshake;
+                let n = &mut self.nodes[to];
+                if !n.online {
+                    return self.schedule(
+                        self.one_way(from, to),
+                        Ev::DialFailed {
+                            from,
+                            addr: self.nodes[to].addr,
+                        },
+                    );
+                }
+                let result = n.core.handle_connected(
+                    now,
+                    from_addr,
+                    monsoon_engine::torrent::Direction::Incoming,
+                    &hs,
+                );
+                match result {
+                    Ok(key) => {
+                        n.links.insert(
+                            key,
+                            Link {
+                                peer: from,
+                                sent: 0,
+                                blocks: 0,
+                            },
+                        );
+                        n.log.connected.push((at, from));
+                        self.schedule(
+                            self.one_way(from, to),
+                            Ev::Accepted {
+                                from,
+                                to,
+                                to_key: key,
+                            },
+                        );
+                    }
+                    Err(reason) => {
+                        n.log.closed.push((at, from, reason));
+                        let addr = n.addr;
+                        self.schedule(self.one_way(from, to), Ev::DialFailed { from, addr });
+                    }
+                }
+                self.drain(to);
+            }
+            Ev::Accepted { from, to, to_key } => {
+                let hs = self.nodes[to].handshake;
+                let to_addr = self.nodes[to].addr;
+                let n = &mut self.nodes[from];
+                if !n.online {
+                    return;
+                }
+                match n.core.handle_connected(
+                    now,
+                    to_addr,
+                    monsoon_engine::torrent::Direction::Outgoing,
+                    &hs,
+                ) {
+                    Ok(key) => {
+                        n.links.insert(
+                            key,
+                            Link {
+                                peer: to,
+                                sent: 0,
+                                blocks: 0,
+                            },
+                        );
+                        n.log.connected.push((at, to));
+                        self.routes.insert((from, key), (to, to_key));
+                        self.routes.insert((to, to_key), (from, key));
+                    }
+                    Err(reason) => {
+                        n.log.closed.push((at, to, reason));
+                        self.schedule(
+                            self.one_way(from, to),
+                            Ev::Closed {
+                                to,
+                                key: to_key,
+                                route: None,
+                            },
+                        );
+                    }
+                }
+                self.drain(from);
+            }
+            Ev::DialFailed { from, addr } => {
+                let err = ConnectError::Io(std::io::ErrorKind::ConnectionRefused);
+                self.nodes[from].core.handle_connect_failed(now, addr, err);
+                self.drain(from);
+            }
+            Ev::Deliver { from, key, msg } => {
+                let Some(&(to, key)) = self.routes.get(&(from, key)) else {
+                    return;
+                };
+                let n = &mut self.nodes[to];
+                if std::env::var("SIM_TRACE").is_ok()
+                    && !matches!(msg, Message::Piece { .. } | Message::Request(_))
+                {
+                    eprintln!(
+                        "{at:?} {from}->{to} key {key} known={} {msg:?}",
+                        n.links.contains_key(&key)
+                    );
+                }
+                if n.online && n.links.contains_key(&key) {
+                    n.core.handle_message(now, key, msg);
+                    self.drain(to);
+                }
+            }
+            Ev::Closed { to, key, route } => {
+                if let Some(route) = route {
+                    self.routes.remove(&route);
+                }
+                let n = &mut self.nodes[to];
+                if n.links.remove(&key).is_some() && n.online {
+                    n.core.handle_closed(now, key, PeerEnd::ClosedByPeer);
+                    self.drain(to);
+                }
+            }
+            Ev::Disk { to, result } => {
+                self.nodes[to].core.handle_disk(now, result);
+                self.drain(to);
+            }
+            Ev::Sent { to, key, bytes } => {
+                self.nodes[to].core.handle_sent(now, key, bytes);
+                self.drain(to);
+            }
+            Ev::Peers { to, addrs } => {
+                if self.nodes[to].online {
+                    self.nodes[to]
+                        .core
+                        .add_peers(now, &addrs, PeerSource::Tracker);
+                    self.drain(to);
+                }
+            }
+        }
+    }
+
+    /// Carries out node `i`'s actions.
+    fn drain(&mut self, i: usize) {
+        while let Some(action) = self.nodes[i].core.poll_action() {
+            match action {
+                Action::Connect(addr) => match self.nodes.iter().position(|n| n.addr == addr) {
+                    Some(j) if self.nodes[i].online => {
+                        self.schedule(self.one_way(i, j), Ev::Dial { from: i, to: j })
+                    }
+                    _ => {
+                        self.schedule(Duration::from_millis(100), Ev::DialFailed { from: i, addr })
+                    }
+                },
+                Action::Send(key, msgs) => {
+                    for msg in msgs {
+                        self.send(i, key, msg);
+                    }
+                }
+                Action::Close(key, reason) => {
+                    if let Some(l) = self.nodes[i].links.remove(&key) {
+                        let at = self.elapsed();
+                        self.nodes[i].log.closed.push((at, l.peer, reason));
+                        let d = self.one_way(i, l.peer);
+                        self.cut(i, key, d);
+                    }
+                }
+                Action::Disk(job) => {
+                    let result = self.run_disk(i, job);
+                    self.schedule(DISK_DELAY, Ev::Disk { to: i, result });
+                }
+                Action::Announce(event) => {
+                    self.nodes[i].log.announces.push(event);
+                    if event == Event::Started {
+                        let addrs: Vec<SocketAddr> = (0..self.nodes.len())
+                            .filter(|&j| j != i)
+                            .map(|j| self.nodes[j].addr)
+                            .collect();
+                        self.schedule(Duration::from_millis(50), Ev::Peers { to: i, addrs });
+                    }
+                }
+                Action::StateChanged(state) => {
+                    let at = self.elapsed();
+                    let log = &mut self.nodes[i].log;
+                    log.states.push((at, state));
+                    if state == TorrentState::Seeding && log.completed_at.is_none() {
+                        log.completed_at = Some(at);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The engine's own disk executor, on the in-memory storage.
+    fn run_disk(&self, i: usize, job: DiskJob) -> DiskResult {
+        let n = &self.nodes[i];
+        job.run(n.storage.as_ref(), &n.hashes)
+    }
+
+    /// One message from node `i` on its connection `key`, through the
+    /// node's fault and upload link.
+    fn send(&mut self, i: usize, key: PeerKey, msg: Message) {
+        let Some(link) = self.nodes[i].links.get(&key).copied() else {
+            return;
+        };
+        let fault = self.nodes[i].spec.fault;
+        let pieces = self.meta().piece_count();
+        match &msg {
+            Message::Request(r) => {
+                let log = &mut self.nodes[i].log;
+                log.requests.push((link.peer, *r));
+                if self.nodes[i].core.have().get(r.index) {
+                    self.nodes[i].log.requested_owned.push(r.index);
+                }
+            }
+            Message::Cancel(r) => self.nodes[i].log.cancels.push((link.peer, *r)),
+            _ => {}
+        }
+        let mut out = vec![msg];
+        match (fault, &out[0]) {
+            (Fault::Corrupt, Message::Piece { index, begin, data }) => {
+                let mut bad = data.to_vec();
+                bad[0] ^= 0x55;
+                out[0] = Message::Piece {
+                    index: *index,
+                    begin: *begin,
+                    data: Bytes::from(bad),
+                };
+            }
+            (Fault::BadBitfield, Message::HaveAll | Message::Bitfield(_) | Message::HaveNone) => {
+                out[0] =
+                    Message::Bitfield(Bytes::from(vec![0xff; pieces.div_ceil(8) as usize + 2]));
+            }
+            (Fault::UnrequestedBlock, Message::HaveAll | Message::Bitfield(_)) => {
+                let len =
+                    (self.meta().piece_length.min(16 * 1024) as usize).min(self.torrent.data.len());
+                let data = Bytes::copy_from_slice(&self.torrent.data[..len]);
+                out.push(Message::Piece {
+                    index: 0,
+                    begin: 0,
+                    data,
+                });
+            }
+            (Fault::HaveOutOfRange, Message::HaveAll | Message::Bitfield(_)) => {
+                out.push(Message::Have(pieces + 3));
+            }
+            (Fault::StallAfter(n), Message::Piece { data, .. }) if link.sent >= n => {
+                // Swallowed, as if written to a peer that never gets it.
+                let bytes = data.len() as u64;
+                self.schedule(Duration::ZERO, Ev::Sent { to: i, key, bytes });
+                return;
+            }
+            (Fault::DisconnectAfter(n), Message::Piece { .. }) if link.sent >= n => {
+                // The node drops the connection (its core did not decide it).
+                self.nodes[i].links.remove(&key);
+                let now = self.now;
+                self.nodes[i].core.handle_closed(
+                    now,
+                    key,
+                    PeerEnd::Io(std::io::ErrorKind::ConnectionReset),
+                );
+                let d = self.one_way(i, link.peer);
+                self.cut(i, key, d);
+                return;
+            }
+            _ => {}
+        }
+        if let (Fault::ChokeFlap(every), Message::Piece { .. }) = (fault, &out[0]) {
+            if (link.blocks + 1) % every == 0 {
+                out.push(Message::Choke);
+                out.push(Message::Unchoke);
+            }
+        }
+        for m in out {
+            self.transmit(i, key, link, m);
+        }
+    }
+
+    fn transmit(&mut self, i: usize, key: PeerKey, link: Link, msg: Message) {
+        let size = match &msg {
+            Message::Piece { data, .. } => 13 + data.len() as u64,
+            Message::Bitfield(b) => 5 + b.len() as u64,
+            _ => 17,
+        };
+        if let Message::Piece { data, .. } = &msg {
+            let n = &mut self.nodes[i];
+            n.log.served += data.len() as u64;
+            if let Some(l) = n.links.get_mut(&key) {
+                l.sent += data.len() as u64;
+                l.blocks += 1;
+            }
+        }
+        let n = &mut self.nodes[i];
+        let start = n.up_free_at.max(self.now);
+        let busy = Duration::from_secs_f64(size as f64 / n.spec.upload.max(1) as f64);
+        n.up_free_at = start + busy;
+        // An unchoke after a flap's choke waits 20 ms.
+        let extra =
+            if matches!(msg, Message::Unchoke) && matches!(n.spec.fault, Fault::ChokeFlap(_)) {
+                Duration::from_millis(20)
+            } else {
+                Duration::ZERO
+            };
+        if extra > Duration::ZERO {
+            n.up_free_at += extra;
+        }
+        let written = n.up_free_at;
+        if let Message::Piece { data, .. } = &msg {
+            let bytes = data.len() as u64;
+            self.seq += 1;
+            self.queue.push(Reverse(Scheduled {
+                at: written,
+                seq: self.seq,
+                ev: Ev::Sent { to: i, key, bytes },
+            }));
+        }
+        let arrive = written + self.one_way(i, link.peer);
+        self.seq += 1;
+        self.queue.push(Reverse(Scheduled {
+            at: arrive,
+            seq: self.seq,
+            ev: Ev::Deliver { from: i, key, msg },
+        }));
+    }
+
+    /// Node `i` ends its connection `key`: what it sent still arrives,
+    /// then the other end hears of the close; what the other end sends from
+    /// now on is lost.
+    fn cut(&mut self, i: usize, key: PeerKey, after: Duration) {
+        let Some(&other) = self.routes.get(&(i, key)) else {
+            return;
+        };
+        self.routes.remove(&other);
+        let last = self.nodes[i].up_free_at.max(self.now) + self.one_way(i, other.0);
+        let at = last.max(self.now + after);
+        self.seq += 1;
+        self.queue.push(Reverse(Scheduled {
+            at,
+            seq: self.seq,
+            ev: Ev::Closed {
+                to: other.0,
+                key: other.1,
+                route: Some((i, key)),
+            },
+        }));
+    }
+}
