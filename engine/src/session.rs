@@ -206,6 +206,9 @@ impl Session {
         meta: Metainfo,
         opts: AddTorrentOptions,
     ) -> Result<TorrentHandle, EngineError> {
+        if !meta.version.has_v1() {
+            return Err(EngineError::V2OnlyUnsupported);
+        }
         self.add(Source::Meta(Arc::new(meta)), opts)
     }
 
@@ -216,12 +219,16 @@ impl Session {
     /// known yet).
     ///
     /// # Errors
-    /// [`EngineError::Duplicate`] if the session has it already.
+    /// [`EngineError::Duplicate`] if the session has it already;
+    /// [`EngineError::V2OnlyUnsupported`] for a `btmh`-only link.
     pub async fn add_magnet(
         &self,
         magnet: crate::Magnet,
         opts: AddTorrentOptions,
     ) -> Result<TorrentHandle, EngineError> {
+        if !magnet.has_v1 {
+            return Err(EngineError::V2OnlyUnsupported);
+        }
         self.add(Source::Magnet(magnet), opts)
     }
 

@@ -1,10 +1,10 @@
 //! monsoon-engine integration tests (one binary).
 mod core;
 mod listener;
-mod metainfo;
 mod resume;
 mod session;
 mod sim;
 mod support;
 mod swarm;
 mod upload;
+mod versions;
