@@ -451,7 +451,8 @@ mod tests {
         .unwrap();
         let mut reply = Vec::new();
         s.read_to_end(&mut reply).unwrap();
-        assert!(String::from_utf8_lossy(&reply).contains("8:interval"));
+        let reply = String::from_utf8_lossy(&reply);
+        assert!(reply.contains("8:interval"), "announce answered {reply:?}");
         assert_eq!(tracker.seeders(hash).unwrap(), 1);
         drop(tracker);
         fs::remove_dir_all(dir).unwrap();
