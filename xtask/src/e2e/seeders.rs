@@ -95,6 +95,12 @@ impl Tracker {
                 Ok(tracker.accepts(first))
             })?;
         }
+        // opentracker listens with SO_REUSEPORT: a second one on this port
+        // (another run's) would answer some announces from its whitelist.
+        let shared = procs::tcp_listeners(port);
+        if shared > 1 {
+            bail!("{shared} programs listen on tracker port {port}: is another run using it?");
+        }
         Ok(tracker)
     }
 
