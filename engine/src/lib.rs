@@ -16,6 +16,7 @@
 
 mod config;
 mod driver;
+mod encryption;
 mod error;
 mod handle;
 mod metainfo;
@@ -29,6 +30,7 @@ mod transport;
 
 pub use config::{DhtSettings, SessionConfig};
 pub use driver::announce::TrackerStatus;
+pub use encryption::{Encryption, PeerEncryption};
 pub use error::{EngineError, TorrentError};
 pub use handle::TorrentHandle;
 pub use metainfo::{

@@ -1,5 +1,6 @@
 //! monsoon-engine integration tests (one binary).
 mod core;
+mod encryption;
 mod listener;
 mod resume;
 mod session;

@@ -7,6 +7,7 @@
 //! no-tracker cell is skipped). `--only TEXT` runs the cells whose scenario
 //! names contain TEXT.
 mod data;
+mod encryption;
 mod magnet;
 mod matrix;
 mod procs;
