@@ -32,7 +32,7 @@ use crate::e2e::{self, Client, Kind, LtOptions, MIB, PYTHON, Proc, Seeder, Torre
 
 /// A downloader the bench can drive.
 #[derive(Debug, Clone)]
-enum Bencher {
+pub(crate) enum Bencher {
     /// monsoon or aria2c, as in the e2e tests.
     Known(Client),
     /// libtorrent through `xtask/scripts/lt_download.py`.
@@ -41,15 +41,18 @@ enum Bencher {
     Rqbit,
     /// `monsoon download --encryption require` (RC4 both ways).
     MonsoonRc4(std::path::PathBuf),
+    /// Another monsoon binary (`--base BIN`: the build to compare with).
+    MonsoonBase(std::path::PathBuf),
 }
 
 impl Bencher {
-    fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Bencher::Known(c) => c.name(),
             Bencher::Libtorrent => "libtorrent",
             Bencher::Rqbit => "rqbit",
             Bencher::MonsoonRc4(_) => "monsoon-rc4",
+            Bencher::MonsoonBase(_) => "monsoon-base",
         }
     }
 
@@ -65,6 +68,9 @@ impl Bencher {
                     .arg(out)
                     .args(["--port", &port.to_string()]);
                 Ok(c)
+            }
+            Bencher::MonsoonBase(bin) => {
+                Client::Monsoon(bin.clone()).download_cmd(torrent, out, port, &[])
             }
             Bencher::MonsoonRc4(bin) => {
                 let mut c = Client::Monsoon(bin.clone()).download_cmd(torrent, out, port, &[])?;
@@ -84,10 +90,10 @@ impl Bencher {
 
 /// One measured run.
 #[derive(Debug, Clone, Copy)]
-struct Sample {
-    wall: f64,
-    cpu: f64,
-    rss_kib: u64,
+pub(crate) struct Sample {
+    pub(crate) wall: f64,
+    pub(crate) cpu: f64,
+    pub(crate) rss_kib: u64,
 }
 
 /// Options of `cargo xtask bench`.
@@ -101,6 +107,8 @@ struct Options {
     limit: u64,
     /// `--encryption`: monsoon plaintext against monsoon with RC4.
     encryption: bool,
+    /// `--base BIN`: measure this monsoon binary too, as `monsoon-base`.
+    base: Option<std::path::PathBuf>,
 }
 
 fn parse(args: &[String]) -> Result<Options> {
@@ -111,6 +119,7 @@ fn parse(args: &[String]) -> Result<Options> {
         upload: false,
         limit: 8 << 20,
         encryption: false,
+        base: None,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -127,8 +136,11 @@ fn parse(args: &[String]) -> Result<Options> {
             "--upload" => opts.upload = true,
             "--limit" => opts.limit = value()?.max(1),
             "--encryption" => opts.encryption = true,
+            "--base" => {
+                opts.base = Some(it.next().context("--base needs a monsoon binary")?.into())
+            }
             other => bail!(
-                "unknown bench option `{other}` (expected --runs N, --size-mib N, --profile, --upload, --limit BYTES_PER_S, --encryption)"
+                "unknown bench option `{other}` (expected --runs N, --size-mib N, --profile, --upload, --limit BYTES_PER_S, --encryption, --base BIN)"
             ),
         }
     }
@@ -136,6 +148,9 @@ fn parse(args: &[String]) -> Result<Options> {
 }
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
+    if args.iter().any(|a| a == "--swarm") {
+        return crate::swarm::run(args);
+    }
     let opts = parse(args)?;
     e2e::ensure_packages()?;
     if opts.upload {
@@ -157,6 +172,9 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         let bin = monsoon.clone().context("--encryption needs monsoon")?;
         clients.push(Bencher::MonsoonRc4(bin));
     } else {
+        if let Some(base) = &opts.base {
+            clients.push(Bencher::MonsoonBase(base.clone()));
+        }
         clients.push(Bencher::Known(Client::Aria2));
         clients.push(Bencher::Libtorrent);
         if cmd::have("rqbit") {
@@ -297,12 +315,12 @@ fn scenario(
             samples[i].push(sample);
         }
     }
-    Ok(table(clients, &samples))
+    Ok(table(clients, &samples, tag))
 }
 
 /// One download under `measure.py`; `sync` first so earlier writeback does
 /// not land in this run.
-fn measure(client: &Bencher, torrent: &Path, dir: &Path) -> Result<Sample> {
+pub(crate) fn measure(client: &Bencher, torrent: &Path, dir: &Path) -> Result<Sample> {
     fs::create_dir_all(dir)?;
     e2e::check_output(&mut Command::new("sync"), Duration::from_secs(120))?;
     let result = dir.join("measure.txt");
@@ -423,7 +441,7 @@ fn profile(work: &Path, torrent: &Path, client: &Bencher, size_mib: u64) -> Resu
     Ok(report)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     let n = v.len();
     if n % 2 == 1 {
@@ -434,7 +452,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// Medians per client, then monsoon's ratio to each other client.
-fn table(clients: &[Bencher], samples: &[Vec<Sample>]) -> String {
+fn table(clients: &[Bencher], samples: &[Vec<Sample>], tag: &str) -> String {
     let meds: Vec<(f64, f64, f64)> = samples
         .iter()
         .map(|s| {
@@ -465,27 +483,63 @@ fn table(clients: &[Bencher], samples: &[Vec<Sample>]) -> String {
                 );
             }
         }
-        if let Some(a) = clients.iter().position(|c| c.name() == "aria2c") {
-            let (aw, ac, _) = meds[a];
-            let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
-            let _ = write!(
-                out,
-                "
-targets: wall <= 0.4x aria2c: {} ({:.2}x); CPU <= aria2c: {} ({:.2}x); \
-                 peak RSS <= {TARGET_RSS_MIB} MiB: {} ({mr:.1} MiB)",
-                verdict(mw <= 0.4 * aw),
-                mw / aw,
-                verdict(mc <= ac),
-                mc / ac,
-                verdict(mr <= TARGET_RSS_MIB),
-            );
-        }
+        let _ = write!(out, "\n{}", targets(clients, &meds, tag));
     }
     out
 }
 
-/// The issue's memory target for monsoon.
-const TARGET_RSS_MIB: f64 = 48.0;
+/// The issue's targets for monsoon, as same-run ratios: one libtorrent
+/// seeder: wall <= 0.5x rqbit's, CPU <= aria2c's, peak RSS <= rqbit's +
+/// 8 MiB; the four mixed seeders: wall <= 0.6x rqbit's and below
+/// libtorrent's, CPU <= aria2c's. A client that did not run is said.
+fn targets(clients: &[Bencher], meds: &[(f64, f64, f64)], tag: &str) -> String {
+    let find = |name: &str| {
+        clients
+            .iter()
+            .position(|c| c.name() == name)
+            .map(|i| meds[i])
+    };
+    let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
+    let Some((mw, mc, mr)) = find("monsoon") else {
+        return String::new();
+    };
+    let mut parts = Vec::new();
+    let wall_share = if tag == "1-seeder" { 0.5 } else { 0.6 };
+    match find("rqbit") {
+        Some((rw, _, rr)) => {
+            parts.push(format!(
+                "wall <= {wall_share}x rqbit: {} ({:.2}x)",
+                verdict(mw <= wall_share * rw),
+                mw / rw
+            ));
+            if tag == "1-seeder" {
+                parts.push(format!(
+                    "peak RSS <= rqbit + 8 MiB: {} ({mr:.1} vs {:.1} MiB)",
+                    verdict(mr <= rr + 8.0),
+                    rr + 8.0
+                ));
+            }
+        }
+        None => parts.push("rqbit targets: rqbit not installed".to_owned()),
+    }
+    if tag != "1-seeder" {
+        if let Some((lw, _, _)) = find("libtorrent") {
+            parts.push(format!(
+                "wall < libtorrent: {} ({:.2}x)",
+                verdict(mw < lw),
+                mw / lw
+            ));
+        }
+    }
+    if let Some((_, ac, _)) = find("aria2c") {
+        parts.push(format!(
+            "CPU <= aria2c: {} ({:.2}x)",
+            verdict(mc <= ac),
+            mc / ac
+        ));
+    }
+    format!("targets: {}", parts.join("; "))
+}
 
 #[cfg(test)]
 mod tests {
@@ -506,6 +560,8 @@ mod tests {
         let clients = [
             Bencher::Known(Client::Monsoon("monsoon".into())),
             Bencher::Known(Client::Aria2),
+            Bencher::Rqbit,
+            Bencher::Libtorrent,
         ];
         let samples = [
             vec![
@@ -518,16 +574,28 @@ mod tests {
                 sample(7.0, 2.0, 20),
                 sample(6.0, 2.0, 20),
             ],
+            vec![sample(6.0, 3.0, 30)],
+            vec![sample(2.5, 3.0, 900)],
         ];
-        let t = table(&clients, &samples);
+        let t = table(&clients, &samples, "1-seeder");
         assert!(t.contains("| monsoon | 3.00 | 1.00 | 40.0 |"), "{t}");
         assert!(t.contains("| aria2c | 7.00 | 2.00 | 20.0 |"), "{t}");
         assert!(
             t.contains("monsoon / aria2c: wall 0.43x, CPU 0.50x, RSS 2.00x"),
             "{t}"
         );
-        assert!(t.contains("wall <= 0.4x aria2c: NOT met (0.43x)"), "{t}");
+        assert!(t.contains("wall <= 0.5x rqbit: met (0.50x)"), "{t}");
+        assert!(
+            t.contains("peak RSS <= rqbit + 8 MiB: NOT met (40.0 vs 38.0 MiB)"),
+            "{t}"
+        );
         assert!(t.contains("CPU <= aria2c: met (0.50x)"), "{t}");
-        assert!(t.contains("peak RSS <= 48 MiB: met (40.0 MiB)"), "{t}");
+        assert!(!t.contains("wall < libtorrent"), "{t}");
+        let t = table(&clients, &samples, "4-seeders");
+        assert!(t.contains("wall <= 0.6x rqbit: met (0.50x)"), "{t}");
+        assert!(t.contains("wall < libtorrent: NOT met (1.20x)"), "{t}");
+        assert!(!t.contains("peak RSS <="), "{t}");
+        let without = table(&clients[..2], &samples[..2], "1-seeder");
+        assert!(without.contains("rqbit not installed"), "{without}");
     }
 }

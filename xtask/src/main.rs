@@ -9,6 +9,7 @@ mod demo;
 mod e2e;
 mod fuzz;
 mod setup;
+mod swarm;
 
 use anyhow::{Result, bail};
 
@@ -27,6 +28,13 @@ tasks:
   bench [--runs N] [--size-mib N]
                       1 GiB from libtorrent on loopback: monsoon vs aria2c (and rqbit,
                       transmission-cli if installed); median wall, CPU, peak RSS
+  bench --swarm [--quick] [--runs N] [--size-mib N] [--scenario N[,N]] [--clients A,B]
+        [--base BIN]
+                      from libtorrent seeders behind emulated links (delay, rate, stalls,
+                      cuts): 20 uneven seeders; + stalling and vanishing ones; 2 fast + 30
+                      slow; 100 seeders. monsoon, rqbit, libtorrent, aria2c; medians, wasted
+                      bytes, a rate plot per scenario in target/bench/ (--quick: small, 1 run;
+                      --base BIN: that monsoon build too, as monsoon-base, in both benches)
   bench --upload [--runs N] [--size-mib N] [--limit BYTES_PER_S]
                       1 GiB served to a libtorrent leecher by monsoon, libtorrent (and rqbit):
                       leecher wall, seeder CPU and peak RSS; then the upload limit's accuracy
