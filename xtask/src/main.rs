@@ -17,7 +17,8 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   ci                  setup, fmt check, clippy, tests, fuzz build, every fuzz target for 20 s
                       from fuzz/corpus/, e2e (what .ci/run runs)
-  setup               install the Debian packages and cargo tools the tests need
+  setup [--bench]     install the Debian packages and cargo tools the tests need
+                      (--bench: rqbit too, a long `cargo install`)
   fuzz [--seconds N]  run every fuzz target for N seconds (default 30), keeping what it
                       finds in target/fuzz/corpus/ and failing inputs in target/fuzz/artifacts/
   fuzz --ci           the CI step alone: every target for 20 s from fuzz/corpus/ only
@@ -41,7 +42,7 @@ fn main() -> Result<()> {
     let rest = &args[1..];
     match task.as_str() {
         "ci" => ci::run(),
-        "setup" => setup::run(),
+        "setup" => setup::run(setup::parse(rest)?),
         "fuzz" if rest == ["--ci"] => fuzz::ci(),
         "fuzz" => fuzz::run(seconds_arg(rest, 30)?),
         "e2e" => e2e::run(rest),

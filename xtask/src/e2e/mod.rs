@@ -169,7 +169,7 @@ pub(crate) fn ensure_packages() -> Result<()> {
     {
         return Ok(());
     }
-    setup::run()
+    setup::run(false)
 }
 
 /// `target/NAME`, emptied.
