@@ -1,15 +1,17 @@
 #!/usr/bin/python3
 """Downloads one torrent with libtorrent-rasterbar and exits once every piece
-has passed its hash check: the bench's libtorrent reference client.
+has passed its hash check: the bench's libtorrent reference client, and the
+libtorrent leecher of the e2e upload column.
 
   lt_download.py (--torrent F | --magnet URI) --save-path DIR --port P
-                 [--max-seconds N] [--for-seconds N]
+                 [--max-seconds N] [--for-seconds N] [--peer IP:PORT]
 
 Run with Debian's /usr/bin/python3 (python3-libtorrent). 127.0.0.1 only; no
 DHT, LSD, UPnP, NAT-PMP or uTP. Exits 1 if the download is not finished
 within --max-seconds. With --for-seconds N it instead downloads for N
 seconds from the first payload byte, prints `downloaded BYTES SECONDS` and
-exits 0 (to measure a seeder's rate limit).
+exits 0 (to measure a seeder's rate limit). --peer connects to that peer
+(again every 2 s while it has none), for a torrent without trackers.
 """
 
 import argparse
@@ -27,7 +29,12 @@ def main():
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--max-seconds", type=float, default=600.0)
     p.add_argument("--for-seconds", type=float, default=0.0)
+    p.add_argument("--peer")
     args = p.parse_args()
+    peer = None
+    if args.peer:
+        host, port = args.peer.rsplit(":", 1)
+        peer = (host, int(port))
 
     ses = lt.session(
         {
@@ -52,9 +59,14 @@ def main():
     handle = ses.add_torrent(atp)
     deadline = time.monotonic() + args.max_seconds
     first = None
+    next_connect = 0.0
     while time.monotonic() < deadline:
+        st = handle.status()
+        if peer and st.num_peers == 0 and time.monotonic() >= next_connect:
+            handle.connect_peer(peer)
+            next_connect = time.monotonic() + 2.0
         if args.for_seconds > 0:
-            got = handle.status().total_payload_download
+            got = st.total_payload_download
             now = time.monotonic()
             if got > 0 and first is None:
                 first = (now, got)
@@ -63,7 +75,7 @@ def main():
                 return
             time.sleep(0.05)
             continue
-        if handle.status().is_seeding:
+        if st.is_seeding:
             handle.flush_cache()
             handle.pause()
             return
