@@ -38,7 +38,8 @@ use matrix::Matrix;
 use upload::UploadSeeder;
 
 /// The seeder under test of the upload matrix when `--upload-seeder` is not
-/// given. libtorrent stands in until `monsoon seed` exists; then this line
+/// given. libtorrent stands in until `monsoon seed` passes every upload cell
+/// (`cargo xtask e2e --matrix upload --upload-seeder monsoon`); then this line
 /// becomes `UploadSeeder::Monsoon`.
 const DEFAULT_UPLOAD_SEEDER: UploadSeeder = UploadSeeder::Libtorrent;
 

@@ -9,10 +9,9 @@
 //! keeps one address per IP, and a dead 127.0.0.1 entry would hide the
 //! seeder from it.
 //!
-//! The seeder under test is `monsoon seed` or, until that command exists,
-//! a libtorrent seeder standing in for it: the same cells and checks either
-//! way, chosen by `--upload-seeder` (default: `DEFAULT_UPLOAD_SEEDER` in
-//! `e2e/mod.rs`).
+//! The seeder under test is `monsoon seed` or a libtorrent seeder standing
+//! in for it: the same cells and checks either way, chosen by
+//! `--upload-seeder` (default: `DEFAULT_UPLOAD_SEEDER` in `e2e/mod.rs`).
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::Command;
@@ -39,7 +38,7 @@ const STOP: Duration = Duration::from_secs(30);
 /// Which program is the seeder under test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum UploadSeeder {
-    /// libtorrent (`lt_seed.py`), standing in until `monsoon seed` exists.
+    /// libtorrent (`lt_seed.py`), standing in for monsoon.
     Libtorrent,
     /// `monsoon seed`.
     Monsoon,
@@ -65,18 +64,21 @@ impl UploadSeeder {
 }
 
 /// The command line the upload column runs monsoon's seeder with: verify
-/// the data under `data_dir`, listen on `port`, announce to the torrent's
-/// trackers unless `announce` is false (`--no-trackers`: the leechers are
-/// given its address), serve until SIGTERM, then announce `stopped` and
-/// exit 0.
+/// the data under `data_dir`, listen on `port`, say `listening on` once
+/// checked, announce to the torrent's trackers unless `announce` is false
+/// (`--no-trackers`: the leechers are given its address), serve until
+/// SIGTERM, then announce `stopped` and exit 0. Its resume data goes under
+/// `state` (`XDG_STATE_HOME`), not the user's.
 pub(crate) fn monsoon_seed_cmd(
     bin: &Path,
     torrent: &Path,
     data_dir: &Path,
     port: u16,
     announce: bool,
+    state: &Path,
 ) -> Command {
     let mut c = Command::new(bin);
+    c.env("XDG_STATE_HOME", state);
     c.arg("seed")
         .arg(torrent)
         .arg("-d")
@@ -140,12 +142,20 @@ impl SeederUnderTest {
                     .monsoon
                     .context("the monsoon seeder needs the monsoon binary")?;
                 let port = procs::free_port()?;
-                let mut cmd = monsoon_seed_cmd(bin, torrent, data_dir, port, announce);
+                let state = work.join("state");
+                let mut cmd = monsoon_seed_cmd(bin, torrent, data_dir, port, announce, &state);
                 let mut proc =
                     Proc::spawn("monsoon seed", &mut cmd, &work.join("monsoon-seed.log"))?;
                 let addr = SocketAddr::from(([127, 0, 0, 1], port));
+                // Ready once it has checked its data and says so; then the
+                // port must answer too.
                 let deadline = Instant::now() + READY;
-                while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+                let said = |p: &Proc| {
+                    std::fs::read_to_string(p.log()).is_ok_and(|t| t.contains("listening on"))
+                };
+                while !said(&proc)
+                    || TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err()
+                {
                     if let Some(status) = proc.try_status()? {
                         bail!(
                             "monsoon seed exited with {status} before listening on {addr}: {}",
@@ -325,8 +335,17 @@ mod tests {
                 Path::new("data"),
                 6881,
                 announce,
+                Path::new("state"),
             );
             assert_eq!(c.get_program(), "/bin/monsoon");
+            let envs: Vec<_> = c.get_envs().collect();
+            assert_eq!(
+                envs,
+                [(
+                    std::ffi::OsStr::new("XDG_STATE_HOME"),
+                    Some(std::ffi::OsStr::new("state"))
+                )]
+            );
             c.get_args()
                 .map(|a| a.to_str().unwrap().to_owned())
                 .collect::<Vec<_>>()
