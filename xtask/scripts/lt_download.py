@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Downloads one torrent with libtorrent-rasterbar and exits once every piece
-has passed its hash check: the bench's libtorrent reference client.
+has passed its hash check: the bench's libtorrent reference client, and the
+libtorrent leecher of the e2e upload column.
 
   lt_download.py (--torrent F | --magnet URI) --save-path DIR --port P
                  [--max-seconds N] [--for-seconds N] [--peer HOST:PORT]
@@ -11,7 +12,8 @@ DHT, UPnP, NAT-PMP or uTP, and no LSD unless --lsd. Exits 1 if the download
 is not finished within --max-seconds. With --for-seconds N it instead downloads for N
 seconds from the first payload byte, prints `downloaded BYTES SECONDS` and
 exits 0 (to measure a seeder's rate limit). --peer connects to that peer
-besides the trackers' (repeat it for more); --forced-encryption makes and
+besides the trackers' (repeat it for more; asked again every 2 s while there
+are no peers, for a torrent without trackers); --forced-encryption makes and
 accepts RC4-encrypted (MSE/PE) connections only (pe_forced both ways,
 allowed_enc_level pe_rc4).
 """
@@ -76,13 +78,14 @@ def main():
     next_connect = time.monotonic() + 2.0
     first = None
     while time.monotonic() < deadline:
-        if peers and time.monotonic() >= next_connect and handle.status().num_peers == 0:
+        st = handle.status()
+        if peers and st.num_peers == 0 and time.monotonic() >= next_connect:
             # The peer may not have been listening yet: ask again.
             for peer in peers:
                 handle.connect_peer(peer)
             next_connect = time.monotonic() + 2.0
         if args.for_seconds > 0:
-            got = handle.status().total_payload_download
+            got = st.total_payload_download
             now = time.monotonic()
             if got > 0 and first is None:
                 first = (now, got)
@@ -91,7 +94,7 @@ def main():
                 return
             time.sleep(0.05)
             continue
-        if handle.status().is_seeding:
+        if st.is_seeding:
             handle.flush_cache()
             handle.pause()
             return
