@@ -40,10 +40,9 @@ use matrix::Matrix;
 use upload::UploadSeeder;
 
 /// The seeder under test of the upload matrix when `--upload-seeder` is not
-/// given. libtorrent stands in until `monsoon seed` passes every upload cell
-/// (`cargo xtask e2e --matrix upload --upload-seeder monsoon`); then this line
-/// becomes `UploadSeeder::Monsoon`.
-const DEFAULT_UPLOAD_SEEDER: UploadSeeder = UploadSeeder::Libtorrent;
+/// given: `monsoon seed`. `--upload-seeder libtorrent` runs the same cells
+/// against libtorrent, a check of the harness itself.
+const DEFAULT_UPLOAD_SEEDER: UploadSeeder = UploadSeeder::Monsoon;
 
 /// The downloader under test.
 #[derive(Debug, Clone)]
