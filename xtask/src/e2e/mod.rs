@@ -11,6 +11,7 @@
 //! [`DEFAULT_UPLOAD_SEEDER`]). `--only TEXT` runs the cells whose scenario
 //! names contain TEXT; `--matrix download|upload` runs one matrix;
 //! `--leecher NAME` keeps only that leecher's upload cells.
+mod crowd;
 mod data;
 mod direct;
 mod encryption;

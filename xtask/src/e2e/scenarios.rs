@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail, ensure};
 
+use super::crowd::{self, Crowd, Fate};
 use super::data::{self, MIB};
 use super::matrix::Matrix;
 use super::procs::{self, Proc};
@@ -236,7 +237,13 @@ pub(super) fn run_all(suite: &Suite, client: &Client, cells: &mut Cells, m: &mut
             m,
             &format!("{MANY_FILES} files, ulimit -n {FD_LIMIT}"),
             "libtorrent",
-            &|dir| many_files(&env, bin, dir),
+            &|dir| many_files(&env, bin, dir, FD_LIMIT, 0),
+        );
+        cells.run(
+            m,
+            &format!("{MANY_FILES} files, {CROWD} incoming peers, ulimit -n {CROWD_FD_LIMIT}"),
+            "libtorrent",
+            &|dir| many_files(&env, bin, dir, CROWD_FD_LIMIT, CROWD),
         );
     }
     if let Client::Monsoon(bin) = client {
@@ -286,12 +293,28 @@ fn dht_interop(dir: &Path) -> Result<String> {
 /// works only if the open-file cache fits the limit (or sheds on EMFILE).
 const MANY_FILES: usize = 10_000;
 const FD_LIMIT: u32 = 64;
+/// Idle incoming peers that connect during the second many-files download
+/// (`crowd.rs`), and the descriptor limit it runs under: more peers than
+/// the limit leaves room for once files and the seeder are counted.
+const CROWD: usize = 200;
+const CROWD_FD_LIMIT: u32 = 256;
+/// A crowd peer left without an answer or a close for longer than this
+/// before the download ended counts as a hang.
+const CROWD_ANSWER: Duration = Duration::from_secs(10);
 
 /// A torrent of 10,000 small files (about 1 MB), made by `monsoon create`,
 /// downloaded from a libtorrent seeder given by address, by `monsoon
-/// download` under `ulimit -n 64` (soft and hard, so monsoon cannot raise
-/// it); every file compared.
-fn many_files(env: &Env<'_>, bin: &Path, dir: &Path) -> Result<String> {
+/// download` under `ulimit -n fd_limit` (soft and hard, so monsoon cannot
+/// raise it); every file compared. With `crowd` > 0, that many idle peers
+/// connect as soon as monsoon listens: the download must still finish, and
+/// each crowd connection must be answered or closed, none left hanging.
+fn many_files(
+    env: &Env<'_>,
+    bin: &Path,
+    dir: &Path,
+    fd_limit: u32,
+    crowd: usize,
+) -> Result<String> {
     let data_dir = dir.join("data");
     let content = data::make_many_files(&data_dir, "many", MANY_FILES)?;
     let torrent = dir.join("many.torrent");
@@ -315,13 +338,48 @@ fn many_files(env: &Env<'_>, bin: &Path, dir: &Path) -> Result<String> {
     let mut limited = Command::new("sh");
     limited
         .arg("-c")
-        .arg(format!("ulimit -n {FD_LIMIT} && exec \"$0\" \"$@\""))
+        .arg(format!("ulimit -n {fd_limit} && exec \"$0\" \"$@\""))
         .arg(download.get_program())
         .args(download.get_args());
     let proc = Proc::spawn(env.client.name(), &mut limited, &dir.join("download-1.log"))?;
-    let done = finish(proc)?;
+    if crowd == 0 {
+        let done = finish(proc)?;
+        data::compare(&content, &out.join("many"))?;
+        return Ok(done);
+    }
+    procs::wait_listening("monsoon download", port, DOWNLOAD_LIMIT)?;
+    let hash = TorrentFacts::read(&torrent)?.info_hash;
+    let people = Crowd::join(SocketAddr::from(([127, 0, 0, 1], port)), &hash, crowd)?;
+    let done = finish(proc);
+    let exited = Instant::now();
+    let outcomes = people.leave();
+    let done = done?;
     data::compare(&content, &out.join("many"))?;
-    Ok(done)
+    let late = outcomes
+        .iter()
+        .filter(|o| o.connected.is_none_or(|at| at >= exited))
+        .count();
+    ensure!(
+        late == 0,
+        "{late} crowd peers connected only after the download ended: the cell proves nothing"
+    );
+    let hanging = outcomes
+        .iter()
+        .filter(|o| {
+            o.fate == Fate::Hanging
+                && o.connected
+                    .is_some_and(|at| exited.duration_since(at) > CROWD_ANSWER)
+        })
+        .count();
+    let fates: Vec<Fate> = outcomes.iter().map(|o| o.fate).collect();
+    let summary = crowd::summary(&fates);
+    ensure!(hanging == 0, "{hanging} hanging: {summary}");
+    // A client without a peer limit would answer all of them.
+    ensure!(
+        fates.contains(&Fate::Closed),
+        "monsoon answered every one of {crowd} idle peers under ulimit -n {fd_limit}: {summary}"
+    );
+    Ok(format!("{done} {summary}"))
 }
 
 /// `monsoon info --json` agrees with libtorrent on the info-hash and sizes.
