@@ -224,6 +224,9 @@ pub(super) fn run_all(suite: &Suite, client: &Client, cells: &mut Cells, m: &mut
         cells.run(m, "metadata to a magnet", "libtorrent", &|dir| {
             magnet::metadata_to_libtorrent(bin, &subject, dir)
         });
+        cells.run(m, "magnet to libtorrent, DHT only", "libtorrent", &|dir| {
+            magnet::dht_to_libtorrent(bin, &subject, dir)
+        });
         cells.run(m, "peer learnt by PEX", "libtorrent", &|dir| {
             magnet::pex(bin, &subject, dir)
         });

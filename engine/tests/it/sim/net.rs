@@ -121,6 +121,8 @@ pub(crate) struct Log {
     pub(crate) connected: Vec<(Duration, usize)>,
     /// Requests sent, per (peer node, piece).
     pub(crate) requests: Vec<(usize, BlockRef)>,
+    /// When the first request went out (virtual time since the start).
+    pub(crate) first_request_at: Option<Duration>,
     /// Requests for a piece it already had when it asked (must stay empty).
     pub(crate) requested_owned: Vec<u32>,
     /// Cancels sent: (peer node, block).
@@ -633,8 +635,10 @@ impl Sim {
         let pieces = self.meta().piece_count();
         match &msg {
             Message::Request(r) => {
+                let at = self.elapsed();
                 let log = &mut self.nodes[i].log;
                 log.requests.push((link.peer, *r));
+                log.first_request_at.get_or_insert(at);
                 if self.nodes[i].core.have().get(r.index) {
                     self.nodes[i].log.requested_owned.push(r.index);
                 }

@@ -480,6 +480,19 @@ fn a_magnet_link_fetches_the_metadata_then_downloads() {
         .unwrap()
         .0;
     let done = l.completed_at.unwrap();
+    // The peers unchoked us while the metadata came: requests go out as
+    // soon as the check is done, not at some later tick.
+    let downloading = l
+        .states
+        .iter()
+        .find(|s| s.1 == TorrentState::Downloading)
+        .unwrap()
+        .0;
+    let first = l.first_request_at.unwrap();
+    assert!(
+        first <= downloading + Duration::from_millis(100),
+        "first request {first:?}, downloading since {downloading:?}"
+    );
     assert!(
         l.connected.iter().all(|c| c.0 <= arrived),
         "{:?}",
