@@ -19,7 +19,7 @@ use monsoon_engine::{
 use monsoon_piece::PeerKey;
 use monsoon_storage::MemoryStorage;
 use monsoon_tracker::Event;
-use monsoon_wire::{BlockRef, Handshake, Message};
+use monsoon_wire::{BlockRef, Handshake, Message, MetadataMessage};
 
 use super::torrent::SimTorrent;
 
@@ -49,6 +49,10 @@ pub(crate) enum Fault {
     MetadataSize(u64),
     /// Flips a byte of every metadata piece it sends.
     CorruptMetadata,
+    /// Sends every metadata piece one byte short.
+    ShortMetadata,
+    /// Sends every metadata piece under an index past the last piece.
+    MetadataPieceOutOfRange,
 }
 
 /// One node of the network.
@@ -689,6 +693,28 @@ impl Sim {
                     id: 1,
                     payload: Bytes::from(bad),
                 };
+            }
+            (Fault::ShortMetadata, Message::Extended { id: 1, payload }) if payload.len() > 100 => {
+                out[0] = Message::Extended {
+                    id: 1,
+                    payload: payload.slice(..payload.len() - 1),
+                };
+            }
+            (Fault::MetadataPieceOutOfRange, Message::Extended { id: 1, payload }) => {
+                if let Ok((MetadataMessage::Data { total_size, .. }, used)) =
+                    MetadataMessage::decode(payload)
+                {
+                    let mut bad = MetadataMessage::Data {
+                        piece: 1000,
+                        total_size,
+                    }
+                    .encode();
+                    bad.extend_from_slice(&payload[used..]);
+                    out[0] = Message::Extended {
+                        id: 1,
+                        payload: bad.freeze(),
+                    };
+                }
             }
             (Fault::StallAfter(n), Message::Piece { data, .. }) if link.sent >= n => {
                 // Swallowed, as if written to a peer that never gets it.

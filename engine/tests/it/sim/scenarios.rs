@@ -549,6 +549,40 @@ fn metadata_that_does_not_hash_closes_whoever_sent_it() {
     complete(&mut sim, 2);
 }
 
+/// A magnet leecher meets only `fault`'s seeder first: it must close it
+/// for bad metadata and stay fetching; then an honest seeder finishes it.
+fn bad_metadata_piece(fault: Fault) {
+    let t = many_files();
+    let specs = vec![
+        NodeSpec::seed(MB).with_fault(fault.clone()),
+        NodeSpec::seed(MB),
+        NodeSpec::magnet(MB),
+    ];
+    let mut sim = Sim::new(t, specs, config());
+    sim.introduce(2, &[0]);
+    let closed = sim.run_until(Duration::from_secs(10), |s| {
+        s.nodes[2]
+            .log
+            .closed
+            .iter()
+            .any(|c| c.1 == 0 && c.2 == CloseReason::BadMetadata)
+    });
+    assert!(closed, "{fault:?}: {:?}", sim.nodes[2].log.closed);
+    assert_eq!(sim.nodes[2].core.state(), TorrentState::FetchingMetadata);
+    sim.introduce(2, &[1]);
+    complete(&mut sim, 2);
+}
+
+#[test]
+fn a_metadata_piece_of_the_wrong_size_closes_the_sender() {
+    bad_metadata_piece(Fault::ShortMetadata);
+}
+
+#[test]
+fn a_metadata_piece_out_of_range_closes_the_sender() {
+    bad_metadata_piece(Fault::MetadataPieceOutOfRange);
+}
+
 #[test]
 fn a_peer_lying_about_the_metadata_size_first_does_not_pin_it() {
     let t = many_files();
