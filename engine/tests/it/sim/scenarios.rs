@@ -554,7 +554,7 @@ fn metadata_that_does_not_hash_closes_whoever_sent_it() {
 fn bad_metadata_piece(fault: Fault) {
     let t = many_files();
     let specs = vec![
-        NodeSpec::seed(MB).with_fault(fault.clone()),
+        NodeSpec::seed(MB).with_fault(fault),
         NodeSpec::seed(MB),
         NodeSpec::magnet(MB),
     ];
