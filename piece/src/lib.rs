@@ -70,5 +70,5 @@ pub use bitfield::Bitfield;
 pub use download::ENDGAME_MAX_REQUESTS;
 pub use error::PieceError;
 pub use geometry::{BLOCK_LEN, Block, Geometry};
-pub use pick::RANDOM_FIRST_PIECES;
+pub use pick::{Endgame, Picked, RANDOM_FIRST_PIECES};
 pub use picker::{BlockOutcome, PeerKey, Picker};

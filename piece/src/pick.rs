@@ -62,13 +62,37 @@ impl<B> Picker<B> {
     ///   piece. A peer with no fresh piece costs O(1) here;
     /// - step 3 (endgame only): every block in progress.
     pub fn pick(&mut self, peer: PeerKey, max: usize) -> Vec<Block> {
+        self.pick_with(peer, max, Endgame::ANY, |_| f64::INFINITY)
+            .blocks
+    }
+
+    /// [`pick`](Self::pick) with the caller's estimates of when each peer
+    /// would deliver a block asked of it now (`endgame.own` for `peer`,
+    /// `eta(other)` for another; any unit, sooner is less). In endgame they
+    /// decide the duplicates: a block is asked of `peer` too only if `own`
+    /// is sooner than the `eta` of every peer that has it outstanding, so a
+    /// slow peer never takes a block a faster one holds; and when a block
+    /// already has [`ENDGAME_MAX_REQUESTS`] requesters, `peer` takes the
+    /// place of the latest of them if its `eta` is finite, which is
+    /// returned in [`Picked::displaced`] (send it a `cancel`). At most
+    /// `endgame.most` duplicates are picked. [`pick`](Self::pick) is this
+    /// with every other peer infinitely late: duplicates go to any peer up
+    /// to the bound, and nobody is displaced.
+    pub fn pick_with(
+        &mut self,
+        peer: PeerKey,
+        max: usize,
+        endgame: Endgame,
+        eta: impl FnMut(PeerKey) -> f64,
+    ) -> Picked {
+        let mut displaced = Vec::new();
         let mut out = Vec::new();
         let Some(&pi) = self.peer_idx.get(&peer) else {
-            return out;
+            return Picked::default();
         };
         let pi = pi as usize;
         if max == 0 || !self.interesting_at(pi) {
-            return out;
+            return Picked::default();
         }
         out.reserve(max.min(256));
         self.pick_partial(pi, max, &mut out);
@@ -87,10 +111,14 @@ impl<B> Picker<B> {
             }
         }
         if out.len() < max && self.in_endgame() {
-            self.pick_endgame(pi, max, &mut out);
+            let max = max.min(out.len().saturating_add(endgame.most));
+            self.pick_endgame(pi, max, &mut out, (endgame.own, eta), &mut displaced);
         }
         self.peers[pi].requests.extend_from_slice(&out);
-        out
+        Picked {
+            blocks: out,
+            displaced,
+        }
     }
 
     /// Takes free blocks of active piece `p` for peer `pi`.
@@ -253,29 +281,94 @@ impl<B> Picker<B> {
         }
     }
 
-    fn pick_endgame(&mut self, pi: usize, max: usize, out: &mut Vec<Block>) {
+    fn pick_endgame(
+        &mut self,
+        pi: usize,
+        max: usize,
+        out: &mut Vec<Block>,
+        (own, mut eta): (f64, impl FnMut(PeerKey) -> f64),
+        displaced: &mut Vec<(PeerKey, Block)>,
+    ) {
         let key = self.peers[pi].key;
-        let has = &self.peers[pi].has;
         // Fewest requesters first: blocks requested once, then twice, ...
-        for below in 2..=ENDGAME_MAX_REQUESTS {
-            for d in &mut self.downloads {
+        for below in 2..=ENDGAME_MAX_REQUESTS + 1 {
+            for di in 0..self.downloads.len() {
                 if out.len() >= max {
                     return;
                 }
+                let d = &self.downloads[di];
                 let p = d.piece;
-                if self.prio[p as usize] == 0 || d.is_complete() || !has.get(p) {
+                if self.prio[p as usize] == 0 || d.is_complete() || !self.peers[pi].has.get(p) {
                     continue;
                 }
                 for bi in 0..d.blocks.len() as u32 {
                     if out.len() >= max {
                         return;
                     }
-                    if d.blocks[bi as usize].requesters().len() < below && d.add_requester(bi, key)
-                    {
+                    let d = &mut self.downloads[di];
+                    let holders = d.blocks[bi as usize].requesters();
+                    if holders.is_empty() || holders.len() >= below || holders.contains(&key) {
+                        continue;
+                    }
+                    // The latest holder, and whether we beat every one.
+                    let mut latest = (f64::NEG_INFINITY, holders[0]);
+                    let mut sooner = true;
+                    for &h in holders {
+                        let t = eta(h);
+                        sooner &= own < t;
+                        if t > latest.0 {
+                            latest = (t, h);
+                        }
+                    }
+                    let full = holders.len() >= ENDGAME_MAX_REQUESTS;
+                    // Only a peer known to be late gives its place up.
+                    if !sooner || (full && !latest.0.is_finite()) {
+                        continue;
+                    }
+                    if full {
+                        let gone = latest.1;
+                        d.remove_requester(bi, gone);
+                        let b = self.geo.block(p, bi);
+                        if let Some(&gi) = self.peer_idx.get(&gone) {
+                            let reqs = &mut self.peers[gi as usize].requests;
+                            if let Some(k) = reqs.iter().position(|x| *x == b) {
+                                reqs.swap_remove(k);
+                            }
+                        }
+                        displaced.push((gone, b));
+                    }
+                    if self.downloads[di].add_requester(bi, key) {
                         out.push(self.geo.block(p, bi));
                     }
                 }
             }
         }
     }
+}
+
+/// How a peer may take endgame duplicates in [`Picker::pick_with`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Endgame {
+    /// When it would deliver a block asked of it now (the unit of `eta`).
+    pub own: f64,
+    /// Most duplicates to pick for it now.
+    pub most: usize,
+}
+
+impl Endgame {
+    /// Sooner than anyone, no limit: what [`Picker::pick`] uses.
+    pub const ANY: Endgame = Endgame {
+        own: 0.0,
+        most: usize::MAX,
+    };
+}
+
+/// What [`Picker::pick_with`] decided.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Picked {
+    /// The blocks to request from the peer, now outstanding to it.
+    pub blocks: Vec<Block>,
+    /// Endgame: requesters whose place the peer took (the block is no
+    /// longer outstanding to them): send each a `cancel`.
+    pub displaced: Vec<(PeerKey, Block)>,
 }

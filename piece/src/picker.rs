@@ -301,6 +301,20 @@ impl<B> Picker<B> {
         self.wanted_remaining > 0 && self.fresh == 0 && self.partial_wanted == 0
     }
 
+    /// Wanted blocks not requested from anyone yet: the blocks of pieces not
+    /// started, and the free blocks of pieces in progress. O(pieces in
+    /// progress).
+    pub fn blocks_unrequested(&self) -> u64 {
+        let per_piece = u64::from(self.geo.blocks_in_piece(0));
+        let partial: u64 = self
+            .partial
+            .iter()
+            .filter(|&&p| self.prio[p as usize] > 0)
+            .map(|&p| u64::from(self.downloads[self.idx[p as usize] as usize].free))
+            .sum();
+        u64::from(self.fresh) * per_piece + partial
+    }
+
     /// The number of pieces in progress (including complete ones waiting for
     /// their hash check).
     pub fn in_progress(&self) -> usize {

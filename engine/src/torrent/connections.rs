@@ -68,6 +68,7 @@ impl TorrentCore {
                     }
                     _ => self.list.disconnected(addr, false, self.now),
                 }
+                self.connect_more();
             }
             return Err(reason);
         }
@@ -107,6 +108,10 @@ impl TorrentCore {
         }
         self.send(key, first);
         self.count_peers();
+        if direction == Direction::Outgoing {
+            // Its dial slot is free: the next address need not wait a tick.
+            self.connect_more();
+        }
         Ok(key)
     }
 

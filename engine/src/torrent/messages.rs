@@ -35,6 +35,7 @@ impl TorrentCore {
                 p.peer_choking = true;
                 let released = self.picker.on_choked(key);
                 p.park(released);
+                p.pipeline.forget_all();
                 self.refill_all();
             }
             Message::Unchoke => {
@@ -143,9 +144,13 @@ impl TorrentCore {
             p.last_block = self.now;
             p.snubbed = false;
         }
+        if requested {
+            p.pipeline.on_block(self.now, block, len);
+        }
         let outcome = self.picker.on_block(key, block, data);
         for (other, b) in outcome.cancel {
             if let Some(o) = self.peers.get_mut(&other) {
+                o.pipeline.forget(b);
                 // It may be on the wire already: accept it quietly then.
                 o.park([b]);
                 let cancel = Message::Cancel(BlockRef {
@@ -171,6 +176,7 @@ impl TorrentCore {
             self.picker.release(key, block);
             if let Some(p) = self.peers.get_mut(&key) {
                 p.park([block]);
+                p.pipeline.forget(block);
             }
             self.refill_all();
         }

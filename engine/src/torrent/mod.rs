@@ -49,6 +49,7 @@ mod peer;
 mod peer_list;
 mod pex;
 mod pieces;
+mod pipeline;
 mod reason;
 mod requests;
 mod upload;

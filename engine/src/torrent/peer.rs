@@ -6,18 +6,15 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use monsoon_piece::{BLOCK_LEN, Block};
+use monsoon_piece::Block;
 use monsoon_wire::BlockRef;
 
+use super::pipeline::Pipeline;
 use super::reason::Direction;
 use crate::encryption::PeerEncryption;
 
 /// How many requests a peer queues when it does not say (`reqq`).
 pub(super) const DEFAULT_REQQ: usize = 250;
-/// Requests in flight to a peer whose rate is not known yet.
-/// Also the floor: some clients (Transmission) answer requests in batches on
-/// a timer, so a shallow queue caps their rate, and the rate caps the queue.
-const START_DEPTH: usize = 128;
 /// Most released requests remembered per peer (a late answer to one is accepted).
 const MAX_STALE: usize = 4096;
 
@@ -49,6 +46,8 @@ pub(super) struct PeerState {
     pub(super) have_count: u32,
     pub(super) down: Rate,
     pub(super) up: Rate,
+    /// How deep its request pipeline should be.
+    pub(super) pipeline: Pipeline,
     /// Requests accepted and not read yet, oldest first (at most our
     /// advertised `reqq` together with `reading`).
     pub(super) queue: std::collections::VecDeque<BlockRef>,
@@ -105,6 +104,7 @@ impl PeerState {
             have_count: 0,
             down: Rate::default(),
             up: Rate::default(),
+            pipeline: Pipeline::default(),
             queue: std::collections::VecDeque::new(),
             reading: std::collections::VecDeque::new(),
             unsent: 0,
@@ -152,13 +152,13 @@ impl PeerState {
     }
 
     /// Requests to keep in flight: about one second of data at the peer's
-    /// measured rate, bounded by its `reqq` and our own limit.
+    /// measured rate (see [`Pipeline`]), bounded by its `reqq` and our own
+    /// limit; one while it is snubbed.
     pub(super) fn target_depth(&self, max: usize) -> usize {
         if self.snubbed {
             return 1;
         }
-        let per_second = (self.down.rate / f64::from(BLOCK_LEN)).ceil() as usize;
-        per_second.max(START_DEPTH).min(self.reqq).min(max).max(1)
+        self.pipeline.depth(self.reqq.min(max))
     }
 }
 
@@ -175,10 +175,12 @@ impl Rate {
         self.pending += bytes;
     }
 
-    /// Folds the bytes counted over the last `secs` seconds into the rate.
-    pub(super) fn tick(&mut self, secs: f64) {
+    /// Folds the bytes counted over the last `secs` seconds into the rate;
+    /// returns the rate of those seconds alone.
+    pub(super) fn tick(&mut self, secs: f64) -> f64 {
         let now = self.pending as f64 / secs.max(1e-3);
         self.rate = self.rate * 0.5 + now * 0.5;
         self.pending = 0;
+        now
     }
 }

@@ -1,11 +1,20 @@
 //! Request pipelining (about a second of data in flight to each peer),
 //! rates, and snubbing.
 
-use monsoon_piece::PeerKey;
+use monsoon_piece::{BLOCK_LEN, Endgame, PeerKey};
 use monsoon_wire::{BlockRef, Message};
 use tracing::debug;
 
 use super::TorrentCore;
+
+/// Endgame: a block is asked of a second peer only if that peer would
+/// deliver it this many times sooner than the peer that has it (its whole
+/// queue is counted, though the block may be near its head; and what a
+/// peer has already sent is wasted when a duplicate wins).
+const ENDGAME_SOONER: f64 = 4.0;
+/// Endgame: what a peer that has not delivered a block yet is taken to
+/// need for one, in seconds.
+const PROBE_ETA: f64 = 0.25;
 
 impl TorrentCore {
     /// Tops up the peer's request pipeline from the picker.
@@ -30,8 +39,12 @@ impl TorrentCore {
         if p.peer_choking || !p.am_interested {
             return;
         }
-        let depth = p.target_depth(self.cfg.max_requests_per_peer);
+        let depth = self.fair_share(p.target_depth(self.cfg.max_requests_per_peer));
         let outstanding = self.picker.requests(key).len();
+        // Requests the picker forgot (a piece that failed) are not in flight.
+        if let Some(p) = self.peers.get_mut(&key) {
+            p.pipeline.resync(outstanding);
+        }
         if outstanding >= depth || (outstanding > 0 && outstanding > depth / 2) {
             return;
         }
@@ -41,21 +54,22 @@ impl TorrentCore {
             .max_requests_total
             .saturating_sub(self.picker.requests_total());
         let want = (depth - outstanding).min(room);
-        if want == 0 {
+        if want == 0 || self.would_finish_last(key, outstanding) {
             return;
         }
-        let blocks = self.picker.pick(key, want);
+        let blocks = self.pick_blocks(key, want);
         if blocks.is_empty() {
             if outstanding == 0 {
                 self.update_interest(key);
             }
             return;
         }
-        if outstanding == 0 {
-            if let Some(p) = self.peers.get_mut(&key) {
+        if let Some(p) = self.peers.get_mut(&key) {
+            if outstanding == 0 {
                 // The snub clock starts when there is something to wait for.
                 p.last_block = self.now;
             }
+            p.pipeline.requested(self.now, &blocks);
         }
         let msgs = blocks
             .into_iter()
@@ -68,6 +82,99 @@ impl TorrentCore {
             })
             .collect();
         self.send(key, msgs);
+    }
+
+    /// A peer's depth when all peers' together exceed the torrent's cap:
+    /// its share of the cap in proportion to what it asks for, so the
+    /// peers that return blocks most often do not take the whole cap from
+    /// the far fast ones.
+    fn fair_share(&self, depth: usize) -> usize {
+        let cap = self.cfg.max_requests_total;
+        let max = self.cfg.max_requests_per_peer;
+        let all: usize = self
+            .peers
+            .values()
+            .filter(|p| !p.peer_choking && p.am_interested)
+            .map(|p| p.target_depth(max))
+            .sum();
+        if all <= cap {
+            return depth;
+        }
+        (depth * cap / all).max(1)
+    }
+
+    /// Near the end: whether a block asked of `key` now would come after
+    /// the whole swarm could have delivered everything left (what is not
+    /// requested yet and what is in flight, at all peers' rates together).
+    /// Such a peer gets nothing new: what it would hold is what endgame
+    /// would have to fetch twice.
+    fn would_finish_last(&self, key: PeerKey, outstanding: usize) -> bool {
+        let Some(rate) = self.peers.get(&key).and_then(|p| p.pipeline.rate()) else {
+            return false;
+        };
+        let left = self.picker.blocks_unrequested();
+        if left == 0 || rate <= 0.0 {
+            return false;
+        }
+        let block = f64::from(BLOCK_LEN);
+        let mine = (outstanding + 1) as f64 * block / rate;
+        let all: f64 = self.peers.values().filter_map(|p| p.pipeline.rate()).sum();
+        let work = (left as usize + self.picker.requests_total()) as f64 * block;
+        mine > work / all
+    }
+
+    /// Picks for `key`. In endgame, a block another peer has outstanding
+    /// is asked of this one too only where this one would deliver it
+    /// [`ENDGAME_SOONER`] times sooner, by their rates and queues; a peer
+    /// whose place it takes is sent a `cancel`. A peer whose rate is not
+    /// known yet takes one duplicate at a time.
+    fn pick_blocks(&mut self, key: PeerKey, want: usize) -> Vec<monsoon_piece::Block> {
+        let peers = &self.peers;
+        // Seconds until a peer would deliver a block asked of it now; not
+        // known for a peer that has not delivered yet (nor for one that
+        // snubbed or choked us).
+        let eta = |k: PeerKey, extra: usize| -> Option<f64> {
+            let p = peers.get(&k)?;
+            let rate = p.pipeline.rate().unwrap_or(p.down.rate);
+            if p.snubbed || p.peer_choking || rate <= 0.0 {
+                return None;
+            }
+            let queued = p.pipeline.outstanding() + extra;
+            Some(queued as f64 * f64::from(BLOCK_LEN) / rate)
+        };
+        // A peer whose rate is not measured yet probes one block at a
+        // time, taken to need its round trip for it (or a quarter second
+        // before its first block).
+        let endgame = match eta(key, 1) {
+            Some(t) => Endgame {
+                own: t * ENDGAME_SOONER,
+                most: usize::MAX,
+            },
+            None => {
+                let rtt = self.peers.get(&key).and_then(|p| p.pipeline.min_rtt());
+                Endgame {
+                    own: rtt.map_or(PROBE_ETA, |r| r.as_secs_f64()) * ENDGAME_SOONER,
+                    most: 1,
+                }
+            }
+        };
+        let picked = self.picker.pick_with(key, want, endgame, |holder| {
+            eta(holder, 0).unwrap_or(f64::INFINITY)
+        });
+        for (other, b) in picked.displaced {
+            if let Some(o) = self.peers.get_mut(&other) {
+                // It may be on the wire already: accept it quietly then.
+                o.park([b]);
+                o.pipeline.forget(b);
+                let cancel = Message::Cancel(BlockRef {
+                    index: b.piece,
+                    begin: b.begin,
+                    length: b.length,
+                });
+                self.send(other, vec![cancel]);
+            }
+        }
+        picked.blocks
     }
 
     /// Tops up every peer (after requests were released or the disk caught up).
@@ -94,17 +201,20 @@ impl TorrentCore {
     }
 
     /// A peer that unchoked us but sends nothing we asked for within the
-    /// snub timeout has its requests given to others (and gets one request
-    /// at a time until it sends again).
+    /// snub timeout — or, once its rate is known, within a few seconds and
+    /// ten times the time a block takes at that rate (a stall: a peer that
+    /// vanished without closing, a congested link) — has its requests given
+    /// to others (and gets one request at a time until it sends again).
     pub(super) fn check_snubs(&mut self) {
         let limit = self.cfg.snub_timeout;
         let snubbed: Vec<PeerKey> = self
             .peers
             .iter()
             .filter(|(k, p)| {
+                let silent = self.now.duration_since(p.last_block);
                 !p.snubbed
                     && !self.picker.requests(**k).is_empty()
-                    && self.now.duration_since(p.last_block) > limit
+                    && silent > p.pipeline.stall_after().map_or(limit, |s| s.min(limit))
             })
             .map(|(k, _)| *k)
             .collect();
@@ -114,6 +224,7 @@ impl TorrentCore {
             if let Some(p) = self.peers.get_mut(&key) {
                 p.snubbed = true;
                 p.park(released);
+                p.pipeline.forget_all();
             }
         }
     }

@@ -1,6 +1,8 @@
 //! Picker scenarios: in-progress first, rarest first, priorities,
 //! sequential, endgame and cancels, chokes, hash failures, resume.
-use monsoon_piece::{BLOCK_LEN, Bitfield, Block, Geometry, Picker, RANDOM_FIRST_PIECES};
+use monsoon_piece::{
+    BLOCK_LEN, Bitfield, Block, Endgame, Geometry, PeerKey, Picker, RANDOM_FIRST_PIECES,
+};
 
 fn bits(n: u32, ones: &[u32]) -> Bitfield {
     let mut b = Bitfield::new(n);
@@ -112,6 +114,53 @@ fn endgame_duplicates_and_cancels() {
     assert!(!p.requests(1).contains(&a[0]));
     let late = p.on_block(1, a[0], ());
     assert!(!late.accepted, "a duplicate is not accepted");
+}
+
+#[test]
+fn endgame_duplicates_go_to_whoever_delivers_sooner() {
+    // Seconds each peer would take for a block asked of it now.
+    let eta = |k: PeerKey| match k {
+        1 => 5.0,
+        2 => 9.0,
+        3 => 7.0,
+        _ => f64::INFINITY,
+    };
+    let soon = |own: f64, most: usize| Endgame { own, most };
+    let mut p = picker(1, 2);
+    for k in 1..=6 {
+        p.on_have_all(k);
+    }
+    let a = p.pick(1, 10);
+    assert_eq!(a.len(), 2);
+    // Not sooner than peer 1: nothing.
+    assert!(p.pick_with(2, 10, soon(5.0, 9), eta).blocks.is_empty());
+    // Sooner, but one at a time.
+    let b = p.pick_with(2, 10, soon(4.0, 1), eta);
+    assert_eq!((b.blocks.len(), b.displaced.len()), (1, 0));
+    assert_eq!(p.pick_with(3, 10, soon(4.0, 9), eta).blocks.len(), 2);
+    // Block 0 has three requesters (1, 2, 3), block 1 two (1, 3). A peer
+    // sooner than all of them is the third on block 1 (fewest requesters
+    // first), and takes the latest one's place on block 0 (peer 2, 9 s),
+    // who is to be told.
+    let d = p.pick_with(4, 10, soon(4.9, 9), eta);
+    assert_eq!(d.blocks, [a[1], a[0]]);
+    assert_eq!(d.displaced, [(2, a[0])]);
+    assert!(!p.requests(2).contains(&a[0]));
+    assert!(p.requests(4).contains(&a[0]));
+    // Both blocks are full now, each with peer 4, whose time is not
+    // known: it is not displaced, however soon the next one is.
+    let e = p.pick_with(5, 10, soon(0.1, 9), eta);
+    assert!(e.blocks.is_empty() && e.displaced.is_empty(), "{e:?}");
+    // Nobody is displaced for a holder whose time is not known.
+    let mut q = picker(1, 1);
+    for k in 1..=4 {
+        q.on_have_all(k);
+    }
+    for k in 1..=3 {
+        assert_eq!(q.pick(k, 1).len(), 1);
+    }
+    let z = q.pick_with(4, 1, soon(0.0, 9), |_| f64::INFINITY);
+    assert!(z.blocks.is_empty() && z.displaced.is_empty());
 }
 
 #[test]

@@ -48,8 +48,10 @@ fn leeching_choker_keeps_the_fastest_and_rotates_one_optimistic_slot() {
     unchoked(&mut h, &keys, &mut open);
     // While slots are free, interested peers are unchoked at once: 4 + 1.
     assert_eq!(open, keys[..5].iter().copied().collect());
-    // Peer i sends i+1 blocks a second for ten seconds.
+    // Peer i sends i+1 blocks a second for ten seconds, a second after it
+    // was asked (so its pipeline is sized for a one-second round trip).
     let mut asked: Vec<Vec<BlockRef>> = keys.iter().map(|&k| h.requests(k)).collect();
+    h.tick(1);
     for _ in 0..10 {
         for (i, &k) in keys.iter().enumerate() {
             for _ in 0..=i {
@@ -135,13 +137,13 @@ fn seeding_choker_ranks_peers_by_what_they_take() {
 #[test]
 fn pipeline_fills_to_the_start_depth_bounded_by_reqq_and_the_torrent_cap() {
     let mut cfg = monsoon_engine::SessionConfig::new(".");
-    cfg.max_requests_total = 150;
+    cfg.max_requests_total = 30;
     let mut h = Harness::with(big(), Have::Nothing, cfg, |_| {});
     let a = h.connect(1);
     h.msg(a, Message::HaveAll);
     assert_eq!(h.sent(a).last(), Some(&Message::Interested));
     h.msg(a, Message::Unchoke);
-    assert_eq!(h.requests(a).len(), 128, "the start depth");
+    assert_eq!(h.requests(a).len(), 16, "the start window");
     // A peer that queues only 10 gets 10.
     let b = h.connect(2);
     let ext = ExtendedHandshake {
@@ -152,11 +154,11 @@ fn pipeline_fills_to_the_start_depth_bounded_by_reqq_and_the_torrent_cap() {
     h.msg(b, Message::HaveAll);
     h.msg(b, Message::Unchoke);
     assert_eq!(h.requests(b).len(), 10);
-    // The torrent-wide cap leaves 150 - 138 for a third.
+    // The torrent-wide cap leaves 30 - 26 for a third.
     let c = h.connect(3);
     h.msg(c, Message::HaveAll);
     h.msg(c, Message::Unchoke);
-    assert_eq!(h.requests(c).len(), 12);
+    assert_eq!(h.requests(c).len(), 4);
     // A choke gives a's requests back: the others may take them.
     h.msg(a, Message::Choke);
     let more = h.requests(b).len() + h.requests(c).len();

@@ -4,4 +4,5 @@ mod decisions;
 mod harness;
 mod lifecycle;
 mod pex;
+mod pipeline;
 mod upload;

@@ -4,3 +4,4 @@ pub(crate) mod net;
 mod props;
 mod scenarios;
 pub(crate) mod torrent;
+mod uneven;

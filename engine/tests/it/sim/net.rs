@@ -45,6 +45,12 @@ pub(crate) enum Fault {
     /// Stops sending blocks (silently) once it has sent this many block
     /// bytes on a connection.
     StallAfter(u64),
+    /// Its upload link carries nothing from `at` (since the start) for
+    /// `len`, as a run of losses would; what was on the wire still lands.
+    Pause {
+        at: Duration,
+        len: Duration,
+    },
     /// Says in its extension handshake that the metadata is this big.
     MetadataSize(u64),
     /// Flips a byte of every metadata piece it sends.
@@ -763,7 +769,13 @@ impl Sim {
             }
         }
         let n = &mut self.nodes[i];
-        let start = n.up_free_at.max(self.now);
+        let mut start = n.up_free_at.max(self.now);
+        if let Fault::Pause { at, len } = n.spec.fault {
+            let (from, to) = (self.t0 + at, self.t0 + at + len);
+            if start >= from && start < to {
+                start = to;
+            }
+        }
         let busy = Duration::from_secs_f64(size as f64 / n.spec.upload.max(1) as f64);
         n.up_free_at = start + busy;
         // An unchoke after a flap's choke waits 20 ms.

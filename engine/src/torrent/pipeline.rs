@@ -1,0 +1,176 @@
+//! How many requests to keep in flight to one peer: its delivery rate
+//! times two round trips and a margin (its bandwidth-delay product, twice,
+//! plus [`MARGIN`] of data), both measured on the blocks themselves —
+//! libtorrent's `request_queue_time`, sized per peer rather than fixed.
+//! Enough to cover the round trip, our refilling at half depth, and
+//! clients that serve in batches on a timer; never so much that a slow
+//! peer sits on blocks a fast one could fetch sooner.
+//!
+//! Measured per block, not per tick: a download from a fast swarm may
+//! last a few seconds, and a tick is a second. Until the first rate sample
+//! the depth is a small window that grows by one per block (doubling
+//! each round trip while it is the limit, as TCP's slow start does); once
+//! measured, a depth that limits the rate still grows, since two round
+//! trips' worth of the rate it allows is more than itself.
+//!
+//! The same measures say when a peer has stalled ([`Pipeline::stall_after`])
+//! and, in endgame, which peer would deliver a block sooner.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use monsoon_piece::{BLOCK_LEN, Block};
+
+/// Requests in flight to a peer whose rate is not known yet: 256 KiB, so
+/// thirty slow peers joining at once hold 8 MiB, not the whole torrent.
+pub(super) const START_WINDOW: usize = 16;
+/// Time beyond two round trips that requests cover: the peer's own delays
+/// (disk; Transmission serves in batches on a timer) and our refilling
+/// at half depth.
+pub(super) const MARGIN: Duration = Duration::from_millis(750);
+/// Fewest requests in flight to a peer that is not snubbed: one arriving
+/// while the next is on its way.
+const MIN_DEPTH: usize = 2;
+/// Shortest stretch a rate sample covers (and at least a round trip).
+const MIN_SAMPLE: Duration = Duration::from_millis(50);
+/// Shortest silence after which a peer whose rate is known counts as stalled.
+pub(super) const MIN_STALL: Duration = Duration::from_secs(3);
+/// Most request times remembered (beyond any depth we use).
+const MAX_SENT: usize = 8192;
+
+/// One peer's request pipeline: what it delivers and how fast.
+#[derive(Debug, Clone)]
+pub(super) struct Pipeline {
+    /// Each outstanding request and when it was sent, oldest first (peers
+    /// answer in order, so an arriving block is found near the front).
+    sent: VecDeque<(Block, Instant)>,
+    /// The shortest time a block took to come after it was asked for.
+    min_rtt: Option<Duration>,
+    /// Delivery rate (bytes/s), a moving average of samples.
+    rate: Option<f64>,
+    /// The sample being taken: since when, and how many bytes.
+    sample: Option<(Instant, u64)>,
+    /// The depth before the rate is known.
+    window: usize,
+}
+
+impl Default for Pipeline {
+    fn default() -> Self {
+        Self {
+            sent: VecDeque::new(),
+            min_rtt: None,
+            rate: None,
+            sample: None,
+            window: START_WINDOW,
+        }
+    }
+}
+
+impl Pipeline {
+    /// `blocks` were requested at `now`.
+    pub(super) fn requested(&mut self, now: Instant, blocks: &[Block]) {
+        let room = MAX_SENT.saturating_sub(self.sent.len());
+        self.sent
+            .extend(blocks.iter().take(room).map(|&b| (b, now)));
+    }
+
+    /// The requested `block` arrived at `now` (`bytes` long).
+    pub(super) fn on_block(&mut self, now: Instant, block: Block, bytes: u64) {
+        if let Some(i) = self.sent.iter().position(|(b, _)| *b == block) {
+            if let Some((_, at)) = self.sent.remove(i) {
+                let rtt = now.saturating_duration_since(at);
+                self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
+            }
+        }
+        if self.sent.is_empty() {
+            // Idle time to come is not the peer's rate.
+            self.sample = None;
+        }
+        if self.rate.is_none() {
+            self.window = self.window.saturating_add(1);
+        }
+        let Some((start, sum)) = &mut self.sample else {
+            // The sample starts here (this block's bytes came before it).
+            if !self.sent.is_empty() {
+                self.sample = Some((now, 0));
+            }
+            return;
+        };
+        *sum += bytes;
+        let span = now.saturating_duration_since(*start);
+        if span >= MIN_SAMPLE.max(self.min_rtt.unwrap_or_default()) {
+            let sample = *sum as f64 / span.as_secs_f64();
+            // Up at once (a pipeline that limited the rate has just been
+            // deepened), down gently (one slow stretch is not a new rate).
+            self.rate = Some(self.rate.map_or(sample, |r| {
+                if sample > r {
+                    sample
+                } else {
+                    0.5 * r + 0.5 * sample
+                }
+            }));
+            self.sample = Some((now, 0));
+        }
+    }
+
+    /// The request for `block` was cancelled or rejected.
+    pub(super) fn forget(&mut self, block: Block) {
+        if let Some(i) = self.sent.iter().position(|(b, _)| *b == block) {
+            self.sent.remove(i);
+        }
+        if self.sent.is_empty() {
+            self.sample = None;
+        }
+    }
+
+    /// Every request was released (a choke, a snub).
+    pub(super) fn forget_all(&mut self) {
+        self.sent.clear();
+        self.sample = None;
+    }
+
+    /// Only `outstanding` requests are in flight (the picker forgot some:
+    /// a piece that failed its check): the oldest go.
+    pub(super) fn resync(&mut self, outstanding: usize) {
+        while self.sent.len() > outstanding {
+            self.sent.pop_front();
+        }
+    }
+
+    /// Requests in flight, as far as it knows.
+    pub(super) fn outstanding(&self) -> usize {
+        self.sent.len()
+    }
+
+    /// The measured delivery rate, bytes/s.
+    pub(super) fn rate(&self) -> Option<f64> {
+        self.rate
+    }
+
+    /// The shortest time a block took to come after it was asked for.
+    pub(super) fn min_rtt(&self) -> Option<Duration> {
+        self.min_rtt
+    }
+
+    /// How long this peer may send nothing we asked for before it counts
+    /// as stalled: ten blocks' time at its rate plus two round trips, and
+    /// at least [`MIN_STALL`]; `None` before its rate is known.
+    pub(super) fn stall_after(&self) -> Option<Duration> {
+        let rate = self.rate.filter(|r| *r > 0.0)?;
+        let blocks = Duration::from_secs_f64(10.0 * f64::from(BLOCK_LEN) / rate);
+        Some((blocks + 2 * self.min_rtt.unwrap_or_default()).max(MIN_STALL))
+    }
+
+    /// Requests to keep in flight, at most `cap` (the peer's `reqq` and
+    /// our own limit).
+    pub(super) fn depth(&self, cap: usize) -> usize {
+        let want = match self.rate {
+            None => self.window,
+            Some(rate) => {
+                let time = 2 * self.min_rtt.unwrap_or_default() + MARGIN;
+                (rate * time.as_secs_f64() / f64::from(BLOCK_LEN)).ceil() as usize
+            }
+        };
+        want.max(MIN_DEPTH).min(cap).max(1)
+    }
+}
