@@ -41,7 +41,10 @@ pub struct SessionConfig {
     /// known it is snubbed sooner, after ten blocks' time at that rate plus
     /// two round trips, and at least 3 s (a stalled link).
     pub snub_timeout: Duration,
-    /// Most requests in flight to one peer (also bounded by the peer's `reqq`).
+    /// Most requests in flight to one peer (also bounded by the peer's
+    /// `reqq`), unless three times its bandwidth-delay product is more (a
+    /// fast peer far away): on a short round trip, more requests only fill
+    /// memory with blocks the disk has not caught up with.
     pub max_requests_per_peer: usize,
     /// Most requests in flight for one torrent, all peers together: what
     /// arrives must be held until its piece is complete, so this bounds memory
@@ -114,7 +117,7 @@ impl Default for SessionConfig {
             idle_timeout: Duration::from_secs(150),
             keepalive_interval: Duration::from_secs(90),
             snub_timeout: Duration::from_secs(45),
-            max_requests_per_peer: 2048,
+            max_requests_per_peer: 512,
             max_requests_total: 4096,
             max_pending_disk_bytes: 8 << 20,
             ban_after_failures: 2,

@@ -158,7 +158,7 @@ impl PeerState {
         if self.snubbed {
             return 1;
         }
-        self.pipeline.depth(self.reqq.min(max))
+        self.pipeline.depth(self.reqq, max)
     }
 }
 

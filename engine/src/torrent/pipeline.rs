@@ -161,16 +161,22 @@ impl Pipeline {
         Some((blocks + 2 * self.min_rtt.unwrap_or_default()).max(MIN_STALL))
     }
 
-    /// Requests to keep in flight, at most `cap` (the peer's `reqq` and
-    /// our own limit).
-    pub(super) fn depth(&self, cap: usize) -> usize {
-        let want = match self.rate {
-            None => self.window,
+    /// Requests to keep in flight, at most the peer's `reqq` and `max`;
+    /// `max` is exceeded only as far as three bandwidth-delay products need
+    /// (a fast peer far away), since on a short round trip requests beyond
+    /// it only fill our memory with blocks the disk has not caught up with.
+    pub(super) fn depth(&self, reqq: usize, max: usize) -> usize {
+        let block = f64::from(BLOCK_LEN);
+        let (want, cap) = match self.rate {
+            None => (self.window, max),
             Some(rate) => {
-                let time = 2 * self.min_rtt.unwrap_or_default() + MARGIN;
-                (rate * time.as_secs_f64() / f64::from(BLOCK_LEN)).ceil() as usize
+                let rtt = self.min_rtt.unwrap_or_default();
+                let time = 2 * rtt + MARGIN;
+                let want = (rate * time.as_secs_f64() / block).ceil() as usize;
+                let bdp = (rate * rtt.as_secs_f64() / block).ceil() as usize;
+                (want, max.max(3 * bdp))
             }
         };
-        want.max(MIN_DEPTH).min(cap).max(1)
+        want.max(MIN_DEPTH).min(cap).min(reqq).max(1)
     }
 }

@@ -5,9 +5,11 @@
 //! monsoon, rqbit (if on PATH), libtorrent and aria2c download in turn
 //! from the same seeders behind the same links: `--runs` runs each, the
 //! order rotated, medians of wall time, CPU time and peak RSS, and the
-//! bytes the links carried beyond the torrent (wasted). The links count
-//! what they deliver, so each client's download rate over time is drawn
-//! into `target/bench/swarm-N.png`.
+//! bytes the links had carried beyond the torrent and its framing when
+//! the client announced `completed` (wasted: duplicates, and what was in
+//! flight when it was done). The links count what they deliver, so each
+//! client's download rate over time is drawn into
+//! `target/bench/swarm-N.png`.
 //!
 //! Scenarios ([`scenarios`]): 1. twenty seeders of 10-200 ms RTT and
 //! 1-50 MB/s; 2. the same plus five that stall 10 s and three that vanish
@@ -20,7 +22,7 @@ mod tracker;
 
 use std::fmt::Write as _;
 use std::fs;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -106,7 +108,8 @@ fn parse(args: &[String]) -> Result<Options> {
 #[derive(Debug, Clone)]
 struct SwarmSample {
     cost: Sample,
-    /// Bytes the links delivered beyond the torrent and its block framing.
+    /// Bytes the links delivered beyond the torrent and its block framing
+    /// by the time the client announced `completed` (or exited).
     wasted: i64,
     /// (seconds, bytes delivered so far), every 200 ms.
     series: Vec<(f64, u64)>,
@@ -141,10 +144,10 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let peers = Arc::new(Mutex::new(Vec::new()));
+    let swarm = Arc::new(Mutex::new(tracker::Swarm::default()));
     let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let url = format!("http://{}/announce", listener.local_addr()?);
-    let tracker = rt.spawn(tracker::serve(listener, peers.clone()));
+    let tracker = rt.spawn(tracker::serve(listener, swarm.clone()));
 
     let work = e2e::fresh_dir("bench-swarm")?;
     let results = cmd::root().join("target/bench");
@@ -196,7 +199,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let mut report = String::new();
     for scenario in &all {
         let text = run_scenario(
-            &rt, &opts, scenario, &ports, &peers, &clients, &work, &facts, &file, &torrent,
+            &rt, &opts, scenario, &ports, &swarm, &clients, &work, &facts, &file, &torrent,
             &results,
         )?;
         println!("{text}");
@@ -233,7 +236,7 @@ fn run_scenario(
     opts: &Options,
     scenario: &Scenario,
     ports: &[u16],
-    peers: &Arc<Mutex<Vec<SocketAddrV4>>>,
+    swarm: &Arc<Mutex<tracker::Swarm>>,
     clients: &[Bencher],
     work: &Path,
     facts: &TorrentFacts,
@@ -260,7 +263,11 @@ fn run_scenario(
         servers.push(rt.spawn(link.clone().serve(listener)));
         links.push(link);
     }
-    *peers.lock().unwrap_or_else(|e| e.into_inner()) = addrs;
+    {
+        let mut swarm = swarm.lock().unwrap_or_else(|e| e.into_inner());
+        swarm.peers = addrs;
+        swarm.links = links.clone();
+    }
 
     let size = facts.total_length;
     let framing = size.div_ceil(16 * 1024) * 13;
@@ -274,6 +281,10 @@ fn run_scenario(
                 for l in &links {
                     l.arm();
                 }
+                swarm
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .at_completion = None;
                 let series = Arc::new(Mutex::new(Vec::new()));
                 let sampler = rt.spawn(sample(links.clone(), series.clone()));
                 let cost = measure(client, torrent, &dir);

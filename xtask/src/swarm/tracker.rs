@@ -1,10 +1,15 @@
 //! The swarm bench's tracker: an HTTP announce endpoint that hands every
 //! downloader the same peer list, the links' addresses (so every client
 //! meets the seeders only through their emulated links). Seeders
-//! (`left=0`) get an empty list, so they never dial each other.
+//! (`left=0`) get an empty list, so they never dial each other. The first
+//! `event=completed` of a run snapshots the bytes the links have carried:
+//! what a client was sent by the time it had everything.
 use std::fmt::Write as _;
 use std::net::SocketAddrV4;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
+
+use super::link::Link;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -31,22 +36,43 @@ pub(crate) fn reply(peers: &[SocketAddrV4]) -> Vec<u8> {
     out
 }
 
-/// Whether the request line of an HTTP announce says `left=0` (a seeder).
-pub(crate) fn is_seeder(request: &str) -> bool {
+/// Whether the request line of an HTTP announce has `key=value`.
+fn has(request: &str, pair: &str) -> bool {
     let line = request.lines().next().unwrap_or_default();
     let query = line.split_once('?').map_or("", |(_, q)| q);
     let query = query.split(' ').next().unwrap_or_default();
-    query.split('&').any(|kv| kv == "left=0")
+    query.split('&').any(|kv| kv == pair)
 }
 
-/// Answers announces on `listener` with `peers` (read at each announce,
-/// so the list may change between scenarios) until the task is dropped.
-pub(crate) async fn serve(listener: TcpListener, peers: Arc<Mutex<Vec<SocketAddrV4>>>) {
+/// Whether an HTTP announce says `left=0` (a seeder).
+pub(crate) fn is_seeder(request: &str) -> bool {
+    has(request, "left=0")
+}
+
+/// Whether an HTTP announce says `event=completed`.
+pub(crate) fn is_completed(request: &str) -> bool {
+    has(request, "event=completed")
+}
+
+/// What the tracker hands out and what it saw, shared with the bench.
+#[derive(Debug, Default)]
+pub(crate) struct Swarm {
+    /// The links' addresses, the peer list.
+    pub(crate) peers: Vec<SocketAddrV4>,
+    /// The links, to count what they carried.
+    pub(crate) links: Vec<Arc<Link>>,
+    /// Bytes the links had delivered at the run's first `completed`.
+    pub(crate) at_completion: Option<u64>,
+}
+
+/// Answers announces on `listener` from `swarm` (read at each announce,
+/// so it may change between scenarios) until the task is dropped.
+pub(crate) async fn serve(listener: TcpListener, swarm: Arc<Mutex<Swarm>>) {
     loop {
         let Ok((mut s, _)) = listener.accept().await else {
             continue;
         };
-        let peers = peers.clone();
+        let swarm = swarm.clone();
         tokio::spawn(async move {
             let mut buf = Vec::with_capacity(1024);
             let mut chunk = [0u8; 1024];
@@ -57,11 +83,21 @@ pub(crate) async fn serve(listener: TcpListener, peers: Arc<Mutex<Vec<SocketAddr
                 }
             }
             let request = String::from_utf8_lossy(&buf);
-            let body = if is_seeder(&request) {
-                reply(&[])
-            } else {
-                let list = peers.lock().map(|p| p.clone()).unwrap_or_default();
-                reply(&list)
+            let body = {
+                let mut swarm = swarm.lock().unwrap_or_else(|e| e.into_inner());
+                if is_completed(&request) && swarm.at_completion.is_none() {
+                    let carried = swarm
+                        .links
+                        .iter()
+                        .map(|l| l.down_bytes.load(Ordering::SeqCst))
+                        .sum();
+                    swarm.at_completion = Some(carried);
+                }
+                if is_seeder(&request) {
+                    reply(&[])
+                } else {
+                    reply(&swarm.peers)
+                }
             };
             let mut head = String::new();
             let _ = write!(
@@ -99,6 +135,16 @@ mod tests {
     }
 
     #[test]
+    fn completed_is_an_event_of_the_query() {
+        assert!(is_completed(
+            "GET /announce?left=0&event=completed&port=1 HTTP/1.1\r\n"
+        ));
+        assert!(!is_completed(
+            "GET /announce?left=0&event=started HTTP/1.1\r\nX: event=completed\r\n"
+        ));
+    }
+
+    #[test]
     fn only_left_zero_is_a_seeder() {
         assert!(is_seeder(
             "GET /announce?info_hash=%aa&left=0&port=1 HTTP/1.1\r\n"
@@ -117,21 +163,40 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let peer = SocketAddrV4::new(Ipv4Addr::new(127, 0, 1, 9), 6881);
-        let server = tokio::spawn(serve(listener, Arc::new(Mutex::new(vec![peer]))));
-        let ask = async {
+        let link = Link::new(
+            super::super::link::LinkSpec::new(Duration::from_millis(10), 0),
+            "127.0.0.1:9".parse().unwrap(),
+        );
+        link.down_bytes.store(1234, Ordering::SeqCst);
+        let swarm = Arc::new(Mutex::new(Swarm {
+            peers: vec![peer],
+            links: vec![link.clone()],
+            at_completion: None,
+        }));
+        let server = tokio::spawn(serve(listener, swarm.clone()));
+        let ask = |query: &'static str| async move {
             let mut s = TcpStream::connect(addr).await.unwrap();
-            s.write_all(b"GET /announce?left=5&port=1 HTTP/1.0\r\n\r\n")
-                .await
-                .unwrap();
+            let request = format!("GET /announce?{query} HTTP/1.0\r\n\r\n");
+            s.write_all(request.as_bytes()).await.unwrap();
             let mut got = Vec::new();
             s.read_to_end(&mut got).await.unwrap();
             got
         };
-        let got = tokio::time::timeout(Duration::from_secs(10), ask)
+        let work = async {
+            let got = ask("left=5&port=1").await;
+            assert!(got.starts_with(b"HTTP/1.0 200 OK\r\n"));
+            assert!(got.ends_with(&reply(&[peer])));
+            assert_eq!(swarm.lock().unwrap().at_completion, None);
+            ask("left=0&event=completed").await;
+            link.down_bytes.store(9999, Ordering::SeqCst);
+            // Only the first completion counts.
+            let got = ask("left=0&event=completed").await;
+            assert!(got.ends_with(&reply(&[])), "a seeder gets nobody");
+        };
+        tokio::time::timeout(Duration::from_secs(10), work)
             .await
             .expect("answered");
         server.abort();
-        assert!(got.starts_with(b"HTTP/1.0 200 OK\r\n"));
-        assert!(got.ends_with(&reply(&[peer])));
+        assert_eq!(swarm.lock().unwrap().at_completion, Some(1234));
     }
 }
