@@ -62,15 +62,16 @@ impl<B> Picker<B> {
     ///   piece. A peer with no fresh piece costs O(1) here;
     /// - step 3 (endgame only): every block in progress.
     pub fn pick(&mut self, peer: PeerKey, max: usize) -> Vec<Block> {
-        self.pick_with(peer, max, Endgame::ANY, |_| f64::INFINITY)
+        self.pick_with(peer, max, Endgame::ANY, |_, _| f64::INFINITY)
             .blocks
     }
 
     /// [`pick`](Self::pick) with the caller's estimates of when each peer
-    /// would deliver a block asked of it now (`endgame.own` for `peer`,
-    /// `eta(other)` for another; any unit, sooner is less). In endgame they
-    /// decide the duplicates: a block is asked of `peer` too only if `own`
-    /// is sooner than the `eta` of every peer that has it outstanding, so a
+    /// would deliver a block (`endgame.own` for `peer`, asked now;
+    /// `eta(other, block)` for another that has `block` outstanding; any
+    /// unit, sooner is less). In endgame they decide the duplicates: a
+    /// block is asked of `peer` too only if `own` is sooner than the `eta`
+    /// of every peer that has it outstanding, so a
     /// slow peer never takes a block a faster one holds; and when a block
     /// already has [`ENDGAME_MAX_REQUESTS`] requesters, `peer` takes the
     /// place of the latest of them if its `eta` is finite, which is
@@ -83,7 +84,7 @@ impl<B> Picker<B> {
         peer: PeerKey,
         max: usize,
         endgame: Endgame,
-        eta: impl FnMut(PeerKey) -> f64,
+        eta: impl FnMut(PeerKey, Block) -> f64,
     ) -> Picked {
         let mut displaced = Vec::new();
         let mut out = Vec::new();
@@ -286,7 +287,7 @@ impl<B> Picker<B> {
         pi: usize,
         max: usize,
         out: &mut Vec<Block>,
-        (own, mut eta): (f64, impl FnMut(PeerKey) -> f64),
+        (own, mut eta): (f64, impl FnMut(PeerKey, Block) -> f64),
         displaced: &mut Vec<(PeerKey, Block)>,
     ) {
         let key = self.peers[pi].key;
@@ -311,10 +312,11 @@ impl<B> Picker<B> {
                         continue;
                     }
                     // The latest holder, and whether we beat every one.
+                    let block = self.geo.block(p, bi);
                     let mut latest = (f64::NEG_INFINITY, holders[0]);
                     let mut sooner = true;
                     for &h in holders {
-                        let t = eta(h);
+                        let t = eta(h, block);
                         sooner &= own < t;
                         if t > latest.0 {
                             latest = (t, h);

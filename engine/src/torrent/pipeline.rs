@@ -16,7 +16,7 @@
 //! The same measures say when a peer has stalled ([`Pipeline::stall_after`])
 //! and, in endgame, which peer would deliver a block sooner.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use monsoon_piece::{BLOCK_LEN, Block};
@@ -42,8 +42,13 @@ const MAX_SENT: usize = 8192;
 #[derive(Debug, Clone)]
 pub(super) struct Pipeline {
     /// Each outstanding request and when it was sent, oldest first (peers
-    /// answer in order, so an arriving block is found near the front).
-    sent: VecDeque<(Block, Instant)>,
+    /// answer in order, so an arriving block is found near the front),
+    /// numbered in sending order.
+    sent: VecDeque<(Block, Instant, u64)>,
+    /// The number of each outstanding request (its place in the queue is
+    /// its number less the front's).
+    numbers: HashMap<Block, u64>,
+    next_number: u64,
     /// The shortest time a block took to come after it was asked for.
     min_rtt: Option<Duration>,
     /// Delivery rate (bytes/s), a moving average of samples.
@@ -58,6 +63,8 @@ impl Default for Pipeline {
     fn default() -> Self {
         Self {
             sent: VecDeque::new(),
+            numbers: HashMap::new(),
+            next_number: 0,
             min_rtt: None,
             rate: None,
             sample: None,
@@ -70,14 +77,32 @@ impl Pipeline {
     /// `blocks` were requested at `now`.
     pub(super) fn requested(&mut self, now: Instant, blocks: &[Block]) {
         let room = MAX_SENT.saturating_sub(self.sent.len());
-        self.sent
-            .extend(blocks.iter().take(room).map(|&b| (b, now)));
+        for &b in blocks.iter().take(room) {
+            self.sent.push_back((b, now, self.next_number));
+            self.numbers.insert(b, self.next_number);
+            self.next_number += 1;
+        }
+    }
+
+    /// Removes the `i`th request from the queue.
+    fn remove_at(&mut self, i: usize) -> Option<Instant> {
+        let (b, at, _) = self.sent.remove(i)?;
+        self.numbers.remove(&b);
+        Some(at)
+    }
+
+    /// How many requests are ahead of `block` in the queue (at most: a
+    /// request that left from the middle still counts), if it is there.
+    pub(super) fn place(&self, block: &Block) -> Option<usize> {
+        let front = self.sent.front()?.2;
+        let n = self.numbers.get(block)?;
+        usize::try_from(n.saturating_sub(front)).ok()
     }
 
     /// The requested `block` arrived at `now` (`bytes` long).
     pub(super) fn on_block(&mut self, now: Instant, block: Block, bytes: u64) {
-        if let Some(i) = self.sent.iter().position(|(b, _)| *b == block) {
-            if let Some((_, at)) = self.sent.remove(i) {
+        if let Some(i) = self.sent.iter().position(|(b, ..)| *b == block) {
+            if let Some(at) = self.remove_at(i) {
                 let rtt = now.saturating_duration_since(at);
                 self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
             }
@@ -115,8 +140,8 @@ impl Pipeline {
 
     /// The request for `block` was cancelled or rejected.
     pub(super) fn forget(&mut self, block: Block) {
-        if let Some(i) = self.sent.iter().position(|(b, _)| *b == block) {
-            self.sent.remove(i);
+        if let Some(i) = self.sent.iter().position(|(b, ..)| *b == block) {
+            self.remove_at(i);
         }
         if self.sent.is_empty() {
             self.sample = None;
@@ -126,6 +151,7 @@ impl Pipeline {
     /// Every request was released (a choke, a snub).
     pub(super) fn forget_all(&mut self) {
         self.sent.clear();
+        self.numbers.clear();
         self.sample = None;
     }
 
@@ -133,7 +159,7 @@ impl Pipeline {
     /// a piece that failed its check): the oldest go.
     pub(super) fn resync(&mut self, outstanding: usize) {
         while self.sent.len() > outstanding {
-            self.sent.pop_front();
+            self.remove_at(0);
         }
     }
 

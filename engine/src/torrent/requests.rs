@@ -8,9 +8,9 @@ use tracing::debug;
 use super::TorrentCore;
 
 /// Endgame: a block is asked of a second peer only if that peer would
-/// deliver it this many times sooner than the peer that has it (its whole
-/// queue is counted, though the block may be near its head; and what a
-/// peer has already sent is wasted when a duplicate wins).
+/// deliver it this many times sooner than the peer that has it (by the
+/// block's place in that peer's queue, at its rate): what the first has
+/// already sent is wasted when the duplicate wins.
 const ENDGAME_SOONER: f64 = 4.0;
 /// Endgame: what a peer that has not delivered a block yet is taken to
 /// need for one, in seconds.
@@ -130,22 +130,26 @@ impl TorrentCore {
     /// known yet takes one duplicate at a time.
     fn pick_blocks(&mut self, key: PeerKey, want: usize) -> Vec<monsoon_piece::Block> {
         let peers = &self.peers;
-        // Seconds until a peer would deliver a block asked of it now; not
-        // known for a peer that has not delivered yet (nor for one that
+        // Seconds until a peer would deliver a block: one asked of it now
+        // (`None`), or one it has outstanding, by its place in its queue.
+        // Not known for a peer that has not delivered yet (nor for one that
         // snubbed or choked us).
-        let eta = |k: PeerKey, extra: usize| -> Option<f64> {
+        let eta = |k: PeerKey, block: Option<monsoon_piece::Block>| -> Option<f64> {
             let p = peers.get(&k)?;
             let rate = p.pipeline.rate().unwrap_or(p.down.rate);
             if p.snubbed || p.peer_choking || rate <= 0.0 {
                 return None;
             }
-            let queued = p.pipeline.outstanding() + extra;
-            Some(queued as f64 * f64::from(BLOCK_LEN) / rate)
+            let ahead = match block {
+                None => p.pipeline.outstanding(),
+                Some(b) => p.pipeline.place(&b).unwrap_or(p.pipeline.outstanding()),
+            };
+            Some((ahead + 1) as f64 * f64::from(BLOCK_LEN) / rate)
         };
         // A peer whose rate is not measured yet probes one block at a
         // time, taken to need its round trip for it (or a quarter second
         // before its first block).
-        let endgame = match eta(key, 1) {
+        let endgame = match eta(key, None) {
             Some(t) => Endgame {
                 own: t * ENDGAME_SOONER,
                 most: usize::MAX,
@@ -158,8 +162,8 @@ impl TorrentCore {
                 }
             }
         };
-        let picked = self.picker.pick_with(key, want, endgame, |holder| {
-            eta(holder, 0).unwrap_or(f64::INFINITY)
+        let picked = self.picker.pick_with(key, want, endgame, |holder, block| {
+            eta(holder, Some(block)).unwrap_or(f64::INFINITY)
         });
         for (other, b) in picked.displaced {
             if let Some(o) = self.peers.get_mut(&other) {

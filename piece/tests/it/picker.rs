@@ -119,7 +119,7 @@ fn endgame_duplicates_and_cancels() {
 #[test]
 fn endgame_duplicates_go_to_whoever_delivers_sooner() {
     // Seconds each peer would take for a block asked of it now.
-    let eta = |k: PeerKey| match k {
+    let eta = |k: PeerKey, _: Block| match k {
         1 => 5.0,
         2 => 9.0,
         3 => 7.0,
@@ -159,7 +159,7 @@ fn endgame_duplicates_go_to_whoever_delivers_sooner() {
     for k in 1..=3 {
         assert_eq!(q.pick(k, 1).len(), 1);
     }
-    let z = q.pick_with(4, 1, soon(0.0, 9), |_| f64::INFINITY);
+    let z = q.pick_with(4, 1, soon(0.0, 9), |_, _| f64::INFINITY);
     assert!(z.blocks.is_empty() && z.displaced.is_empty());
 }
 

@@ -120,15 +120,18 @@ fn uneven(rng: &mut Rng) -> Vec<NodeSpec> {
 
 // Before the pipeline was sized per peer and endgame went by who delivers
 // sooner: 2.66x the ideal (twenty uneven), 2.73x (pausing and
-// vanishing), 4.52x (two fast, thirty slow), 1.10x (four fast). After:
-// 1.84x, 1.88x, 1.33x, 1.10x. At the bench's scale: twenty uneven 1.32x.
+// vanishing), 4.52x (two fast, thirty slow), 1.10x (four fast), with 34 %,
+// 35 %, 17 % and 3 % of the torrent received twice. After: 1.67x / 9 %,
+// 1.71x / 13 %, 1.32x / 6 %, 1.07x / 0.1 %. At the bench's scale
+// (UNEVEN_SCALE=bench) twenty uneven: 2.41x / 1.1 % before, 1.32x / 0.5 %
+// after.
 
 #[test]
 fn twenty_uneven_seeders() {
     let mut rng = Rng(18);
     let t = torrent();
     let size = t.meta.total_length;
-    download(t, uneven(&mut rng), 20).within(2.1, 0.40, size);
+    download(t, uneven(&mut rng), 20).within(1.9, 0.15, size);
 }
 
 #[test]
@@ -152,7 +155,7 @@ fn uneven_seeders_some_pausing_some_vanishing() {
     }
     let t = torrent();
     let size = t.meta.total_length;
-    download(t, seeders, 20).within(2.1, 0.40, size);
+    download(t, seeders, 20).within(1.9, 0.20, size);
 }
 
 #[test]
@@ -170,7 +173,7 @@ fn two_fast_seeders_and_thirty_slow_ones() {
     }
     let t = torrent();
     let size = t.meta.total_length;
-    download(t, seeders, 32).within(1.5, 0.15, size);
+    download(t, seeders, 32).within(1.45, 0.10, size);
 }
 
 #[test]
@@ -181,5 +184,5 @@ fn four_seeders_on_a_fast_network() {
         .collect();
     let t = SimTorrent::single(64 << 20, 1 << 20, 4);
     let size = t.meta.total_length;
-    download(t, seeders, 4).within(1.2, 0.05, size);
+    download(t, seeders, 4).within(1.15, 0.02, size);
 }
