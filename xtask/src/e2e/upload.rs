@@ -83,7 +83,9 @@ pub(crate) fn monsoon_seed_cmd(
         .arg(torrent)
         .arg("-d")
         .arg(data_dir)
-        .args(["--port", &port.to_string()]);
+        .args(["--port", &port.to_string()])
+        // Hermetic: leechers find it through the tracker or by address.
+        .args(["--no-dht", "--no-lsd"]);
     if !announce {
         c.arg("--no-trackers");
     }
