@@ -353,10 +353,13 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        assert_eq!(args(true), "seed t.torrent -d data --port 6881");
+        assert_eq!(
+            args(true),
+            "seed t.torrent -d data --port 6881 --no-dht --no-lsd"
+        );
         assert_eq!(
             args(false),
-            "seed t.torrent -d data --port 6881 --no-trackers"
+            "seed t.torrent -d data --port 6881 --no-dht --no-lsd --no-trackers"
         );
     }
 
