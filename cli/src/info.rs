@@ -67,20 +67,20 @@ fn torrent_json(m: &Metainfo) -> Value {
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            let mut v = json!({ "path": f.path.join("/"), "length": f.length });
-            if f.padding {
+            let mut v = json!({ "path": f.path().to_string(), "length": f.length() });
+            if f.is_padding() {
                 v["padding"] = json!(true);
             }
-            if f.executable {
+            if f.is_executable() {
                 v["executable"] = json!(true);
             }
-            if f.hidden {
+            if f.is_hidden() {
                 v["hidden"] = json!(true);
             }
-            if let Some(target) = &f.symlink {
-                v["symlink"] = json!(target.join("/"));
+            if let Some(target) = f.symlink() {
+                v["symlink"] = json!(target.to_string());
             }
-            if let Some(root) = &f.pieces_root {
+            if let Some(root) = f.pieces_root() {
                 v["pieces_root"] = json!(hex(root));
                 v["piece_layer"] = json!(m.piece_layer(i).is_some());
             }
@@ -167,19 +167,19 @@ fn torrent_text(m: &Metainfo) -> String {
             let _ = writeln!(s, "  {u}");
         }
     }
-    let padding = m.files.iter().filter(|f| f.padding).count();
+    let padding = m.files.iter().filter(|f| f.is_padding()).count();
     let shown = m.files.len() - padding;
     let _ = write!(s, "files ({shown}");
     if padding > 0 {
         let _ = write!(s, ", plus {padding} padding");
     }
     let _ = writeln!(s, "):");
-    for f in m.files.iter().filter(|f| !f.padding) {
-        let _ = write!(s, "  {:>12}  {}", units::size(f.length), f.path.join("/"));
-        if let Some(target) = &f.symlink {
-            let _ = write!(s, " -> {}", target.join("/"));
+    for f in m.files.iter().filter(|f| !f.is_padding()) {
+        let _ = write!(s, "  {:>12}  {}", units::size(f.length()), f.path());
+        if let Some(target) = f.symlink() {
+            let _ = write!(s, " -> {target}");
         }
-        if let Some(root) = &f.pieces_root {
+        if let Some(root) = f.pieces_root() {
             let _ = write!(s, "  root {}", hex(root));
         }
         let _ = writeln!(s);
