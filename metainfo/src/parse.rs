@@ -257,19 +257,14 @@ impl Metainfo {
             (true, Some(layers)) => v2::piece_layers(layers, &files, piece_length)?,
             _ => BTreeMap::new(),
         };
-        if multi_file {
-            resolve_symlinks(&mut files);
-        }
-        resolve_conflicts(&mut files, multi_file.then_some(name.as_str()));
-
-        Ok(Metainfo {
+        let mut meta = Metainfo {
             info_hash,
             info_hash_v2,
             version,
             name,
             piece_length,
             pieces,
-            files,
+            files: FileTable::default(),
             total_length,
             multi_file,
             trackers: trackers(top),
@@ -278,9 +273,21 @@ impl Metainfo {
             creation_date: top.get_int(b"creation date").filter(|&d| d >= 0),
             comment: text(top, b"comment", b"comment.utf-8"),
             created_by: text(top, b"created by", b"created by.utf-8"),
-            info_bytes: info.raw().to_vec(),
+            info_bytes: Vec::new(),
             piece_layers,
-        })
+        };
+        let info_raw = info.raw();
+        // The decoded tree (hundreds of bytes a file) is not needed any
+        // more: freed before the copy of the info dictionary and the path
+        // checks, so that it never adds to their memory.
+        drop(value);
+        if multi_file {
+            resolve_symlinks(&mut files);
+        }
+        resolve_conflicts(&mut files, multi_file.then_some(meta.name.as_str()));
+        meta.files = files;
+        meta.info_bytes = info_raw.to_vec();
+        Ok(meta)
     }
 
     /// Number of pieces.

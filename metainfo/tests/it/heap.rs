@@ -16,6 +16,11 @@ use crate::many_files;
 /// The target of issue 19.
 const MAX_BYTES_PER_FILE: usize = 120;
 
+/// The most heap a file may take while the torrent is being loaded
+/// (besides the torrent's own bytes): a bound against regressions, not a
+/// target.
+const MAX_PEAK_BYTES_PER_FILE: usize = 300;
+
 /// The allocator of this test binary: the system's, counting the bytes
 /// each thread holds.
 struct Counting;
@@ -23,15 +28,29 @@ struct Counting;
 thread_local! {
     /// Bytes allocated minus bytes freed by this thread.
     static LIVE: Cell<isize> = const { Cell::new(0) };
+    /// The most `LIVE` has been since [`reset_peak`].
+    static PEAK: Cell<isize> = const { Cell::new(0) };
 }
 
 fn count(delta: isize) {
     // `try_with`: a thread being torn down has no counter any more.
-    let _ = LIVE.try_with(|live| live.set(live.get() + delta));
+    let _ = LIVE.try_with(|live| {
+        let now = live.get() + delta;
+        live.set(now);
+        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(now)));
+    });
 }
 
 fn live() -> isize {
     LIVE.with(Cell::get)
+}
+
+fn reset_peak() {
+    PEAK.with(|peak| peak.set(live()));
+}
+
+fn peak() -> isize {
+    PEAK.with(Cell::get)
 }
 
 // SAFETY: every call goes to `System` unchanged; the counter is a
@@ -71,9 +90,11 @@ fn a_million_files_take_at_most_120_bytes_each() {
     let bytes = many_files::torrent(FILES);
 
     let before = live();
+    reset_peak();
     let meta = Metainfo::from_bytes(&bytes).unwrap();
     let layout = Layout::from_table(meta.files.clone(), meta.piece_length).unwrap();
     let loaded = (live() - before) as usize;
+    let loading = (peak() - before) as usize;
     assert_eq!(meta.files.len(), FILES);
     assert_eq!(layout.files().len(), FILES);
 
@@ -85,13 +106,23 @@ fn a_million_files_take_at_most_120_bytes_each() {
     assert_eq!((live() - before) as usize, table.heap_size());
 
     let per_file = (loaded - own) as f64 / FILES as f64;
+    let peak_per_file = (loading - own) as f64 / FILES as f64;
     eprintln!(
         "{FILES} files: {loaded} bytes loaded, {own} of them the info dictionary; \
-         {per_file:.1} bytes a file besides; the file table {} bytes",
+         {per_file:.1} bytes a file besides; the file table {} bytes; \
+         at most {loading} bytes while loading ({peak_per_file:.1} a file besides \
+         the info dictionary, mostly the decoded bencode)",
         table.heap_size()
     );
     assert!(
         per_file <= MAX_BYTES_PER_FILE as f64,
         "{per_file:.1} bytes a file, more than {MAX_BYTES_PER_FILE}"
+    );
+    // While loading, the decoded bencode tree (about 200 bytes a file of
+    // this torrent) comes on top; it is freed before the info dictionary
+    // is copied.
+    assert!(
+        peak_per_file <= MAX_PEAK_BYTES_PER_FILE as f64,
+        "{peak_per_file:.1} bytes a file while loading, more than {MAX_PEAK_BYTES_PER_FILE}"
     );
 }
