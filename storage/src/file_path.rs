@@ -40,7 +40,8 @@ impl<'a> FilePath<'a> {
         &self.names[n.start as usize..(n.start + n.len) as usize]
     }
 
-    /// The components, outermost first.
+    /// The components, outermost first (gathered into one small `Vec`: a
+    /// file's path is stored from its name up through its folders).
     pub fn components(&self) -> Components<'a> {
         let parts = match self.repr {
             Repr::Parts(parts) => parts.iter().map(|&n| self.name(n)).collect(),

@@ -166,10 +166,11 @@ impl Inner {
 /// offsets, BEP 47 attributes (padding, executable, hidden, symbolic link)
 /// and BEP 52 merkle roots.
 ///
-/// Compact: one string pool holds every name, each folder is stored once,
-/// and a file takes a 24-byte row plus its name (see the module docs of
-/// the source for the layout), so a million files fit in a few dozen
-/// megabytes. [`FileTable::heap_size`] says how much.
+/// Compact: one string pool holds every name, each folder is stored once
+/// (its parent and its name), and a file takes a 24-byte row (offset, name,
+/// folder, flags) plus its name; symbolic-link targets and merkle roots sit
+/// in side tables sorted by file. A million files with 16-byte names take
+/// 40 MB. [`FileTable::heap_size`] says how much a table holds.
 ///
 /// Cheap to clone: clones share one allocation (as `Bytes` does), so the
 /// metainfo and the [`Layout`](crate::Layout) built from it hold the table
