@@ -48,6 +48,8 @@ pub(super) struct PeerState {
     pub(super) up: Rate,
     /// How deep its request pipeline should be.
     pub(super) pipeline: Pipeline,
+    /// Endgame: it found nothing to duplicate; it looks again after this.
+    pub(super) endgame_rest: Option<Instant>,
     /// Requests accepted and not read yet, oldest first (at most our
     /// advertised `reqq` together with `reading`).
     pub(super) queue: std::collections::VecDeque<BlockRef>,
@@ -105,6 +107,7 @@ impl PeerState {
             down: Rate::default(),
             up: Rate::default(),
             pipeline: Pipeline::default(),
+            endgame_rest: None,
             queue: std::collections::VecDeque::new(),
             reading: std::collections::VecDeque::new(),
             unsent: 0,

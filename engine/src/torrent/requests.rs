@@ -12,6 +12,10 @@ use super::TorrentCore;
 /// block's place in that peer's queue, at its rate): what the first has
 /// already sent is wasted when the duplicate wins.
 const ENDGAME_SOONER: f64 = 4.0;
+/// Endgame: how long a peer that found no block worth duplicating waits
+/// before it looks again (a look goes through every block in flight: with
+/// two dozen peers, looking at every arrival took half the CPU).
+const ENDGAME_REST: std::time::Duration = std::time::Duration::from_millis(50);
 /// Endgame: what a peer that has not delivered a block yet is taken to
 /// need for one, in seconds.
 const PROBE_ETA: f64 = 0.25;
@@ -162,9 +166,52 @@ impl TorrentCore {
                 }
             }
         };
+        // Nobody's queue is long enough for a duplicate to beat it: no
+        // endgame scan of every block in flight.
+        let latest = peers
+            .iter()
+            .filter(|&(&k, _)| k != key)
+            .map(|(_, p)| {
+                let rate = p.pipeline.rate().unwrap_or(p.down.rate);
+                if p.snubbed || p.peer_choking || rate <= 0.0 {
+                    f64::INFINITY
+                } else {
+                    p.pipeline.span() as f64 * f64::from(BLOCK_LEN) / rate
+                }
+            })
+            .fold(0.0, f64::max);
+        // A peer that found nothing to duplicate looks again only after a
+        // while: each look goes through every block in flight.
+        let resting = peers
+            .get(&key)
+            .and_then(|p| p.endgame_rest)
+            .is_some_and(|until| self.now < until);
+        let endgame = if endgame.own < latest && !resting {
+            endgame
+        } else {
+            Endgame { most: 0, ..endgame }
+        };
+        let scanned = endgame.most > 0 && self.picker.in_endgame();
+        let own = endgame.own;
         let picked = self.picker.pick_with(key, want, endgame, |holder, block| {
+            // Its whole queue first: when even that is not later than
+            // ours, the block's place need not be looked up.
+            let Some(p) = peers.get(&holder) else {
+                return f64::INFINITY;
+            };
+            let rate = p.pipeline.rate().unwrap_or(p.down.rate);
+            if rate > 0.0 {
+                let most = p.pipeline.span() as f64 * f64::from(BLOCK_LEN) / rate;
+                if most <= own {
+                    return most;
+                }
+            }
             eta(holder, Some(block)).unwrap_or(f64::INFINITY)
         });
+        if let Some(p) = self.peers.get_mut(&key) {
+            p.endgame_rest =
+                (scanned && picked.blocks.is_empty()).then_some(self.now + ENDGAME_REST);
+        }
         for (other, b) in picked.displaced {
             if let Some(o) = self.peers.get_mut(&other) {
                 // It may be on the wire already: accept it quietly then.

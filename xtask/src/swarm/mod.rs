@@ -426,9 +426,11 @@ fn table(clients: &[Bencher], samples: &[Vec<SwarmSample>]) -> String {
                 );
             }
         }
+        // Against the other clients: a `--base` monsoon is not one.
         let first = clients
             .iter()
             .zip(&rows)
+            .filter(|(c, _)| !matches!(c, Bencher::MonsoonBase(_)))
             .min_by(|a, b| a.1.0.total_cmp(&b.1.0))
             .map_or("nobody", |(c, _)| c.name());
         let _ = write!(
@@ -487,6 +489,20 @@ mod tests {
         );
         let slow = [vec![run(9.0, 1.0, 1, 0)], vec![run(8.0, 1.0, 1, 0)]];
         assert!(table(&clients, &slow).contains("NOT met (first: rqbit)"));
+        // A `--base` build of monsoon is measured, not raced.
+        let with_base = [
+            Bencher::Known(Client::Monsoon("m".into())),
+            Bencher::MonsoonBase("b".into()),
+            Bencher::Rqbit,
+        ];
+        let runs = [
+            vec![run(5.0, 1.0, 1, 0)],
+            vec![run(4.0, 1.0, 1, 0)],
+            vec![run(6.0, 1.0, 1, 0)],
+        ];
+        let t = table(&with_base, &runs);
+        assert!(t.contains("monsoon / monsoon-base: wall 1.25x"), "{t}");
+        assert!(t.contains("finishes first: met (first: monsoon)"), "{t}");
     }
 
     #[test]

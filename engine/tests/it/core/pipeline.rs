@@ -281,3 +281,51 @@ fn a_finished_dial_starts_the_next_at_once() {
     h.pump();
     assert_eq!(h.connects(), addrs[3..4]);
 }
+
+#[test]
+fn endgame_a_peer_that_found_nothing_to_duplicate_looks_again_only_after_a_rest() {
+    let mut cfg = SessionConfig::new(".");
+    cfg.max_requests_total = 10_000;
+    let mut h = Harness::with(small(), Have::Nothing, cfg, |_| {});
+    // A peer with pieces 2 and 3 that has sent nothing yet (its blocks may
+    // come at any time) and a fast one with pieces 0 and 1 take every
+    // block: endgame.
+    let slow = h.connect(1);
+    h.msg(slow, Message::Bitfield(vec![0b0011_0000].into()));
+    h.msg(slow, Message::Unchoke);
+    assert_eq!(h.requests(slow).len(), 8);
+    let fast = h.connect(2);
+    h.msg(fast, Message::Bitfield(vec![0b1100_0000].into()));
+    h.msg(fast, Message::Unchoke);
+    let mut fast = FakePeer::on(&h, fast, ms(10), 100);
+    fast.take_requests(&mut h);
+    assert_eq!(fast.outstanding(), 8);
+    // It sends 7 of its 8 blocks, one every 10 ms: its rate is known, its
+    // last block about 10 ms away.
+    for _ in 0..7 {
+        h.now += ms(10);
+        fast.answer_one(&mut h);
+        h.pump();
+    }
+    fast.take_requests(&mut h);
+    assert_eq!(fast.outstanding(), 1, "nothing else it could fetch");
+    // A third peer with pieces 0 and 1: the one block left there comes
+    // sooner from the fast peer. Nothing to duplicate.
+    let third = h.connect(3);
+    h.msg(third, Message::Bitfield(vec![0b1100_0000].into()));
+    h.msg(third, Message::Unchoke);
+    assert_eq!(h.requests(third), [], "duplicated a block about to come");
+    // It now has piece 2 too, whose blocks the silent peer holds: worth a
+    // duplicate, but it looked 10 ms ago and rests (each look goes through
+    // every block in flight).
+    h.now += ms(10);
+    h.msg(third, Message::Have(2));
+    assert_eq!(h.requests(third), [], "looked again within the rest");
+    // 50 ms after its look, the next event (piece 3) makes it look again:
+    // one probe (its own rate is not known yet).
+    h.now += ms(40);
+    h.msg(third, Message::Have(3));
+    let asked = h.requests(third);
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert!(asked[0].index >= 2, "{asked:?}");
+}
