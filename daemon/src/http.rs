@@ -1,0 +1,116 @@
+//! What every HTTP route shares: the app state, JSON errors, a JSON body
+//! extractor that answers bad JSON with a JSON error, and the guard of the
+//! own API (host, password, session id for writes).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use tokio::sync::watch;
+
+use crate::auth::{Auth, MONSOON_SESSION_HEADER};
+use crate::error::DaemonError;
+use crate::torrents::Torrents;
+
+/// Everything a handler needs.
+#[derive(Clone)]
+pub(crate) struct App {
+    pub(crate) torrents: Arc<Torrents>,
+    pub(crate) auth: Arc<Auth>,
+    /// Becomes true when the daemon stops (event streams end).
+    pub(crate) stopping: watch::Receiver<bool>,
+}
+
+/// A JSON error answer: `{"error": code, "message": text}`.
+pub(crate) fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({ "error": code, "message": message });
+    (status, Json(body)).into_response()
+}
+
+impl IntoResponse for DaemonError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if status.is_server_error() {
+            tracing::warn!(error = %self, "request failed");
+        }
+        error_response(status, self.code(), &self.to_string())
+    }
+}
+
+/// A JSON request body; bad JSON, a wrong shape or a wrong content type is
+/// a 400 (too large a body a 413) with a JSON error.
+pub(crate) struct JsonBody<T>(pub(crate) T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(JsonBody(v)),
+            Err(rejection) => {
+                let status = rejection.status();
+                let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    "too_large"
+                } else {
+                    "bad_json"
+                };
+                let status = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    status
+                } else {
+                    StatusCode::BAD_REQUEST
+                };
+                Err(error_response(status, code, &rejection.body_text()))
+            }
+        }
+    }
+}
+
+/// The own API's guard: the `Host` check, the password, and for anything
+/// but GET/HEAD the session id (answered with 409 and the id in
+/// `X-Monsoon-Session-Id`, as Transmission does). Every answer carries the
+/// id.
+pub(crate) async fn api_guard(State(app): State<App>, req: Request, next: Next) -> Response {
+    let auth = &app.auth;
+    let headers = req.headers();
+    if !auth.host_ok(headers) {
+        return error_response(
+            StatusCode::FORBIDDEN,
+            "forbidden_host",
+            "the Host header must be an IP address or localhost (DNS rebinding protection; \
+             set a password to serve other names)",
+        );
+    }
+    if !auth.authenticated(headers) {
+        let mut r = error_response(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "this daemon needs its password (HTTP basic auth, or Authorization: Bearer PASSWORD)",
+        );
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"monsoon\""),
+        );
+        return r;
+    }
+    let sid = HeaderValue::from_str(auth.session_id()).ok();
+    let write = !matches!(*req.method(), Method::GET | Method::HEAD);
+    let mut resp = if write && !auth.csrf_ok(headers, MONSOON_SESSION_HEADER) {
+        error_response(
+            StatusCode::CONFLICT,
+            "session_id",
+            "write requests must send the X-Monsoon-Session-Id header this answer carries \
+             (or Authorization: Bearer PASSWORD)",
+        )
+    } else {
+        next.run(req).await
+    };
+    if let Some(sid) = sid {
+        resp.headers_mut().insert(MONSOON_SESSION_HEADER, sid);
+    }
+    resp
+}
