@@ -31,7 +31,7 @@ pub(crate) fn routes(app: App) -> Router<App> {
         .route("/torrents/{id}/resume", post(resume))
         .route("/torrents/{id}/recheck", post(recheck))
         .route("/torrents/{id}/files", get(files).put(set_files))
-        .route("/torrents/{id}/peers", get(peers))
+        .route("/torrents/{id}/peers", get(peers).post(add_peers))
         .route("/torrents/{id}/trackers", get(trackers))
         .route("/torrents/{id}/limits", put(set_limits))
         .route("/torrents/{id}/labels", put(set_labels))
@@ -359,6 +359,26 @@ async fn set_files(
 async fn peers(State(app): State<App>, Path(tid): Path<String>) -> Result<Json<Vec<PeerView>>> {
     let (_, h) = app.torrents.handle(&id(&tid)?)?;
     Ok(Json(h.peers().await?.iter().map(PeerView::new).collect()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddPeers {
+    peers: Vec<std::net::SocketAddr>,
+}
+
+/// Peers to connect to (`ip:port`), besides those the trackers give.
+async fn add_peers(
+    State(app): State<App>,
+    Path(tid): Path<String>,
+    JsonBody(body): JsonBody<AddPeers>,
+) -> Result<StatusCode> {
+    if body.peers.len() > 200 {
+        return Err(DaemonError::BadRequest("at most 200 peers at once".into()));
+    }
+    let (_, h) = app.torrents.handle(&id(&tid)?)?;
+    h.add_peers(body.peers).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn trackers(State(app): State<App>, Path(tid): Path<String>) -> Result<Json<TrackersView>> {

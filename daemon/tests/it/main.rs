@@ -1,0 +1,6 @@
+//! Tests of the daemon over real sockets (one test binary).
+
+mod api;
+mod security;
+mod transmission;
+mod util;
