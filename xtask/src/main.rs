@@ -21,8 +21,11 @@ tasks:
   fuzz [--seconds N]  run every fuzz target for N seconds (default 30), keeping what it
                       finds in target/fuzz/corpus/ and failing inputs in target/fuzz/artifacts/
   fuzz --ci           the CI step alone: every target for 20 s from fuzz/corpus/ only
-  e2e [--quick]       monsoon against libtorrent, aria2c, Transmission and opentracker on
-                      127.0.0.1; prints a matrix, fails if a cell fails
+  e2e [--quick] [--only TEXT]
+                      monsoon against libtorrent, aria2c, Transmission and opentracker on
+                      127.0.0.1 (and monsoon daemon against transmission-remote and PyPI's
+                      transmission-rpc); prints a matrix, fails if a cell fails
+                      (--only: the cells whose scenario contains TEXT)
                       (--client aria2c: same matrix with aria2c downloading, to check the harness)
   bench [--runs N] [--size-mib N]
                       1 GiB from libtorrent on loopback: monsoon vs aria2c (and rqbit,

@@ -6,6 +6,7 @@
 //! check of the harness itself (aria2c cannot take a peer address, so the
 //! no-tracker cell is skipped). `--only TEXT` runs the cells whose scenario
 //! names contain TEXT.
+mod daemon;
 mod data;
 mod magnet;
 mod matrix;

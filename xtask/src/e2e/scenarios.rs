@@ -1,7 +1,8 @@
 //! The e2e scenarios, each one cell of the matrix: data and torrents, then
 //! downloads from each seeding client, all of them, a peer given by address,
 //! a corrupt peer, a resume after SIGKILL, 10,000 files under a limit of
-//! 64 open files, and the DHT node against libtorrent's DHT.
+//! 64 open files, the DHT node against libtorrent's DHT, and `monsoon
+//! daemon` driven by transmission-remote and PyPI's transmission-rpc.
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -189,6 +190,35 @@ pub(super) fn run_all(
         cell(&mut m, "peer learnt by PEX", "libtorrent", &|dir| {
             magnet::pex(bin, &subject, dir)
         });
+        let folder = &items[1];
+        cell(
+            &mut m,
+            "daemon + transmission-remote",
+            "libtorrent",
+            &|dir| {
+                super::daemon::transmission_remote(
+                    bin,
+                    &single.torrent,
+                    &single.data_dir,
+                    &single.facts,
+                    dir,
+                )
+            },
+        );
+        cell(
+            &mut m,
+            "daemon + transmission-rpc (PyPI)",
+            "libtorrent",
+            &|dir| {
+                super::daemon::transmission_rpc(
+                    bin,
+                    &folder.torrent,
+                    &folder.data_dir,
+                    "a/b/c/deep.bin",
+                    dir,
+                )
+            },
+        );
         cell(
             &mut m,
             &format!("{MANY_FILES} files, ulimit -n {FD_LIMIT}"),
