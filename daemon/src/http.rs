@@ -42,31 +42,33 @@ impl IntoResponse for DaemonError {
     }
 }
 
-/// A JSON request body; bad JSON, a wrong shape or a wrong content type is
-/// a 400 (too large a body a 413) with a JSON error.
+/// A JSON request body, whatever its content type (`curl -d` sends a
+/// form's); bad JSON or a wrong shape is a 400, too large a body a 413,
+/// each with a JSON error.
 pub(crate) struct JsonBody<T>(pub(crate) T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(JsonBody(v)),
-            Err(rejection) => {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| {
                 let status = rejection.status();
                 let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
                     "too_large"
                 } else {
-                    "bad_json"
+                    "bad_request"
                 };
-                let status = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    status
-                } else {
-                    StatusCode::BAD_REQUEST
-                };
-                Err(error_response(status, code, &rejection.body_text()))
-            }
-        }
+                error_response(status, code, &rejection.body_text())
+            })?;
+        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
+            error_response(
+                StatusCode::BAD_REQUEST,
+                "bad_json",
+                &format!("bad JSON body: {e}"),
+            )
+        })
     }
 }
 
