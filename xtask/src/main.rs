@@ -2,6 +2,7 @@
 #![allow(clippy::print_stdout)]
 
 mod bench;
+mod bench_resume;
 mod bench_upload;
 mod ci;
 mod cmd;
@@ -33,6 +34,9 @@ tasks:
   bench --upload [--runs N] [--size-mib N] [--limit BYTES_PER_S]
                       1 GiB served to a libtorrent leecher by monsoon, libtorrent (and rqbit):
                       leecher wall, seeder CPU and peak RSS; then the upload limit's accuracy
+  bench --resume [--size-mib N]
+                      monsoon daemon seeding a sparse torrent (50 GiB): the first, full check vs
+                      the restart after SIGKILL with fast resume (time to seeding, bytes read)
   demo                build, make a 256 MiB torrent, seed it, download it with progress";
 
 fn main() -> Result<()> {

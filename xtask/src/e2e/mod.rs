@@ -22,7 +22,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 pub(crate) use data::{MIB, compare, write_file};
-pub(crate) use procs::{Proc, check_output, free_port, output};
+pub(crate) use procs::{Proc, check_output, free_port, output, wait_listening};
 pub(crate) use seeders::{Kind, LtOptions, PYTHON, Seeder, TorrentFacts, Tracker, script};
 
 use crate::{cmd, setup};
