@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use monsoon_engine::Magnet;
+use monsoon_metainfo::Magnet;
 use monsoon_tracker::{
     AnnounceRequest, AnnounceResponse, ClientConfig, Event, Tracker, TrackerError,
 };

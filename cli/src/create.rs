@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
-use monsoon_engine::{CreateOptions, Metainfo, create_torrent};
+use monsoon_metainfo::{CreateOptions, MetaVersion, Metainfo, create_torrent};
 
 use crate::units;
 
@@ -46,6 +46,14 @@ pub(crate) struct CreateArgs {
     /// Leave out the creation date (byte-identical output for the same data).
     #[arg(long)]
     no_date: bool,
+    /// Make a BitTorrent v2 torrent (BEP 52: per-file SHA-256 merkle trees),
+    /// which v1-only clients cannot load.
+    #[arg(long, conflicts_with = "hybrid")]
+    v2: bool,
+    /// Make a hybrid v1 + v2 torrent (what libtorrent and qBittorrent make
+    /// by default): loadable by v1-only and v2 clients. Default: v1 only.
+    #[arg(long)]
+    hybrid: bool,
 }
 
 pub(crate) fn run(args: CreateArgs) -> anyhow::Result<()> {
@@ -82,6 +90,13 @@ pub(crate) fn run(args: CreateArgs) -> anyhow::Result<()> {
         created_by: Some(concat!("monsoon/", env!("CARGO_PKG_VERSION")).to_owned()),
         creation_date,
         threads: args.threads,
+        version: if args.v2 {
+            MetaVersion::V2
+        } else if args.hybrid {
+            MetaVersion::Hybrid
+        } else {
+            MetaVersion::V1
+        },
     };
     let bytes = create_torrent(&args.path, &opts)?;
     let meta = Metainfo::from_bytes(&bytes).context("the created torrent does not parse")?;
@@ -90,18 +105,24 @@ pub(crate) fn run(args: CreateArgs) -> anyhow::Result<()> {
         None => PathBuf::from(format!("{}.torrent", meta.name)),
     };
     write_out(&out, &bytes, args.force)?;
-    let files = meta.files.len();
+    let files = meta.files.iter().filter(|f| !f.padding).count();
     let mut stdout = std::io::stdout().lock();
+    let hashes = match (meta.version, meta.info_hash_v2_hex()) {
+        (MetaVersion::V1, _) | (_, None) => format!("info-hash {}", meta.info_hash_hex()),
+        (MetaVersion::V2, Some(v2)) => format!("v2 info-hash {v2}"),
+        (MetaVersion::Hybrid, Some(v2)) => {
+            format!("info-hash {}, v2 info-hash {v2}", meta.info_hash_hex())
+        }
+    };
     crate::info::quiet_pipe(writeln!(
         stdout,
-        "{}: {} ({} in {files} file{}, {} pieces of {}), info-hash {}",
+        "{}: {} ({} in {files} file{}, {} pieces of {}), {hashes}",
         out.display(),
         meta.name,
         units::size(meta.total_length),
         if files == 1 { "" } else { "s" },
         meta.piece_count(),
         units::size(u64::from(meta.piece_length)),
-        meta.info_hash_hex()
     ))
 }
 

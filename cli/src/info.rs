@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::Context;
-use monsoon_engine::{Magnet, Metainfo};
+use monsoon_metainfo::{Magnet, MetaVersion, Metainfo};
 use serde_json::{Value, json};
 
 use crate::{torrent_file, units};
@@ -65,17 +65,34 @@ fn torrent_json(m: &Metainfo) -> Value {
     let files: Vec<Value> = m
         .files
         .iter()
-        .map(|f| {
+        .enumerate()
+        .map(|(i, f)| {
             let mut v = json!({ "path": f.path.join("/"), "length": f.length });
             if f.padding {
                 v["padding"] = json!(true);
+            }
+            if f.executable {
+                v["executable"] = json!(true);
+            }
+            if f.hidden {
+                v["hidden"] = json!(true);
+            }
+            if let Some(target) = &f.symlink {
+                v["symlink"] = json!(target.join("/"));
+            }
+            if let Some(root) = &f.pieces_root {
+                v["pieces_root"] = json!(hex(root));
+                v["piece_layer"] = json!(m.piece_layer(i).is_some());
             }
             v
         })
         .collect();
     json!({
         "name": m.name,
+        "version": version(m.version),
         "info_hash": m.info_hash_hex(),
+        "info_hash_v1": m.version.has_v1().then(|| m.info_hash_hex()),
+        "info_hash_v2": m.info_hash_v2_hex(),
         "total_length": m.total_length,
         "piece_length": m.piece_length,
         "piece_count": m.piece_count(),
@@ -90,10 +107,29 @@ fn torrent_json(m: &Metainfo) -> Value {
     })
 }
 
+/// `v1`, `v2` or `hybrid`.
+fn version(v: MetaVersion) -> &'static str {
+    match v {
+        MetaVersion::V1 => "v1",
+        MetaVersion::V2 => "v2",
+        MetaVersion::Hybrid => "hybrid",
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn torrent_text(m: &Metainfo) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "name:          {}", m.name);
-    let _ = writeln!(s, "info-hash:     {}", m.info_hash_hex());
+    let _ = writeln!(s, "version:       {}", version(m.version));
+    if m.version.has_v1() {
+        let _ = writeln!(s, "info-hash:     {}", m.info_hash_hex());
+    }
+    if let Some(v2) = m.info_hash_v2_hex() {
+        let _ = writeln!(s, "info-hash v2:  {v2}");
+    }
     let _ = writeln!(
         s,
         "total size:    {} ({} bytes)",
@@ -139,7 +175,17 @@ fn torrent_text(m: &Metainfo) -> String {
     }
     let _ = writeln!(s, "):");
     for f in m.files.iter().filter(|f| !f.padding) {
-        let _ = writeln!(s, "  {:>12}  {}", units::size(f.length), f.path.join("/"));
+        let _ = write!(s, "  {:>12}  {}", units::size(f.length), f.path.join("/"));
+        if let Some(target) = &f.symlink {
+            let _ = write!(s, " -> {}", target.join("/"));
+        }
+        if let Some(root) = &f.pieces_root {
+            let _ = write!(s, "  root {}", hex(root));
+        }
+        let _ = writeln!(s);
+    }
+    if m.version.has_v2() && !m.has_piece_layers() {
+        let _ = writeln!(s, "piece layers:  missing (to be fetched from peers)");
     }
     s
 }
@@ -156,7 +202,10 @@ fn magnet_json(m: &Magnet) -> Value {
     json!({
         "magnet": true,
         "name": m.display_name,
+        "version": version(m.version()),
         "info_hash": m.info_hash_hex(),
+        "info_hash_v1": m.has_v1.then(|| m.info_hash_hex()),
+        "info_hash_v2": m.info_hash_v2_hex(),
         "total_length": null,
         "piece_length": null,
         "piece_count": null,
@@ -179,7 +228,13 @@ fn magnet_text(m: &Magnet) -> String {
         "name:          {}",
         m.display_name.as_deref().unwrap_or("(none)")
     );
-    let _ = writeln!(s, "info-hash:     {}", m.info_hash_hex());
+    let _ = writeln!(s, "version:       {}", version(m.version()));
+    if m.has_v1 {
+        let _ = writeln!(s, "info-hash:     {}", m.info_hash_hex());
+    }
+    if let Some(v2) = m.info_hash_v2_hex() {
+        let _ = writeln!(s, "info-hash v2:  {v2}");
+    }
     if m.trackers.is_empty() {
         let _ = writeln!(s, "trackers:      none");
     } else {

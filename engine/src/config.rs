@@ -5,6 +5,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::encryption::Encryption;
+
 /// Settings for a [`Session`](crate::Session). `Default` gives values fit
 /// for a desktop client; tests shorten the timeouts. A program that knows
 /// its limit on open files calls [`SessionConfig::fit_fd_limit`].
@@ -84,6 +86,8 @@ pub struct SessionConfig {
     /// Bytes of pieces kept after reading them for uploads (a piece read
     /// once serves the blocks asked of it next), per session.
     pub read_cache_bytes: usize,
+    /// Message stream encryption (MSE/PE) of peer connections, both ways.
+    pub encryption: Encryption,
 }
 
 impl Default for SessionConfig {
@@ -117,6 +121,7 @@ impl Default for SessionConfig {
             send_timeout: Duration::from_secs(60),
             resume_interval: Duration::from_secs(30),
             read_cache_bytes: 16 << 20,
+            encryption: Encryption::default(),
             dht: None,
         }
     }

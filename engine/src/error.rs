@@ -29,6 +29,10 @@ pub enum EngineError {
     /// The torrent failed.
     #[error(transparent)]
     Torrent(#[from] TorrentError),
+    /// A BitTorrent v2-only torrent: the engine downloads v1 and hybrid
+    /// torrents (through their v1 half) only, for now.
+    #[error("v2-only torrents cannot be downloaded yet (v1 and hybrid torrents can)")]
+    V2OnlyUnsupported,
     /// A file priority list does not match the torrent's files.
     #[error("{given} file priorities given for a torrent with {files} files")]
     PriorityCount {
@@ -89,6 +93,10 @@ pub enum TorrentError {
     /// Metadata from peers hashed right but is not a usable torrent.
     #[error("metadata from peers: {0}")]
     Metadata(Arc<crate::MetainfoError>),
+    /// Metadata from peers hashed right but describes a v2-only torrent
+    /// (its SHA-1 matched a v1 info-hash, yet it has no v1 half).
+    #[error("metadata from peers describes a v2-only torrent, which cannot be downloaded yet")]
+    MetadataV2Only,
     /// The torrent's files could not be set up once its metadata arrived.
     #[error("setting up the files: {0}")]
     Setup(Arc<StorageError>),
@@ -101,7 +109,7 @@ impl TorrentError {
             TorrentError::Check(e) | TorrentError::Flush(e) => Some(e),
             TorrentError::Write { source, .. } | TorrentError::Read { source, .. } => Some(source),
             TorrentError::Setup(e) => Some(e),
-            TorrentError::Metadata(_) => None,
+            TorrentError::Metadata(_) | TorrentError::MetadataV2Only => None,
         }
     }
 }

@@ -6,8 +6,8 @@
 //! I/O, and a tokio task that feeds it events and carries out its actions:
 //! peer connections ([`monsoon_wire`]), the tracker client
 //! ([`monsoon_tracker`]), and the disk threads ([`monsoon_storage`]). The
-//! core uses the picker of [`monsoon_piece`]. [`Metainfo`] parses .torrent
-//! files.
+//! core uses the picker of [`monsoon_piece`]. [`Metainfo`] (from
+//! [`monsoon_metainfo`], re-exported here) parses .torrent files.
 //!
 //! See [`Session`] for an example, and `ARCHITECTURE.md` in the repository
 //! for how the parts fit.
@@ -16,6 +16,7 @@
 
 mod config;
 mod driver;
+mod encryption;
 mod error;
 mod handle;
 mod metainfo;
@@ -29,12 +30,13 @@ mod transport;
 
 pub use config::{DhtSettings, SessionConfig};
 pub use driver::announce::TrackerStatus;
+pub use encryption::{Encryption, PeerEncryption};
 pub use error::{EngineError, TorrentError};
 pub use handle::TorrentHandle;
 pub use metainfo::{
     CreateError, CreateOptions, FileInfo, MAX_PATH_DEPTH, MAX_PIECE_LENGTH, MAX_PIECES,
-    MIN_CREATE_PIECE_LENGTH, Magnet, MagnetError, Metainfo, MetainfoError, create_torrent,
-    default_piece_length, is_contained,
+    MIN_CREATE_PIECE_LENGTH, Magnet, MagnetError, MetaVersion, Metainfo, MetainfoError,
+    create_torrent, default_piece_length, is_contained,
 };
 pub use resume::{ResumeData, ResumeError};
 pub use session::{AddTorrentOptions, MAX_PENDING_HANDSHAKES, Session};

@@ -13,7 +13,9 @@ pub(crate) fn layout_of(meta: &crate::Metainfo) -> Result<Layout, StorageError> 
         .map(|f| FileEntry {
             path: f.path.clone(),
             length: f.length,
-            padding: f.padding,
+            // Symbolic links (BEP 47) have no data and are not created
+            // yet: never written, like padding.
+            padding: f.padding || f.symlink.is_some(),
         })
         .collect();
     Layout::new(files, meta.piece_length)

@@ -14,6 +14,7 @@ use tracing::{Instrument, debug, info_span, warn};
 
 use crate::config::SessionConfig;
 use crate::driver::{self, Inbox, NewConnection, Shared, TorrentTask, Wiring, announce};
+use crate::encryption;
 use crate::error::EngineError;
 use crate::handle::{Registered, Registry, TorrentHandle};
 use crate::metainfo::Metainfo;
@@ -22,7 +23,7 @@ use crate::rate::Limiter;
 use crate::resume::ResumeData;
 use crate::stats::Stats;
 use crate::torrent::{PeerSource, SeedLimits, TorrentCore, TorrentParams};
-use crate::transport::{BoxTransport, Connector, TcpConnector, read_handshake};
+use crate::transport::{BoxTransport, Connector, TcpConnector};
 
 /// How a torrent is added to a session. `Default` downloads every file,
 /// announces to the torrent's trackers and starts at once.
@@ -206,6 +207,9 @@ impl Session {
         meta: Metainfo,
         opts: AddTorrentOptions,
     ) -> Result<TorrentHandle, EngineError> {
+        if !meta.version.has_v1() {
+            return Err(EngineError::V2OnlyUnsupported);
+        }
         self.add(Source::Meta(Arc::new(meta)), opts)
     }
 
@@ -216,12 +220,16 @@ impl Session {
     /// known yet).
     ///
     /// # Errors
-    /// [`EngineError::Duplicate`] if the session has it already.
+    /// [`EngineError::Duplicate`] if the session has it already;
+    /// [`EngineError::V2OnlyUnsupported`] for a `btmh`-only link.
     pub async fn add_magnet(
         &self,
         magnet: crate::Magnet,
         opts: AddTorrentOptions,
     ) -> Result<TorrentHandle, EngineError> {
+        if !magnet.has_v1 {
+            return Err(EngineError::V2OnlyUnsupported);
+        }
         self.add(Source::Magnet(magnet), opts)
     }
 
@@ -453,12 +461,13 @@ fn spawn_incoming(
         return;
     };
     let limit = cfg.handshake_timeout;
+    let policy = cfg.encryption;
     tokio::spawn(
         async move {
-            let result = route_incoming(stream, addr, registry, limit, connection).await;
+            let result = route_incoming(stream, addr, registry, (policy, limit), connection).await;
             drop(permit);
             if let Err(reason) = result {
-                debug!(reason, "incoming connection dropped");
+                debug!(%reason, "incoming connection dropped");
             }
         }
         .instrument(info_span!("incoming", %addr)),
@@ -500,17 +509,19 @@ async fn accept_loop(
     }
 }
 
-/// Reads an incoming peer's handshake and hands the connection to its torrent.
+/// Reads an incoming peer's handshake (plaintext, or inside MSE as the
+/// policy allows) and hands the connection to its torrent.
 async fn route_incoming(
-    mut stream: BoxTransport,
+    stream: BoxTransport,
     addr: SocketAddr,
     registry: Registry,
-    limit: std::time::Duration,
+    (policy, limit): (encryption::Encryption, std::time::Duration),
     permit: OwnedSemaphorePermit,
-) -> Result<(), &'static str> {
-    let handshake = read_handshake(&mut stream, limit)
+) -> Result<(), String> {
+    let accepted = encryption::accept(stream, &registry, policy, limit)
         .await
-        .map_err(|_| "no valid handshake")?;
+        .map_err(|e| e.to_string())?;
+    let handshake = accepted.theirs;
     let tx = registry
         .lock()
         .ok()
@@ -518,12 +529,13 @@ async fn route_incoming(
         .ok_or("handshake for a torrent we do not have")?;
     tx.send(NewConnection::Incoming {
         addr,
-        stream,
+        stream: accepted.stream,
         handshake,
+        encryption: accepted.encryption,
         permit: Some(permit),
     })
     .await
-    .map_err(|_| "torrent stopped")
+    .map_err(|_| "torrent stopped".to_owned())
 }
 
 /// Binds the DHT node on the UDP port of the listen address, with the

@@ -1,9 +1,10 @@
 //! Arbitrary bytes through `PeerCodec`, whole and split into chunks: both
-//! must agree, and every decoded message must re-encode and decode to itself.
+//! must agree, and every decoded message (BEP 52 hash messages included)
+//! must re-encode and decode to itself.
 #![no_main]
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
-use monsoon_wire::{ExtendedHandshake, Message, MetadataMessage, PeerCodec};
+use monsoon_wire::{ExtendedHandshake, MAX_HASHES, Message, MetadataMessage, PeerCodec};
 use tokio_util::codec::Decoder;
 
 /// Decodes `stream` fed `chunk` bytes at a time; returns the messages and
@@ -47,6 +48,11 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(again.as_ref(), Some(msg));
         assert!(enc.is_empty());
 
+        // BEP 52 `hashes`: whole 32-byte hashes, never more than the limit.
+        if let Message::Hashes { hashes, .. } = msg {
+            assert_eq!(hashes.len() % 32, 0);
+            assert!(hashes.len() / 32 <= MAX_HASHES);
+        }
         if let Message::Extended { payload, .. } = msg {
             if let Ok(hs) = ExtendedHandshake::decode(payload) {
                 assert_eq!(ExtendedHandshake::decode(&hs.encode()).unwrap(), hs);

@@ -102,6 +102,15 @@ pub enum StorageError {
         /// The number of hashes given.
         actual: usize,
     },
+    /// [`hash_pieces`](crate::hash_pieces) was asked for merkle (v2) hashes
+    /// of a layout where this piece does not hold the start of exactly one
+    /// non-padding file (files must be padded to piece boundaries), or whose
+    /// piece length is not a power of two of at least 16 KiB.
+    #[error("piece {piece} is not aligned to one file, as v2 hashing needs")]
+    NotPieceAligned {
+        /// The piece index.
+        piece: u32,
+    },
     /// Data given to build a storage does not match the layout's length.
     #[error("expected {expected} bytes of data, got {actual}")]
     DataLengthMismatch {

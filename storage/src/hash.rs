@@ -1,13 +1,15 @@
-//! SHA-1 of pieces: hashing blocks in memory, checking a stored piece, and
-//! rechecking a whole torrent on several threads.
+//! Piece hashes: SHA-1 of blocks in memory, checking a stored piece,
+//! rechecking a whole torrent and hashing every piece (SHA-1 and BEP 52
+//! merkle) on several threads.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 
 use bytes::Bytes;
 use sha1::{Digest, Sha1};
 
-use crate::{Storage, StorageError};
+use crate::{Layout, Storage, StorageError, merkle};
 
 /// SHA-1 of the concatenation of `blocks` (a piece assembled from blocks),
 /// without copying them together first.
@@ -128,15 +130,136 @@ pub fn recheck_with_progress(
         .enumerate()
         .map(|(i, f)| f.padding || f.length == 0 || storage.file_exists(i))
         .collect();
+    let valid: Vec<AtomicBool> = (0..count).map(|_| AtomicBool::new(false)).collect();
+    for_each_piece(count, threads, |piece, buf| {
+        let size = layout.piece_size(piece);
+        if !layout.spans_iter(piece, 0, size).all(|s| exists[s.file]) {
+            progress(piece, false);
+            return Ok(());
+        }
+        let ok = check_into(storage, piece, &hashes[piece as usize], buf)?;
+        valid[piece as usize].store(ok, Ordering::Relaxed);
+        progress(piece, ok);
+        Ok(())
+    })?;
+    Ok(valid.into_iter().map(AtomicBool::into_inner).collect())
+}
+
+/// Which digests [`hash_pieces`] computes for every piece.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Digests {
+    /// SHA-1 of each whole piece, padding included (BitTorrent v1 `pieces`).
+    pub sha1: bool,
+    /// The BEP 52 merkle hash of each piece (see [`merkle::piece_hash`]):
+    /// needs a layout where no piece holds data of two files.
+    pub merkle: bool,
+}
+
+/// The digests of every piece, in piece order (a list is empty when its
+/// digest was not asked for).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PieceHashes {
+    /// SHA-1 of each piece.
+    pub sha1: Vec<[u8; 20]>,
+    /// The merkle hash of each piece: for a file larger than one piece, the
+    /// root of the piece's subtree (an entry of the file's piece layer); for
+    /// a file of at most one piece, the file's `pieces root`.
+    pub merkle: Vec<merkle::Hash256>,
+}
+
+/// Reads every piece of `storage` once and hashes it, on `threads` threads
+/// (`0` means one per available core): the hashing behind torrent creation.
+///
+/// For [`Digests::merkle`], every piece must hold bytes of at most one
+/// non-padding file, starting at the piece's first byte (a v2 layout, where
+/// each file is followed by padding up to a piece boundary); otherwise
+/// [`StorageError::NotPieceAligned`]. Missing data is an error here (unlike
+/// [`recheck`]); the first error stops the work and is returned.
+///
+/// ```
+/// use monsoon_storage::{hash_bytes, hash_pieces, Digests, FileEntry, Layout, MemoryStorage};
+///
+/// let layout = Layout::new(vec![FileEntry::new(["f"], 6)], 4).unwrap();
+/// let storage = MemoryStorage::from_bytes(layout, b"abcdef").unwrap();
+/// let h = hash_pieces(&storage, Digests { sha1: true, merkle: false }, 0).unwrap();
+/// assert_eq!(h.sha1, [hash_bytes(b"abcd"), hash_bytes(b"ef")]);
+/// assert!(h.merkle.is_empty());
+/// ```
+pub fn hash_pieces(
+    storage: &dyn Storage,
+    digests: Digests,
+    threads: usize,
+) -> Result<PieceHashes, StorageError> {
+    let layout = storage.layout();
+    let count = layout.piece_count();
+    let sha1: Vec<OnceLock<[u8; 20]>> = (0..count).map(|_| OnceLock::new()).collect();
+    let tree: Vec<OnceLock<merkle::Hash256>> = (0..count).map(|_| OnceLock::new()).collect();
+    for_each_piece(count, threads, |piece, buf| {
+        let size = layout.piece_size(piece);
+        buf.resize(size as usize, 0);
+        storage.read_into(piece, 0, buf)?;
+        if digests.sha1 {
+            let _ = sha1[piece as usize].set(hash_bytes(buf));
+        }
+        if digests.merkle {
+            let _ = tree[piece as usize].set(merkle_piece_hash(layout, piece, buf)?);
+        }
+        Ok(())
+    })?;
+    Ok(PieceHashes {
+        sha1: sha1.into_iter().filter_map(OnceLock::into_inner).collect(),
+        merkle: tree.into_iter().filter_map(OnceLock::into_inner).collect(),
+    })
+}
+
+/// The merkle hash of `piece`, whose bytes are `data`.
+fn merkle_piece_hash(
+    layout: &Layout,
+    piece: u32,
+    data: &[u8],
+) -> Result<merkle::Hash256, StorageError> {
+    let piece_len = layout.piece_len();
+    let mut spans = layout
+        .spans_iter(piece, 0, layout.piece_size(piece))
+        .filter(|s| !s.padding);
+    let span = match (spans.next(), spans.next()) {
+        (Some(span), None)
+            if span.piece_offset == 0
+                && piece_len.is_power_of_two()
+                && piece_len >= merkle::BLOCK_SIZE =>
+        {
+            span
+        }
+        _ => return Err(StorageError::NotPieceAligned { piece }),
+    };
+    let leaves: Vec<merkle::Hash256> = data[..span.len as usize]
+        .chunks(merkle::BLOCK_SIZE as usize)
+        .map(merkle::block_hash)
+        .collect();
+    let file_len = layout.files()[span.file].length;
+    Ok(merkle::piece_hash(
+        &leaves,
+        piece_len / merkle::BLOCK_SIZE,
+        file_len,
+    ))
+}
+
+/// Runs `work(piece, buffer)` for every piece in `0..count` on `threads`
+/// threads (`0`: one per core), each thread taking the next piece from a
+/// shared counter and reusing its own buffer. The first error stops every
+/// thread and is returned.
+fn for_each_piece(
+    count: u32,
+    threads: usize,
+    work: impl Fn(u32, &mut Vec<u8>) -> Result<(), StorageError> + Sync,
+) -> Result<(), StorageError> {
     let threads = match threads {
         0 => thread::available_parallelism().map_or(1, usize::from),
         n => n,
     }
     .clamp(1, (count as usize).max(1));
-
     let next = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
-    let valid: Vec<AtomicBool> = (0..count).map(|_| AtomicBool::new(false)).collect();
     let worker = || -> Result<(), StorageError> {
         let mut buf = Vec::new();
         loop {
@@ -149,20 +272,9 @@ pub fn recheck_with_progress(
             if piece >= count {
                 return Ok(());
             }
-            let size = layout.piece_size(piece);
-            if !layout.spans_iter(piece, 0, size).all(|s| exists[s.file]) {
-                progress(piece, false);
-                continue;
-            }
-            match check_into(storage, piece, &hashes[piece as usize], &mut buf) {
-                Ok(ok) => {
-                    valid[piece as usize].store(ok, Ordering::Relaxed);
-                    progress(piece, ok);
-                }
-                Err(e) => {
-                    stop.store(true, Ordering::Relaxed);
-                    return Err(e);
-                }
+            if let Err(e) = work(piece, &mut buf) {
+                stop.store(true, Ordering::Relaxed);
+                return Err(e);
             }
         }
     };
@@ -179,6 +291,5 @@ pub fn recheck_with_progress(
             }
         }
         first_err.map_or(Ok(()), Err)
-    })?;
-    Ok(valid.into_iter().map(AtomicBool::into_inner).collect())
+    })
 }

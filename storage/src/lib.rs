@@ -11,7 +11,13 @@
 //! - [`hash_blocks`], [`check_piece`] and [`recheck`] compute SHA-1 with
 //!   the `sha1` crate, which uses the CPU's SHA instructions when present;
 //!   [`recheck`] hashes existing data on all cores and returns which pieces
-//!   are valid, for resuming a download.
+//!   are valid, for resuming a download; [`hash_pieces`] hashes every piece
+//!   on all cores (SHA-1 and BEP 52 merkle), for creating torrents.
+//! - [`merkle`]: BitTorrent v2 (BEP 52) merkle trees — SHA-256 of 16 KiB
+//!   blocks, piece layers, roots and `hashes` proofs. It lives here, under
+//!   its own name, so that both this crate (v2 piece verification) and the
+//!   metainfo crate (parsing and creating v2 torrents, which depends on this
+//!   one) use the same code.
 //!
 //! It does not parse metainfo (paths arrive already sanitised, and are
 //! checked again before touching disk), pick pieces, or run an async
@@ -55,6 +61,7 @@ mod file;
 mod hash;
 mod layout;
 mod memory;
+pub mod merkle;
 mod path;
 mod storage;
 mod sys;
@@ -62,7 +69,10 @@ mod vectored;
 
 pub use error::StorageError;
 pub use file::{DEFAULT_MAX_OPEN_FILES, FileStorage};
-pub use hash::{check_piece, hash_blocks, hash_bytes, recheck, recheck_with_progress};
+pub use hash::{
+    Digests, PieceHashes, check_piece, hash_blocks, hash_bytes, hash_pieces, recheck,
+    recheck_with_progress,
+};
 pub use layout::{FileEntry, Layout, Span, Spans};
 pub use memory::MemoryStorage;
 pub use storage::{FileStamp, Storage};

@@ -18,8 +18,9 @@ pub const PROTOCOL: &[u8; 20] = b"\x13BitTorrent protocol";
 /// ```
 /// use monsoon_wire::Reserved;
 /// let r = Reserved::default().with_extension_protocol().with_fast();
-/// assert!(r.extension_protocol() && r.fast() && !r.dht());
+/// assert!(r.extension_protocol() && r.fast() && !r.dht() && !r.v2());
 /// assert_eq!(r.0, [0, 0, 0, 0, 0, 0x10, 0, 0x04]);
+/// assert_eq!(r.with_v2().0, [0, 0, 0, 0, 0, 0x10, 0, 0x14]);
 /// ```
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Reserved(pub [u8; 8]);
@@ -40,6 +41,12 @@ impl Reserved {
         self.0[7] & 0x01 != 0
     }
 
+    /// BEP 52 BitTorrent v2: byte 7, bit `0x10` ("the fourth most
+    /// significant bit in the last byte of the reserved bitfield").
+    pub const fn v2(&self) -> bool {
+        self.0[7] & 0x10 != 0
+    }
+
     /// A copy with the extension-protocol bit set.
     pub const fn with_extension_protocol(mut self) -> Self {
         self.0[5] |= 0x10;
@@ -57,6 +64,12 @@ impl Reserved {
         self.0[7] |= 0x01;
         self
     }
+
+    /// A copy with the BEP 52 v2 bit set.
+    pub const fn with_v2(mut self) -> Self {
+        self.0[7] |= 0x10;
+        self
+    }
 }
 
 impl fmt::Debug for Reserved {
@@ -67,10 +80,11 @@ impl fmt::Debug for Reserved {
         }
         write!(
             f,
-            "; ext={} fast={} dht={})",
+            "; ext={} fast={} dht={} v2={})",
             self.extension_protocol(),
             self.fast(),
-            self.dht()
+            self.dht(),
+            self.v2()
         )
     }
 }

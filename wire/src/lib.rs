@@ -2,10 +2,11 @@
 //!
 //! What it covers:
 //! - the BEP 3 [`Handshake`] with named [`Reserved`] bits (extension
-//!   protocol, fast extension, DHT) and its own [`HandshakeCodec`];
-//! - every message of BEP 3, BEP 5 (`port`), BEP 6 (fast extension) and
-//!   BEP 10 (`extended`) as one [`Message`] enum; unknown ids decode to
-//!   [`Message::Unknown`] rather than failing;
+//!   protocol, fast extension, DHT, BEP 52 v2) and its own [`HandshakeCodec`];
+//! - every message of BEP 3, BEP 5 (`port`), BEP 6 (fast extension),
+//!   BEP 10 (`extended`) and BEP 52 (`hash request`, `hashes`, `hash
+//!   reject`, with [`HashRequest`]) as one [`Message`] enum; unknown ids
+//!   decode to [`Message::Unknown`] rather than failing;
 //! - [`PeerCodec`], a `Decoder`/`Encoder` that checks every length prefix
 //!   against a maximum ([`DEFAULT_MAX_FRAME`]) before reserving memory,
 //!   enforces each id's exact or minimum length, and hands out payloads as
@@ -97,6 +98,7 @@ mod codec;
 mod error;
 mod extended;
 mod handshake;
+mod hashes;
 mod message;
 mod metadata;
 
@@ -104,5 +106,6 @@ pub use codec::{DEFAULT_MAX_FRAME, PeerCodec, PieceRef};
 pub use error::WireError;
 pub use extended::{EXTENDED_HANDSHAKE_ID, ExtendedHandshake};
 pub use handshake::{HANDSHAKE_LEN, Handshake, HandshakeCodec, PROTOCOL, Reserved};
+pub use hashes::{HASH_HEADER_LEN, HashRequest, MAX_HASHES};
 pub use message::{BlockRef, Message, id, piece_header};
 pub use metadata::{METADATA_PIECE_SIZE, MetadataMessage, UT_METADATA};

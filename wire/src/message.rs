@@ -1,8 +1,9 @@
-//! The `Message` enum (BEP 3, 6 and 10 messages), its ids, length rules and body encoding.
+//! The `Message` enum (BEP 3, 6, 10 and 52 messages), its ids, length rules and body encoding.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::error::WireError;
+use crate::hashes::{HASH_HEADER_LEN, HashRequest, hashes_len_ok};
 
 /// Message ids, as they appear in the byte after the length prefix.
 pub mod id {
@@ -38,6 +39,12 @@ pub mod id {
     pub const ALLOWED_FAST: u8 = 0x11;
     /// BEP 10 `extended`.
     pub const EXTENDED: u8 = 20;
+    /// BEP 52 `hash request`.
+    pub const HASH_REQUEST: u8 = 21;
+    /// BEP 52 `hashes`.
+    pub const HASHES: u8 = 22;
+    /// BEP 52 `hash reject`.
+    pub const HASH_REJECT: u8 = 23;
 }
 
 /// A block of a piece: the body of `request`, `cancel` and `reject`.
@@ -56,7 +63,9 @@ pub struct BlockRef {
 /// Frame lengths are enforced by the decoder: `have`, `suggest` and
 /// `allowed fast` are exactly 5 bytes, `request`, `cancel` and `reject`
 /// exactly 13, `port` exactly 3, the payload-free messages exactly 1,
-/// `piece` at least 9, `extended` at least 2, `bitfield` at least 1.
+/// `piece` at least 9, `extended` at least 2, `bitfield` at least 1,
+/// `hash request` and `hash reject` exactly 49, `hashes` 49 plus a whole
+/// number of 32-byte hashes, at most [`MAX_HASHES`](crate::MAX_HASHES).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Message {
@@ -109,6 +118,19 @@ pub enum Message {
         /// The extension's payload (after the extended id byte).
         payload: Bytes,
     },
+    /// BEP 52: asks for hashes of a file's merkle tree.
+    HashRequest(HashRequest),
+    /// BEP 52: the hashes asked for: `request.length` hashes of the base
+    /// layer, then the uncle hashes of the proof, lowest layer first.
+    Hashes {
+        /// The request being answered.
+        request: HashRequest,
+        /// The hashes, 32 bytes each, concatenated (a slice of the read
+        /// buffer, not a copy).
+        hashes: Bytes,
+    },
+    /// BEP 52: the sender will not answer this `hash request`.
+    HashReject(HashRequest),
     /// A message id this crate does not know, kept for forward compatibility.
     Unknown {
         /// The message id.
@@ -139,6 +161,9 @@ impl Message {
             Self::Reject(_) => id::REJECT,
             Self::AllowedFast(_) => id::ALLOWED_FAST,
             Self::Extended { .. } => id::EXTENDED,
+            Self::HashRequest(_) => id::HASH_REQUEST,
+            Self::Hashes { .. } => id::HASHES,
+            Self::HashReject(_) => id::HASH_REJECT,
             Self::Unknown { id, .. } => *id,
         })
     }
@@ -159,6 +184,8 @@ impl Message {
             Self::Bitfield(b) => 1 + b.len(),
             Self::Piece { data, .. } => 9 + data.len(),
             Self::Extended { payload, .. } => 2 + payload.len(),
+            Self::HashRequest(_) | Self::HashReject(_) => 1 + HASH_HEADER_LEN,
+            Self::Hashes { hashes, .. } => 1 + HASH_HEADER_LEN + hashes.len(),
             Self::Unknown { payload, .. } => 1 + payload.len(),
         }
     }
@@ -205,6 +232,11 @@ impl Message {
                 dst.put_u8(*id);
                 dst.put_slice(payload);
             }
+            Self::HashRequest(r) | Self::HashReject(r) => r.encode(dst),
+            Self::Hashes { request, hashes } => {
+                request.encode(dst);
+                dst.put_slice(hashes);
+            }
             Self::Unknown { payload, .. } => dst.put_slice(payload),
         }
         Ok(())
@@ -241,7 +273,10 @@ pub fn piece_header(index: u32, begin: u32, len: usize) -> Option<[u8; 13]> {
 /// same payload as request messages". BEP 6 gives `have all`/`have none` no
 /// payload, `suggest`/`allowed fast` a piece index, `reject` the payload of
 /// a request. BEP 5: the `port` payload is a 2-byte port. BEP 10: an
-/// extended message carries at least its extended id byte.
+/// extended message carries at least its extended id byte. BEP 52: `hash
+/// request` and `hash reject` carry a pieces root and four integers;
+/// `hashes` carries the same and then the hashes, 32 bytes each — bounded
+/// here so that one message cannot be arbitrarily large.
 pub(crate) fn check_len(msg_id: u8, len: usize) -> Result<(), WireError> {
     let ok = match msg_id {
         id::CHOKE
@@ -255,6 +290,8 @@ pub(crate) fn check_len(msg_id: u8, len: usize) -> Result<(), WireError> {
         id::PORT => len == 3,
         id::PIECE => len >= 9,
         id::EXTENDED => len >= 2,
+        id::HASH_REQUEST | id::HASH_REJECT => len == 1 + HASH_HEADER_LEN,
+        id::HASHES => hashes_len_ok(len),
         _ => len >= 1,
     };
     if ok {
@@ -299,6 +336,12 @@ pub(crate) fn decode_frame(mut frame: BytesMut) -> Message {
                 payload: frame.freeze(),
             }
         }
+        id::HASH_REQUEST => Message::HashRequest(HashRequest::decode(&mut frame)),
+        id::HASH_REJECT => Message::HashReject(HashRequest::decode(&mut frame)),
+        id::HASHES => Message::Hashes {
+            request: HashRequest::decode(&mut frame),
+            hashes: frame.freeze(),
+        },
         other => Message::Unknown {
             id: other,
             payload: frame.freeze(),

@@ -9,8 +9,8 @@ use serde_json::Value;
 use crate::util::{data, fails, monsoon, ok, scratch};
 
 /// Loads `torrent` in libtorrent (python3-libtorrent), checks the data in
-/// `save_path` and prints `info_hash`, `num_pieces`, and the count of pieces
-/// libtorrent holds after checking.
+/// `save_path` and prints `info_hash`, `info_hash_v2` (`none` when absent),
+/// `num_pieces`, and the count of pieces libtorrent holds after checking.
 const LT_CHECK: &str = r#"
 import sys, time
 try:
@@ -20,8 +20,9 @@ except ImportError:
     sys.exit(3)
 torrent, save_path = sys.argv[1], sys.argv[2]
 ti = lt.torrent_info(torrent)
-ih = ti.info_hashes().v1 if hasattr(ti, "info_hashes") else ti.info_hash()
-print("info_hash", str(ih))
+ih = ti.info_hashes()
+print("info_hash", str(ih.v1) if ih.has_v1() else "none")
+print("info_hash_v2", str(ih.v2) if ih.has_v2() else "none")
 print("num_pieces", ti.num_pieces())
 ses = lt.session({
     "listen_interfaces": "127.0.0.1:0",
@@ -42,7 +43,16 @@ print("have", s.num_pieces)
 print("seeding", s.is_seeding)
 "#;
 
-fn libtorrent_check(torrent: &Path, save_path: &Path) -> (String, u32, u32, bool) {
+/// What libtorrent says about a torrent and its data.
+struct LtCheck {
+    info_hash: String,
+    info_hash_v2: String,
+    num_pieces: u32,
+    have: u32,
+    seeding: bool,
+}
+
+fn libtorrent_check(torrent: &Path, save_path: &Path) -> LtCheck {
     let out = Command::new("/usr/bin/python3")
         .arg("-c")
         .arg(LT_CHECK)
@@ -66,12 +76,13 @@ fn libtorrent_check(torrent: &Path, save_path: &Path) -> (String, u32, u32, bool
             .find_map(|l| l.strip_prefix(k).map(|v| v.trim().to_owned()))
             .unwrap_or_else(|| panic!("no {k} in {stdout}"))
     };
-    (
-        field("info_hash "),
-        field("num_pieces ").parse().unwrap(),
-        field("have ").parse().unwrap(),
-        field("seeding ") == "True",
-    )
+    LtCheck {
+        info_hash: field("info_hash "),
+        info_hash_v2: field("info_hash_v2 "),
+        num_pieces: field("num_pieces ").parse().unwrap(),
+        have: field("have ").parse().unwrap(),
+        seeding: field("seeding ") == "True",
+    }
 }
 
 fn info_json(dir: &Path, torrent: &str) -> Value {
@@ -125,11 +136,12 @@ fn folder_torrent_is_valid_in_libtorrent() {
         ])
     );
 
-    let (hash, num, have, seeding) = libtorrent_check(&dir.join("share.torrent"), &dir);
-    assert_eq!(hash, v["info_hash"].as_str().unwrap());
-    assert_eq!(u64::from(num), v["piece_count"].as_u64().unwrap());
-    assert_eq!(have, num, "libtorrent found invalid pieces");
-    assert!(seeding);
+    let lt = libtorrent_check(&dir.join("share.torrent"), &dir);
+    assert_eq!(lt.info_hash, v["info_hash"].as_str().unwrap());
+    assert_eq!(lt.info_hash_v2, "none");
+    assert_eq!(u64::from(lt.num_pieces), v["piece_count"].as_u64().unwrap());
+    assert_eq!(lt.have, lt.num_pieces, "libtorrent found invalid pieces");
+    assert!(lt.seeding);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -153,9 +165,9 @@ fn single_file_private_default_piece_length() {
     assert_eq!(v["piece_length"], 16384);
     assert!(v["creation_date"].is_null());
     assert_eq!(v["trackers"], serde_json::json!([]));
-    let (hash, num, have, seeding) = libtorrent_check(&dir.join("out.torrent"), &dir);
-    assert_eq!(hash, v["info_hash"].as_str().unwrap());
-    assert_eq!((have, seeding), (num, true));
+    let lt = libtorrent_check(&dir.join("out.torrent"), &dir);
+    assert_eq!(lt.info_hash, v["info_hash"].as_str().unwrap());
+    assert_eq!((lt.have, lt.seeding), (lt.num_pieces, true));
 
     // Same data and no date: byte-identical with any number of threads and
     // the same piece length spelled differently.
@@ -178,6 +190,76 @@ fn single_file_private_default_piece_length() {
         std::fs::read(dir.join("out.torrent")).unwrap(),
         std::fs::read(dir.join("again.torrent")).unwrap()
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `--v2` and `--hybrid`: libtorrent loads the torrents with the info-hashes
+/// `monsoon info` shows, and finds every piece of the data valid (v2 pieces
+/// through the merkle roots, hybrid ones through both).
+#[test]
+fn v2_and_hybrid_torrents_are_valid_in_libtorrent() {
+    let dir = scratch("create-v2");
+    let src = dir.join("tree");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    for (i, (p, len)) in [
+        ("big.bin", 150_000),
+        ("sub/odd.bin", 33_333),
+        ("sub/empty", 0),
+        ("tiny", 3),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        std::fs::write(src.join(p), data(len, i as u32 + 10)).unwrap();
+    }
+    std::fs::write(dir.join("alone.bin"), data(70_000, 20)).unwrap();
+    for (flag, version) in [("--v2", "v2"), ("--hybrid", "hybrid")] {
+        for (what, piece) in [("tree", "32K"), ("alone.bin", "16K")] {
+            let out_name = format!("{what}{flag}.torrent");
+            let out = ok(&monsoon(
+                &dir,
+                &[
+                    "create",
+                    what,
+                    flag,
+                    "-l",
+                    piece,
+                    "-o",
+                    &out_name,
+                    "--no-date",
+                ],
+            ));
+            assert!(out.contains("v2 info-hash"), "{out}");
+            let v = info_json(&dir, &out_name);
+            assert_eq!(v["version"], version);
+            let v2 = v["info_hash_v2"].as_str().unwrap();
+            assert_eq!(v2.len(), 64);
+            let lt = libtorrent_check(&dir.join(&out_name), &dir);
+            assert_eq!(lt.info_hash_v2, v2, "{out_name}");
+            if version == "hybrid" {
+                assert_eq!(lt.info_hash, v["info_hash"].as_str().unwrap());
+                assert_eq!(v["info_hash_v1"], v["info_hash"]);
+            } else {
+                assert_eq!(lt.info_hash, "none");
+                assert!(v["info_hash_v1"].is_null());
+                assert_eq!(v["info_hash"].as_str().unwrap(), &v2[..40]);
+            }
+            assert_eq!(u64::from(lt.num_pieces), v["piece_count"].as_u64().unwrap());
+            assert_eq!(
+                lt.have, lt.num_pieces,
+                "{out_name}: libtorrent found invalid pieces"
+            );
+            assert!(lt.seeding, "{out_name}");
+            // Every file with data has its merkle root.
+            for f in v["files"].as_array().unwrap() {
+                let data = f["padding"].is_null() && f["length"].as_u64().unwrap() > 0;
+                assert_eq!(f["pieces_root"].is_string(), data, "{f}");
+            }
+        }
+    }
+    let out = monsoon(&dir, &["create", "alone.bin", "--v2", "--hybrid"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -88,6 +88,50 @@ fn text_output() {
     assert!(!out.contains(".pad"), "{out}");
 }
 
+/// v2 and hybrid torrents: the version, both info-hashes and each file's
+/// merkle root, in text and JSON.
+#[test]
+fn v2_and_hybrid_torrents() {
+    let dir = scratch("info-v2");
+    std::fs::create_dir_all(dir.join("t")).unwrap();
+    std::fs::write(dir.join("t/a.bin"), data(50_000, 1)).unwrap();
+    std::fs::write(dir.join("t/b.txt"), data(10, 2)).unwrap();
+    for (flag, version) in [("--hybrid", "hybrid"), ("--v2", "v2")] {
+        let name = format!("{version}.torrent");
+        ok(&monsoon(
+            &dir,
+            &["create", "t", flag, "-o", &name, "-l", "16K"],
+        ));
+        let v: Value =
+            serde_json::from_str(&ok(&monsoon(&dir, &["info", "--json", &name]))).unwrap();
+        assert_eq!(v["version"], version);
+        let v2 = v["info_hash_v2"].as_str().unwrap().to_owned();
+        let files = v["files"].as_array().unwrap();
+        let roots: Vec<&str> = files
+            .iter()
+            .filter_map(|f| f["pieces_root"].as_str())
+            .collect();
+        assert_eq!(roots.len(), 2);
+        assert!(
+            files
+                .iter()
+                .all(|f| f["pieces_root"].is_null() || f["piece_layer"] == true)
+        );
+        let text = ok(&monsoon(&dir, &["info", &name]));
+        for want in [
+            format!("version:       {version}"),
+            format!("info-hash v2:  {v2}"),
+            format!("root {}", roots[0]),
+            format!("root {}", roots[1]),
+            "files (2, plus 2 padding):".to_owned(),
+        ] {
+            assert!(text.contains(&want), "missing {want:?} in\n{text}");
+        }
+        let v1_line = format!("info-hash:     {}", v["info_hash"].as_str().unwrap());
+        assert_eq!(text.contains(&v1_line), version == "hybrid", "{text}");
+    }
+}
+
 #[test]
 fn magnet_links() {
     let dir = scratch("info-magnet");
@@ -104,6 +148,22 @@ fn magnet_links() {
         "{text}"
     );
     assert!(text.contains("select only:   files 1,3-4"), "{text}");
+
+    let v2 = "ab".repeat(32);
+    let hybrid = format!(
+        "magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a&xt=urn:btmh:1220{v2}"
+    );
+    let v: Value = serde_json::from_str(&ok(&monsoon(&dir, &["info", "--json", &hybrid]))).unwrap();
+    assert_eq!(v["version"], "hybrid");
+    assert_eq!(v["info_hash_v2"], v2.as_str());
+    assert_eq!(
+        v["info_hash_v1"],
+        "c12fe1c06bba254a9dc9f519b335aa7c1367a88a"
+    );
+    let only_v2 = format!("magnet:?xt=urn:btmh:1220{v2}");
+    let text = ok(&monsoon(&dir, &["info", &only_v2]));
+    assert!(text.contains("version:       v2"), "{text}");
+    assert!(text.contains(&format!("info-hash v2:  {v2}")), "{text}");
 
     let err = fails(&monsoon(&dir, &["info", "magnet:?xt=urn:btih:123"]));
     assert!(

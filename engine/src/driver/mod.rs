@@ -29,6 +29,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until, timeout};
 
 use crate::config::SessionConfig;
+use crate::encryption::{Dialled, Limits, PeerEncryption};
 use crate::error::EngineError;
 use crate::priorities::piece_priorities;
 use crate::rate::Limiter;
@@ -87,7 +88,7 @@ pub(crate) enum NewConnection {
     /// connection budget).
     Outgoing {
         addr: SocketAddr,
-        result: Result<(BoxTransport, Handshake), ConnectError>,
+        result: Result<Dialled, ConnectError>,
         permit: Option<OwnedSemaphorePermit>,
     },
     /// A peer that dialled us; its handshake named this torrent.
@@ -95,6 +96,7 @@ pub(crate) enum NewConnection {
         addr: SocketAddr,
         stream: BoxTransport,
         handshake: Handshake,
+        encryption: PeerEncryption,
         permit: Option<OwnedSemaphorePermit>,
     },
 }
@@ -443,24 +445,40 @@ impl TorrentTask {
     }
 
     fn on_connection(&mut self, conn: NewConnection) {
-        let (addr, stream, theirs, direction, permit) = match conn {
+        let (addr, stream, theirs, encryption, direction, permit) = match conn {
             NewConnection::Outgoing {
                 addr,
                 result,
                 permit,
             } => match result {
-                Ok((stream, hs)) => (addr, stream, hs, Direction::Outgoing, permit),
+                Ok(d) => (
+                    addr,
+                    d.stream,
+                    d.theirs,
+                    d.encryption,
+                    Direction::Outgoing,
+                    permit,
+                ),
                 Err(e) => return self.core.handle_connect_failed(now(), addr, e),
             },
             NewConnection::Incoming {
                 addr,
                 stream,
                 handshake,
+                encryption,
                 permit,
-            } => (addr, stream, handshake, Direction::Incoming, permit),
+            } => (
+                addr,
+                stream,
+                handshake,
+                encryption,
+                Direction::Incoming,
+                permit,
+            ),
         };
         // A refused connection is dropped here (closing it).
         if let Ok(key) = self.core.handle_connected(now(), addr, direction, &theirs) {
+            self.core.set_peer_encryption(key, encryption);
             let conn = PeerConn {
                 key,
                 addr,
@@ -489,7 +507,13 @@ impl TorrentTask {
                             addr,
                             self.connector.clone(),
                             self.our_handshake,
-                            (self.cfg.connect_timeout, self.cfg.handshake_timeout),
+                            (
+                                self.cfg.encryption,
+                                Limits {
+                                    connect: self.cfg.connect_timeout,
+                                    handshake: self.cfg.handshake_timeout,
+                                },
+                            ),
                             (half_open, peer),
                             self.inbox.connections_tx.clone(),
                         ),

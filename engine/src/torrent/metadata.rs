@@ -266,8 +266,8 @@ impl TorrentCore {
         torrent.extend_from_slice(&info);
         torrent.push(b'e');
         let meta = match Metainfo::from_bytes(&torrent) {
-            Ok(m) if m.info_hash == self.info_hash => Arc::new(m),
-            Ok(_) => return,
+            Ok(m) if m.version.has_v1() && m.info_hash == self.info_hash => Arc::new(m),
+            Ok(_) => return self.fail(TorrentError::MetadataV2Only),
             Err(e) => return self.fail(TorrentError::Metadata(Arc::new(e))),
         };
         info!(name = %meta.name, pieces = meta.piece_count(), "metadata received");

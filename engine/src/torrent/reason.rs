@@ -194,6 +194,9 @@ pub enum ConnectError {
     /// progress) as it may. Not held against the address.
     #[error("session connection limit reached")]
     LimitReached,
+    /// The encrypted handshake (MSE/PE) failed.
+    #[error("encrypted handshake: {0}")]
+    Encryption(monsoon_mse::MseError),
 }
 
 impl From<&io::Error> for ConnectError {

@@ -1,10 +1,11 @@
 //! monsoon-engine integration tests (one binary).
 mod core;
+mod encryption;
 mod listener;
-mod metainfo;
 mod resume;
 mod session;
 mod sim;
 mod support;
 mod swarm;
 mod upload;
+mod versions;

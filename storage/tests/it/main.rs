@@ -1,5 +1,6 @@
 //! monsoon-storage integration tests (one binary).
 mod file;
+mod hashing;
 mod layout;
 mod memory;
 mod props;

@@ -16,6 +16,10 @@ fn new_sets_extension_and_fast_bits_only() {
     assert!(!hs.reserved.dht());
     assert_eq!(hs.reserved.0, [0, 0, 0, 0, 0, 0x10, 0, 0x04]);
     assert!(Reserved::default().with_dht().dht());
+    // BEP 52: "the fourth most significant bit in the last byte".
+    assert_eq!(Reserved::default().with_v2().0, [0, 0, 0, 0, 0, 0, 0, 0x10]);
+    assert!(Reserved([0, 0, 0, 0, 0, 0, 0, 0x10]).v2());
+    assert!(!Reserved::default().with_fast().with_dht().v2());
 }
 
 #[test]

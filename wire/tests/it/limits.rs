@@ -1,7 +1,9 @@
 //! Limits and malformed frames: oversize, wrong length per id, truncated at EOF.
 
 use bytes::BytesMut;
-use monsoon_wire::{DEFAULT_MAX_FRAME, Message, PeerCodec, WireError, id};
+use monsoon_wire::{
+    DEFAULT_MAX_FRAME, HASH_HEADER_LEN, MAX_HASHES, Message, PeerCodec, WireError, id,
+};
 use tokio_util::codec::Decoder;
 
 use crate::strategies::decode_chunks;
@@ -66,6 +68,8 @@ fn every_fixed_size_id_rejects_other_lengths() {
         (id::CANCEL, 13),
         (id::REJECT, 13),
         (id::PORT, 3),
+        (id::HASH_REQUEST, 49),
+        (id::HASH_REJECT, 49),
     ];
     for &(msg_id, exact) in rules {
         for len in [exact - 1, exact + 1, exact + 100]
@@ -110,6 +114,44 @@ fn minimum_lengths_are_enforced() {
             },
             Message::Bitfield(Default::default()),
         ]
+    );
+}
+
+/// BEP 52 `hashes`: the 48-byte header, then whole 32-byte hashes, at most
+/// `MAX_HASHES`; a message at the limit fits the default frame size.
+#[test]
+fn hashes_messages_are_bounded_whole_hashes() {
+    let header = [7u8; HASH_HEADER_LEN];
+    for bad in [
+        HASH_HEADER_LEN,
+        HASH_HEADER_LEN + 1 + 31,
+        1 + HASH_HEADER_LEN + 32 * (MAX_HASHES + 1),
+    ] {
+        let mut buf = BytesMut::from(&frame(bad as u32, &[id::HASHES])[..]);
+        let err = PeerCodec::with_max_frame(usize::MAX)
+            .decode(&mut buf)
+            .unwrap_err();
+        assert!(
+            matches!(err, WireError::BadLength { id: id::HASHES, len } if len == bad),
+            "{bad}: {err:?}"
+        );
+    }
+    let most = vec![1u8; 32 * MAX_HASHES];
+    let len = 1 + HASH_HEADER_LEN + most.len();
+    assert!(len <= DEFAULT_MAX_FRAME, "{len}");
+    let wire = frame(len as u32, &[&[id::HASHES][..], &header, &most].concat());
+    let got = decode_chunks(PeerCodec::new(), [&wire[..]]).unwrap();
+    let [Message::Hashes { request, hashes }] = &got[..] else {
+        panic!("{got:?}");
+    };
+    assert_eq!(request.pieces_root, [7; 32]);
+    assert_eq!(request.base_layer, 0x0707_0707);
+    assert_eq!(hashes.len(), 32 * MAX_HASHES);
+    // No hashes at all is well formed too.
+    let empty = frame(49, &[&[id::HASHES][..], &header].concat());
+    assert_eq!(
+        decode_chunks(PeerCodec::new(), [&empty[..]]).unwrap().len(),
+        1
     );
 }
 

@@ -44,11 +44,18 @@ proptest! {
 
 /// One of every variant, for the exhaustive split test.
 fn one_of_each() -> Vec<Message> {
-    use monsoon_wire::BlockRef;
+    use monsoon_wire::{BlockRef, HashRequest};
     let b = BlockRef {
         index: 1,
         begin: 16384,
         length: 16384,
+    };
+    let hr = HashRequest {
+        pieces_root: [0xab; 32],
+        base_layer: 1,
+        index: 4,
+        length: 2,
+        proof_layers: 3,
     };
     vec![
         Message::KeepAlive,
@@ -75,6 +82,12 @@ fn one_of_each() -> Vec<Message> {
             id: 0,
             payload: b"d1:md11:ut_metadatai3eee".to_vec().into(),
         },
+        Message::HashRequest(hr),
+        Message::Hashes {
+            request: hr,
+            hashes: (0..96).collect::<Vec<u8>>().into(),
+        },
+        Message::HashReject(hr),
         Message::Unknown {
             id: 200,
             payload: vec![1, 2, 3].into(),

@@ -1,7 +1,7 @@
 //! Proptest strategies for messages, and helpers shared by the tests.
 
 use bytes::{Bytes, BytesMut};
-use monsoon_wire::{BlockRef, Message, PeerCodec, WireError, id};
+use monsoon_wire::{BlockRef, HashRequest, MAX_HASHES, Message, PeerCodec, WireError, id};
 use proptest::prelude::*;
 use tokio_util::codec::Decoder;
 
@@ -19,10 +19,32 @@ fn block() -> impl Strategy<Value = BlockRef> {
 
 /// Ids no variant of `Message` claims, so `Unknown` round-trips.
 fn unknown_id() -> impl Strategy<Value = u8> {
-    any::<u8>().prop_filter(
-        "known id",
-        |i| !matches!(*i, 0..=9 | id::SUGGEST..=id::ALLOWED_FAST | id::EXTENDED),
-    )
+    any::<u8>().prop_filter("known id", |i| {
+        !matches!(
+            *i,
+            0..=9 | id::SUGGEST..=id::ALLOWED_FAST | id::EXTENDED..=id::HASH_REJECT
+        )
+    })
+}
+
+fn hash_request() -> impl Strategy<Value = HashRequest> {
+    (any::<[u8; 32]>(), any::<[u32; 4]>()).prop_map(|(pieces_root, [b, i, l, p])| HashRequest {
+        pieces_root,
+        base_layer: b,
+        index: i,
+        length: l,
+        proof_layers: p,
+    })
+}
+
+/// A whole number of 32-byte hashes, up to the limit (mostly few).
+fn hashes() -> impl Strategy<Value = Bytes> {
+    prop_oneof![
+        4 => 0..12usize,
+        1 => Just(MAX_HASHES),
+    ]
+    .prop_flat_map(|n| proptest::collection::vec(any::<u8>(), n * 32))
+    .prop_map(Bytes::from)
 }
 
 /// Any message, every variant.
@@ -49,6 +71,10 @@ pub(crate) fn message() -> impl Strategy<Value = Message> {
         block().prop_map(Message::Reject),
         any::<u32>().prop_map(Message::AllowedFast),
         (any::<u8>(), bytes(64)).prop_map(|(id, payload)| Message::Extended { id, payload }),
+        hash_request().prop_map(Message::HashRequest),
+        (hash_request(), hashes())
+            .prop_map(|(request, hashes)| Message::Hashes { request, hashes }),
+        hash_request().prop_map(Message::HashReject),
         (unknown_id(), bytes(64)).prop_map(|(id, payload)| Message::Unknown { id, payload }),
     ]
 }

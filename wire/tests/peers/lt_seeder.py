@@ -55,7 +55,11 @@ def main():
             "enable_outgoing_utp": False,
             "enable_incoming_utp": False,
             "allow_multiple_connections_per_ip": True,
-            "alert_mask": 0,
+            # Why a peer was dropped, on stderr (the test shows it when the
+            # seeder hangs up on it).
+            "alert_mask": lt.alert.category_t.error_notification
+            | lt.alert.category_t.peer_notification
+            | lt.alert.category_t.connect_notification,
         })
         atp = lt.add_torrent_params()
         atp.ti = ti
@@ -86,7 +90,19 @@ def main():
             done.set()
 
         threading.Thread(target=wait_stdin, daemon=True).start()
-        done.wait(timeout)
+        stop_at = time.monotonic() + timeout
+        while not done.is_set() and time.monotonic() < stop_at:
+            ses.wait_for_alert(100)
+            for a in ses.pop_alerts():
+                if isinstance(
+                    a,
+                    (
+                        lt.incoming_connection_alert,
+                        lt.peer_disconnected_alert,
+                        lt.peer_error_alert,
+                    ),
+                ):
+                    print("lt_seeder: %s" % a.message(), file=sys.stderr, flush=True)
         del ses
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

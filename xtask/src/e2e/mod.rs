@@ -8,6 +8,7 @@
 //! names contain TEXT.
 mod daemon;
 mod data;
+mod encryption;
 mod magnet;
 mod matrix;
 mod procs;

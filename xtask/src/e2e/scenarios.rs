@@ -15,7 +15,7 @@ use super::data::{self, MIB};
 use super::matrix::Matrix;
 use super::procs::{self, Proc};
 use super::seeders::{Kind, LtOptions, Seeder, TorrentFacts, Tracker, flush};
-use super::{Client, create_torrent, magnet};
+use super::{Client, create_torrent, encryption, magnet};
 
 /// The longest one download may take before it counts as hung.
 const DOWNLOAD_LIMIT: Duration = Duration::from_secs(120);
@@ -121,10 +121,10 @@ pub(super) fn run_all(
     let mut n = 0;
     let mut cell =
         |m: &mut Matrix, scenario: &str, column: &str, f: &dyn Fn(&Path) -> Result<String>| {
-            n += 1;
             if only.is_some_and(|text| !scenario.contains(text)) {
                 return;
             }
+            n += 1;
             let dir = cells.join(format!("{n:02}"));
             print!("e2e: {scenario} / {column} ({}) ... ", dir.display());
             flush();
@@ -225,6 +225,17 @@ pub(super) fn run_all(
             "libtorrent",
             &|dir| many_files(&env, bin, dir),
         );
+    }
+    if let Some(bin) = monsoon {
+        let t = encryption::Target {
+            monsoon: bin,
+            torrent: &single.torrent,
+            data_dir: &single.data_dir,
+            facts: &single.facts,
+        };
+        for (scenario, column, f) in encryption::cells(&t) {
+            cell(&mut m, &scenario, column, &*f);
+        }
     }
     Ok(m)
 }
