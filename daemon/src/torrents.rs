@@ -116,6 +116,11 @@ pub(crate) struct Torrents {
     inner: Mutex<Inner>,
     /// Serialises adds: two adds of one torrent cannot both write its files.
     add_lock: tokio::sync::Mutex<()>,
+    /// Serialises writes to the state directory. Each write copies the
+    /// newest record or settings *under* it, so an older copy never lands
+    /// after a newer one, and a removed torrent's record is not written
+    /// back after its files were deleted.
+    writes: Mutex<()>,
     events: broadcast::Sender<Event>,
     problems: Mutex<Vec<StateProblem>>,
     started: Instant,
@@ -162,6 +167,7 @@ impl Torrents {
                 removed_bytes: (0, 0),
             }),
             add_lock: tokio::sync::Mutex::new(()),
+            writes: Mutex::new(()),
             events,
             problems: Mutex::new(Vec::new()),
             started: Instant::now(),
@@ -184,8 +190,7 @@ impl Torrents {
         for p in &problems {
             warn!(problem = %p, "state directory");
         }
-        let settings = this.lock().settings.clone();
-        this.save_settings(&settings);
+        this.persist_settings();
         *this.problems.lock().unwrap_or_else(|e| e.into_inner()) = problems;
         info!(
             torrents = this.lock().torrents.len(),
@@ -201,6 +206,7 @@ impl Torrents {
             None => {
                 let id = self.next_id();
                 let r = TorrentRecord::new(id, &s.meta, self.default_dir());
+                let _w = self.write_lock();
                 self.state
                     .save_record(&r)
                     .map_err(|source| self.state_err(source))?;
@@ -236,21 +242,32 @@ impl Torrents {
         let mut inner = self.lock();
         let id = inner.settings.next_id;
         inner.settings.next_id += 1;
-        let s = inner.settings.clone();
         drop(inner);
-        self.save_settings(&s);
+        self.persist_settings();
         id
     }
 
-    fn save_settings(&self, s: &Settings) {
-        if let Err(e) = self.state.save_settings(s) {
+    fn write_lock(&self) -> MutexGuard<'_, ()> {
+        self.writes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes the current settings.
+    fn persist_settings(&self) {
+        let _w = self.write_lock();
+        let s = self.lock().settings.clone();
+        if let Err(e) = self.state.save_settings(&s) {
             warn!(error = %e, "cannot save the session settings");
         }
     }
 
-    fn save_record(&self, r: &TorrentRecord) -> Result<(), DaemonError> {
+    /// Writes torrent `id`'s current record (nothing once it is removed).
+    fn persist_record(&self, id: u32) -> Result<(), DaemonError> {
+        let _w = self.write_lock();
+        let Some(r) = self.lock().torrents.get(&id).map(|e| e.record.clone()) else {
+            return Ok(());
+        };
         self.state
-            .save_record(r)
+            .save_record(&r)
             .map_err(|source| self.state_err(source))
     }
 
@@ -391,18 +408,18 @@ impl Torrents {
             .unwrap_or_else(|| vec![PRIO_NORMAL; meta.files.len()]);
         record.paused = req.paused;
         record.labels = clean_labels(req.labels)?;
-        self.state
-            .add(&record, &req.torrent)
-            .map_err(|source| self.state_err(source))?;
+        let saved = {
+            let _w = self.write_lock();
+            self.state.add(&record, &req.torrent)
+        };
+        saved.map_err(|source| self.state_err(source))?;
         if let Err(e) = self.start(record, meta).await {
+            let _w = self.write_lock();
             let _ = self.state.remove(&hash);
             return Err(e);
         }
-        let mut inner = self.lock();
-        inner.settings.cumulative.files_added += 1;
-        let s = inner.settings.clone();
-        drop(inner);
-        self.save_settings(&s);
+        self.lock().settings.cumulative.files_added += 1;
+        self.persist_settings();
         info!(id, %hash, "torrent added");
         Ok(Added::New(id))
     }
@@ -478,7 +495,7 @@ impl Torrents {
         e.active = Instant::now();
         let r = e.record.clone();
         drop(inner);
-        self.save_record(&r)?;
+        self.persist_record(id)?;
         let _ = self.events.send(Event::Updated(id));
         Ok(r)
     }
@@ -525,9 +542,11 @@ impl Torrents {
         } else {
             entry.handle.remove().await
         };
-        self.state
-            .remove(&hash)
-            .map_err(|source| self.state_err(source))?;
+        let removed = {
+            let _w = self.write_lock();
+            self.state.remove(&hash)
+        };
+        removed.map_err(|source| self.state_err(source))?;
         info!(id = entry.record.id, %hash, delete, "torrent removed");
         match stopped {
             Ok(()) | Err(monsoon_engine::EngineError::Stopped) => Ok(()),
@@ -645,7 +664,7 @@ impl Torrents {
         f(&mut inner.settings);
         let s = inner.settings.clone();
         drop(inner);
-        self.save_settings(&s);
+        self.persist_settings();
         let _ = self.events.send(Event::Session);
         s
     }
@@ -674,7 +693,7 @@ impl Torrents {
             c.seconds_active += self.started.elapsed().as_secs();
             std::mem::take(&mut inner.torrents).into_values().collect()
         };
-        self.save_settings(&self.settings());
+        self.persist_settings();
         let deadline = tokio::time::Instant::now() + self.cfg.shutdown_grace;
         for e in &entries {
             e.watcher.abort();
@@ -711,10 +730,9 @@ impl Torrents {
             e.record.paused = true;
             save = true;
         }
-        let rec = save.then(|| e.record.clone());
         drop(inner);
-        if let Some(r) = rec {
-            if let Err(err) = self.save_record(&r) {
+        if save {
+            if let Err(err) = self.persist_record(id) {
                 warn!(error = %err, "cannot save a torrent's record");
             }
         }

@@ -382,3 +382,49 @@ async fn bad_input_gets_a_4xx_with_a_message_and_the_daemon_keeps_running() {
     assert_eq!(api.get("/session").await["torrents"], 1);
     d.stop().await;
 }
+
+/// Many changes to one torrent at once (each saves its record, and one
+/// session change saves the settings): every one succeeds, and the record
+/// on disk is the one the API shows, not an older copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_changes_all_succeed_and_the_newest_record_is_on_disk() {
+    let root = scratch("concurrent");
+    let d = TestDaemon::start(&root, None).await;
+    let api = std::sync::Arc::new(Api::new(&d).await);
+    let seed_dir = d.downloads.join("c");
+    std::fs::create_dir_all(&seed_dir).unwrap();
+    let torrent = make_torrent(&seed_dir, "c.bin", &[("c.bin", 50_000)]);
+    let (status, t) = api.add(&torrent, "?save_path=c").await;
+    assert_eq!(status, 201, "{t}");
+    let id = t["id"].as_u64().unwrap();
+    let hash = t["hash"].as_str().unwrap().to_owned();
+    let tasks: Vec<_> = (0..32)
+        .map(|i| {
+            let api = api.clone();
+            tokio::spawn(async move {
+                let (path, body) = if i % 8 == 0 {
+                    ("/session/limits".to_owned(), json!({"upload": 1000 + i}))
+                } else {
+                    (
+                        format!("/torrents/{id}/labels"),
+                        json!({"labels": [format!("l{i}")]}),
+                    )
+                };
+                api.send(Method::PUT, &path, Some(body)).await
+            })
+        })
+        .collect();
+    for t in tasks {
+        let (s, e) = t.await.unwrap();
+        assert!(s == 204 || s == 200, "{s} {e}");
+    }
+    let shown = api.get(&format!("/torrents/{id}")).await;
+    let record = d.state.join("torrents").join(format!("{hash}.json"));
+    let saved: Value = serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    assert_eq!(saved["labels"], shown["labels"]);
+    let limits = api.get("/session/limits").await;
+    let settings: Value =
+        serde_json::from_slice(&std::fs::read(d.state.join("session.json")).unwrap()).unwrap();
+    assert_eq!(settings["upload_limit"], limits["upload"]);
+    d.stop().await;
+}
