@@ -274,3 +274,84 @@ fn a_killed_daemon_restarts_with_fast_resume_and_survives_damaged_state() {
         "{took:?} {status:?}"
     );
 }
+
+/// `monsoon seed` with the daemon's state directory uses the resume file
+/// the daemon wrote: a piece damaged behind its back (same size and time,
+/// not one of the spot-checked pieces) goes unnoticed, so nothing was
+/// hashed again; with an empty state directory the same command finds it.
+#[test]
+fn monsoon_seed_uses_the_resume_files_the_daemon_wrote() {
+    let dir = scratch("shared-resume");
+    // 64 pieces of 64 KiB: the spot checks hash pieces 0 and 32.
+    let torrent = content(&dir, "s.bin", 4 << 20, "64K");
+    let d = DaemonProc::start(&dir);
+    ok(&d.remote(&dir, &["add", torrent.to_str().unwrap()]));
+    let t = d.wait(&dir, 1, "seeding", |t| t["state"] == "seeding");
+    let hash = t["hash"].as_str().unwrap().to_owned();
+    let (_, status) = d.terminate();
+    assert!(status.success());
+    assert!(dir.join(format!("state/resume/{hash}.resume")).exists());
+
+    let file = dir.join("downloads/s.bin");
+    let mtime = std::fs::metadata(&file).unwrap().modified().unwrap();
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[10 * 65536 + 5] ^= 0xff;
+    std::fs::write(&file, &bytes).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+
+    let seed = |state: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_monsoon"))
+            .args(["seed", torrent.to_str().unwrap(), "-d", "downloads"])
+            .args(["--state-dir", state, "--no-trackers", "--no-dht"])
+            .args(["--port", "0"])
+            .current_dir(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        (Guard(child), stderr)
+    };
+    // Trusted: it starts seeding all 64 pieces.
+    let (mut child, stderr) = seed("state");
+    let line = first_line_with(stderr, &["seeding s.bin", "error:"]);
+    assert!(line.starts_with("seeding s.bin"), "{line}");
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
+    // Without the resume file, the check finds the damaged piece.
+    let (mut child, stderr) = seed("other-state");
+    let line = first_line_with(stderr, &["seeding s.bin", "error:"]);
+    assert!(
+        line.contains("1 of 64 pieces are missing or damaged"),
+        "{line}"
+    );
+    assert_eq!(child.0.wait().unwrap().code(), Some(1));
+}
+
+/// The first line of `stderr` containing one of `needles` (within 30 s).
+fn first_line_with(stderr: std::process::ChildStderr, needles: &[&str]) -> String {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) if needles.iter().any(|n| line.contains(n)) => return line,
+            Ok(_) => {}
+            Err(e) => panic!("no line with {needles:?}: {e}"),
+        }
+    }
+}
