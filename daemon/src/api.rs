@@ -97,6 +97,7 @@ struct AddQuery {
     paused: Option<bool>,
     /// Comma-separated.
     labels: Option<String>,
+    category: Option<String>,
 }
 
 /// An add as JSON: a .torrent on the daemon's host, or a magnet link.
@@ -111,6 +112,7 @@ struct AddJson {
     #[serde(default)]
     labels: Vec<String>,
     file_priorities: Option<Vec<u8>>,
+    category: Option<String>,
 }
 
 fn split_labels(s: Option<&str>) -> Vec<String> {
@@ -149,6 +151,7 @@ async fn add_inner(
         save_path: q.save_path,
         paused: q.paused.unwrap_or(false),
         labels: split_labels(q.labels.as_deref()),
+        category: q.category.unwrap_or_default(),
         ..AddRequest::default()
     };
     if ctype.starts_with("multipart/form-data") {
@@ -158,28 +161,38 @@ async fn add_inner(
         read_form(&mut form, &mut add).await?;
     } else if ctype.starts_with("application/json") {
         let JsonBody(j) = JsonBody::<AddJson>::from_request(req, &()).await?;
-        if j.magnet.is_some() {
-            return Err(DaemonError::MagnetNotImplemented.into_response());
+        match (j.path, j.magnet) {
+            (Some(path), None) => {
+                add.torrent = read_torrent_path(app, &path).map_err(IntoResponse::into_response)?;
+            }
+            (None, Some(link)) => add.magnet = Some(link),
+            _ => {
+                return Err(DaemonError::BadRequest(
+                    "give `path` (a .torrent on the daemon's host) or `magnet`".into(),
+                )
+                .into_response());
+            }
         }
-        let path = j.path.ok_or_else(|| {
-            DaemonError::BadRequest("give `path` (a .torrent on the daemon's host)".into())
-                .into_response()
-        })?;
-        add.torrent = read_torrent_path(app, &path).map_err(IntoResponse::into_response)?;
         add.save_path = j.save_path.or(add.save_path);
         add.paused |= j.paused;
         add.labels.extend(j.labels);
         add.file_priorities = j.file_priorities;
+        if let Some(c) = j.category {
+            add.category = c;
+        }
     } else {
         let body = axum::body::to_bytes(req.into_body(), ADD_BODY_LIMIT)
             .await
             .map_err(|_| DaemonError::TooLarge.into_response())?;
         add.torrent = body.to_vec();
     }
-    if add.torrent.starts_with(b"magnet:") {
-        return Err(DaemonError::MagnetNotImplemented.into_response());
+    if add.magnet.is_none() && add.torrent.trim_ascii_start().starts_with(b"magnet:") {
+        let link = String::from_utf8(std::mem::take(&mut add.torrent)).map_err(|_| {
+            DaemonError::BadRequest("a magnet link must be UTF-8".into()).into_response()
+        })?;
+        add.magnet = Some(link);
     }
-    if add.torrent.is_empty() {
+    if add.torrent.is_empty() && add.magnet.is_none() {
         return Err(DaemonError::BadRequest("no .torrent in the request".into()).into_response());
     }
     let added = app
@@ -225,6 +238,8 @@ async fn read_form(
             "torrent" | "file" | "torrents" => {
                 add.torrent = field.bytes().await.map_err(bad)?.to_vec()
             }
+            "magnet" => add.magnet = Some(field.text().await.map_err(bad)?),
+            "category" => add.category = field.text().await.map_err(bad)?,
             "save_path" => add.save_path = Some(field.text().await.map_err(bad)?.into()),
             "paused" => {
                 add.paused = matches!(field.text().await.map_err(bad)?.as_str(), "true" | "1")

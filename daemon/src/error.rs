@@ -32,12 +32,12 @@ pub enum DaemonError {
     /// The request is malformed (says how).
     #[error("{0}")]
     BadRequest(String),
+    /// The request conflicts with the current state (says how).
+    #[error("{0}")]
+    Conflict(String),
     /// A .torrent over 20 MiB.
     #[error("the .torrent is larger than the 20 MiB limit")]
     TooLarge,
-    /// Magnet links are not taken yet.
-    #[error("adding magnet links through the daemon is not implemented yet; add the .torrent file")]
-    MagnetNotImplemented,
     /// The engine refused or failed.
     #[error("engine: {0}")]
     Engine(#[from] EngineError),
@@ -77,10 +77,9 @@ impl DaemonError {
         match self {
             DaemonError::NotFound(_) => 404,
             DaemonError::BadTorrent(_) | DaemonError::BadRequest(_) => 400,
-            DaemonError::Duplicate { .. } => 409,
+            DaemonError::Duplicate { .. } | DaemonError::Conflict(_) => 409,
             DaemonError::Path(_) => 403,
             DaemonError::TooLarge => 413,
-            DaemonError::MagnetNotImplemented => 501,
             DaemonError::ShuttingDown => 503,
             DaemonError::Engine(EngineError::PriorityCount { .. }) => 400,
             DaemonError::Engine(EngineError::Duplicate(_)) => 409,
@@ -101,9 +100,9 @@ impl DaemonError {
             DaemonError::Duplicate { .. } | DaemonError::Engine(EngineError::Duplicate(_)) => {
                 "duplicate"
             }
+            DaemonError::Conflict(_) => "conflict",
             DaemonError::Path(_) => "forbidden_path",
             DaemonError::TooLarge => "too_large",
-            DaemonError::MagnetNotImplemented => "not_implemented",
             DaemonError::ShuttingDown => "shutting_down",
             DaemonError::Engine(EngineError::PriorityCount { .. }) => "bad_request",
             DaemonError::Engine(_) => "engine",

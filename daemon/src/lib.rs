@@ -12,8 +12,9 @@
 //!   the `transmission-rpc` Python package and other Transmission tools
 //!   drive it.
 //!
-//! It does not (yet) add magnet links (501), serve a web page or speak
-//! qBittorrent's API; the router has room for them.
+//! A magnet link's files go to the daemon's download folder (the engine
+//! places them once the metadata arrives); the link is kept in the state
+//! directory until then, and the fetched metadata as a .torrent after.
 //!
 //! Security: it binds 127.0.0.1 unless given a password; every write needs
 //! the session id (the 409 handshake Transmission uses) or the password as

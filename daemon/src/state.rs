@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! STATE/session.json            settings, the next torrent id, cumulative totals
-//! STATE/torrents/HASH.torrent   the metainfo, as added
+//! STATE/torrents/HASH.torrent   the metainfo, as added (or as fetched for a magnet link)
+//! STATE/torrents/HASH.magnet    a magnet link whose metadata has not arrived yet
 //! STATE/torrents/HASH.json      save path, file priorities, limits, paused, added, labels
 //! STATE/resume/HASH.resume      the engine's fast-resume file
 //! ```
@@ -13,11 +14,13 @@ use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use monsoon_engine::Metainfo;
+use monsoon_engine::{Magnet, Metainfo};
 use serde::{Deserialize, Serialize};
 
 /// Largest .torrent the daemon takes (an upload, a path, a state file).
 pub const MAX_TORRENT_BYTES: usize = 20 << 20;
+/// Largest magnet link kept.
+pub(crate) const MAX_MAGNET_BYTES: usize = 64 << 10;
 /// Largest record or settings file read (a record holds one byte per file
 /// and the labels; 8 MiB is far beyond any real torrent's).
 const MAX_RECORD_BYTES: u64 = 8 << 20;
@@ -48,17 +51,27 @@ pub(crate) struct TorrentRecord {
     pub(crate) added: i64,
     pub(crate) done: Option<i64>,
     pub(crate) labels: Vec<String>,
+    /// qBittorrent's category (one per torrent; empty: none).
+    #[serde(default)]
+    pub(crate) category: String,
 }
 
 impl TorrentRecord {
     /// A record with every file wanted, no limits, not paused.
     pub(crate) fn new(id: u32, meta: &Metainfo, save_path: PathBuf) -> Self {
+        let mut r = Self::for_hash(id, meta.info_hash_hex(), save_path);
+        r.file_priorities = vec![1; meta.files.len()];
+        r
+    }
+
+    /// A record of a torrent whose files are not known yet (a magnet link).
+    pub(crate) fn for_hash(id: u32, info_hash: String, save_path: PathBuf) -> Self {
         Self {
             version: VERSION,
             id,
-            info_hash: meta.info_hash_hex(),
+            info_hash,
             save_path,
-            file_priorities: vec![1; meta.files.len()],
+            file_priorities: Vec::new(),
             upload_limit: 0,
             download_limit: 0,
             seed_ratio: None,
@@ -67,6 +80,7 @@ impl TorrentRecord {
             added: unix_now(),
             done: None,
             labels: Vec::new(),
+            category: String::new(),
         }
     }
 }
@@ -96,6 +110,16 @@ pub(crate) struct Settings {
     /// Where torrents go by default (`None`: `--download-dir`).
     pub(crate) download_dir: Option<PathBuf>,
     pub(crate) cumulative: Cumulative,
+    /// qBittorrent's categories, by name.
+    #[serde(default)]
+    pub(crate) categories: std::collections::BTreeMap<String, Category>,
+}
+
+/// A category (qBittorrent's): a name and where its torrents are saved.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Category {
+    /// `None`: the default download folder.
+    pub(crate) save_path: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -109,6 +133,7 @@ impl Default for Settings {
             seed_time_secs: None,
             download_dir: None,
             cumulative: Cumulative::default(),
+            categories: Default::default(),
         }
     }
 }
@@ -126,11 +151,41 @@ pub struct StateProblem {
     pub action: String,
 }
 
+/// What a stored torrent is made from.
+#[derive(Debug)]
+pub(crate) enum Source {
+    /// Its metainfo.
+    Torrent(Metainfo),
+    /// A magnet link (its text, parsed) whose metadata has not arrived.
+    Magnet(Magnet),
+}
+
+impl Source {
+    pub(crate) fn info_hash_hex(&self) -> String {
+        match self {
+            Source::Torrent(m) => m.info_hash_hex(),
+            Source::Magnet(m) => hex(&m.info_hash),
+        }
+    }
+
+    /// How many files it has (`None`: not known yet).
+    pub(crate) fn file_count(&self) -> Option<usize> {
+        match self {
+            Source::Torrent(m) => Some(m.files.len()),
+            Source::Magnet(..) => None,
+        }
+    }
+}
+
+/// Lowercase hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A torrent found in the state directory.
 #[derive(Debug)]
 pub(crate) struct Stored {
-    pub(crate) meta: Metainfo,
-    pub(crate) bytes: Vec<u8>,
+    pub(crate) source: Source,
     /// `None`: its record was missing or unusable (moved aside); it gets a
     /// fresh one and a full recheck.
     pub(crate) record: Option<TorrentRecord>,
@@ -160,6 +215,10 @@ impl StateDir {
         self.root.join("torrents").join(format!("{hash}.torrent"))
     }
 
+    fn magnet_file(&self, hash: &str) -> PathBuf {
+        self.root.join("torrents").join(format!("{hash}.magnet"))
+    }
+
     fn record_file(&self, hash: &str) -> PathBuf {
         self.root.join("torrents").join(format!("{hash}.json"))
     }
@@ -179,6 +238,22 @@ impl StateDir {
         self.save_record(record)
     }
 
+    /// Saves a newly added magnet link, then its record.
+    pub(crate) fn add_magnet(&self, record: &TorrentRecord, link: &str) -> io::Result<()> {
+        write_atomic(&self.magnet_file(&record.info_hash), link.as_bytes())?;
+        self.save_record(record)
+    }
+
+    /// A magnet link's metadata arrived: its .torrent replaces the link.
+    pub(crate) fn metadata_arrived(&self, hash: &str, torrent: &[u8]) -> io::Result<()> {
+        write_atomic(&self.torrent_file(hash), torrent)?;
+        match fs::remove_file(self.magnet_file(hash)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        sync_dir(&self.root.join("torrents"))
+    }
+
     pub(crate) fn save_record(&self, record: &TorrentRecord) -> io::Result<()> {
         let json = serde_json::to_vec_pretty(record).map_err(io::Error::other)?;
         write_atomic(&self.record_file(&record.info_hash), &json)
@@ -189,6 +264,7 @@ impl StateDir {
         for f in [
             self.record_file(hash),
             self.torrent_file(hash),
+            self.magnet_file(hash),
             self.resume_file(hash),
         ] {
             match fs::remove_file(&f) {
@@ -256,9 +332,10 @@ impl StateDir {
             }
         };
         names.sort();
+        let has = |n: String| names.contains(&n);
         for name in &names {
             if let Some(hash) = name.strip_suffix(".json") {
-                if !names.iter().any(|n| n == &format!("{hash}.torrent")) {
+                if !has(format!("{hash}.torrent")) && !has(format!("{hash}.magnet")) {
                     problems.push(quarantine(
                         &dir.join(name),
                         "a record without its .torrent",
@@ -268,14 +345,56 @@ impl StateDir {
             }
         }
         for name in &names {
-            let Some(hash) = name.strip_suffix(".torrent") else {
-                continue;
-            };
-            if let Some(s) = self.load_one(hash, &mut problems) {
-                stored.push(s);
+            if let Some(hash) = name.strip_suffix(".torrent") {
+                if let Some(s) = self.load_one(hash, &mut problems) {
+                    stored.push(s);
+                }
+            } else if let Some(hash) = name.strip_suffix(".magnet") {
+                if has(format!("{hash}.torrent")) {
+                    // The metadata arrived; the link was not deleted yet.
+                    let _ = fs::remove_file(dir.join(name));
+                } else if let Some(s) = self.load_magnet(hash, &mut problems) {
+                    stored.push(s);
+                }
             }
         }
         (stored, problems)
+    }
+
+    fn load_magnet(&self, hash: &str, problems: &mut Vec<StateProblem>) -> Option<Stored> {
+        let mpath = self.magnet_file(hash);
+        let rpath = self.record_file(hash);
+        let link = read_bounded(&mpath, MAX_MAGNET_BYTES as u64)
+            .map_err(|e| e.to_string())
+            .and_then(|b| b.ok_or_else(|| "vanished".to_owned()))
+            .and_then(|b| String::from_utf8(b).map_err(|_| "not UTF-8".to_owned()))
+            .and_then(|text| {
+                let m = Magnet::parse(text.trim()).map_err(|e| e.to_string())?;
+                if hex(&m.info_hash) != hash {
+                    return Err("its info-hash is not its name".to_owned());
+                }
+                Ok(Source::Magnet(m))
+            });
+        let source = match link {
+            Ok(s) => s,
+            Err(reason) => {
+                problems.push(quarantine(
+                    &mpath,
+                    &reason,
+                    "moved aside; this torrent is not restored (add it again)",
+                ));
+                if rpath.exists() {
+                    problems.push(quarantine(
+                        &rpath,
+                        "its magnet link is unusable",
+                        "moved aside",
+                    ));
+                }
+                return None;
+            }
+        };
+        let record = self.load_record(hash, &source, problems);
+        Some(Stored { source, record })
     }
 
     fn load_one(&self, hash: &str, problems: &mut Vec<StateProblem>) -> Option<Stored> {
@@ -292,9 +411,9 @@ impl StateDir {
                 if m.info_hash_hex() != hash {
                     return Err("its info-hash is not its name".to_owned());
                 }
-                Ok((m, b))
+                Ok(m)
             });
-        let (meta, bytes) = match meta {
+        let meta = match meta {
             Ok(m) => m,
             Err(reason) => {
                 problems.push(quarantine(
@@ -312,15 +431,29 @@ impl StateDir {
                 return None;
             }
         };
+        let source = Source::Torrent(meta);
+        let record = self.load_record(hash, &source, problems);
+        Some(Stored { source, record })
+    }
+
+    /// The record of `hash`; `None` (moved aside and reported, with its
+    /// resume file) when it is missing or unusable.
+    fn load_record(
+        &self,
+        hash: &str,
+        source: &Source,
+        problems: &mut Vec<StateProblem>,
+    ) -> Option<TorrentRecord> {
+        let rpath = self.record_file(hash);
         let record = match read_bounded(&rpath, MAX_RECORD_BYTES) {
             Ok(Some(b)) => match serde_json::from_slice::<TorrentRecord>(&b) {
-                Ok(r) => check_record(r, &meta),
+                Ok(r) => check_record(r, source),
                 Err(e) => Err(e.to_string()),
             },
             Ok(None) => Err("missing".to_owned()),
             Err(e) => Err(e.to_string()),
         };
-        let record = match record {
+        match record {
             Ok(r) => Some(r),
             Err(reason) => {
                 let action = "restored with default settings and checked in full";
@@ -340,24 +473,22 @@ impl StateDir {
                 }
                 None
             }
-        };
-        Some(Stored {
-            meta,
-            bytes,
-            record,
-        })
+        }
     }
 }
 
 /// A record that fits its torrent.
-fn check_record(r: TorrentRecord, meta: &Metainfo) -> Result<TorrentRecord, String> {
+fn check_record(r: TorrentRecord, source: &Source) -> Result<TorrentRecord, String> {
     if r.version != VERSION {
         return Err(format!("unknown version {}", r.version));
     }
-    if r.info_hash != meta.info_hash_hex() {
+    if r.info_hash != source.info_hash_hex() {
         return Err("for another torrent".into());
     }
-    if r.file_priorities.len() != meta.files.len() {
+    if source
+        .file_count()
+        .is_some_and(|n| n != r.file_priorities.len())
+    {
         return Err("wrong number of file priorities".into());
     }
     if r.id == 0 || !r.save_path.is_absolute() {

@@ -36,6 +36,9 @@ pub(crate) struct TorrentView {
     pub(crate) added: i64,
     pub(crate) done_date: Option<i64>,
     pub(crate) labels: Vec<String>,
+    pub(crate) category: String,
+    /// False while a magnet link's metadata is fetched (no files yet).
+    pub(crate) has_metadata: bool,
     pub(crate) paused: bool,
     pub(crate) error: Option<String>,
     pub(crate) resume_error: Option<String>,
@@ -104,6 +107,8 @@ impl TorrentView {
             added: r.added,
             done_date: r.done,
             labels: r.labels.clone(),
+            category: r.category.clone(),
+            has_metadata: s.has_meta,
             paused: r.paused,
             error: st.error.as_ref().map(ToString::to_string),
             resume_error: st.resume_error.as_ref().map(ToString::to_string),

@@ -52,25 +52,27 @@ pub(crate) async fn add(app: &App, req: &RpcRequest) -> Result<Value, String> {
             .decode(clean.as_bytes())
             .map_err(|_| "metainfo is not valid base64".to_owned())?;
     } else if let Some(name) = req.str("filename").map_err(e)? {
-        if name.starts_with("magnet:") {
-            return Err(d(DaemonError::MagnetNotImplemented));
-        }
-        if name.contains("://") {
+        if name.trim_start().starts_with("magnet:") {
+            add.magnet = Some(name.to_owned());
+        } else if name.contains("://") {
             return Err(
                 "adding from a URL is not supported; send the .torrent as `metainfo`".into(),
             );
+        } else {
+            add.torrent = crate::api::read_torrent_path(app, Path::new(name)).map_err(d)?;
         }
-        add.torrent = crate::api::read_torrent_path(app, Path::new(name)).map_err(d)?;
     } else {
         return Err("torrent-add needs `filename` or `metainfo`".into());
     }
-    let meta = monsoon_engine::Metainfo::from_bytes(&add.torrent)
-        .map_err(|err| d(DaemonError::BadTorrent(err)))?;
-    let n = meta.files.len();
-    let mut prios = vec![PRIO_NORMAL; n];
-    let edited = apply_file_args(req, &mut prios)?;
-    if edited {
-        add.file_priorities = Some(prios);
+    if add.magnet.is_none() {
+        let meta = monsoon_engine::Metainfo::from_bytes(&add.torrent)
+            .map_err(|err| d(DaemonError::BadTorrent(err)))?;
+        let n = meta.files.len();
+        let mut prios = vec![PRIO_NORMAL; n];
+        let edited = apply_file_args(req, &mut prios)?;
+        if edited {
+            add.file_priorities = Some(prios);
+        }
     }
     let added = app.torrents.add(add).await.map_err(d)?;
     let (key, id) = match added {

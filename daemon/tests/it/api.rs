@@ -246,13 +246,8 @@ async fn bad_input_gets_a_4xx_with_a_message_and_the_daemon_keeps_running() {
     );
     let (s, e) = api.add(b"", "").await;
     assert_eq!((s, code(&e).as_str()), (400, "bad_request"));
-    let (s, e) = api
-        .add(
-            b"magnet:?xt=urn:btih:0000000000000000000000000000000000000000",
-            "",
-        )
-        .await;
-    assert_eq!((s, code(&e).as_str()), (501, "not_implemented"));
+    let (s, e) = api.add(b"magnet:?xt=urn:btih:0000", "").await;
+    assert_eq!((s, code(&e).as_str()), (400, "bad_request"), "{e}");
     let (s, e) = api
         .send(
             Method::POST,
@@ -260,7 +255,23 @@ async fn bad_input_gets_a_4xx_with_a_message_and_the_daemon_keeps_running() {
             Some(json!({"magnet": "magnet:?xt=urn:btih:00"})),
         )
         .await;
-    assert_eq!((s, code(&e).as_str()), (501, "not_implemented"));
+    assert_eq!((s, code(&e).as_str()), (400, "bad_request"));
+    let (s, e) = api
+        .send(
+            Method::POST,
+            "/torrents",
+            Some(json!({"magnet": "magnet:?xt=urn:btih:0000000000000000000000000000000000000000", "file_priorities": [1]})),
+        )
+        .await;
+    assert_eq!((s, code(&e).as_str()), (400, "bad_request"));
+    let (s, e) = api
+        .send(
+            Method::POST,
+            "/torrents?save_path=elsewhere",
+            Some(json!({"magnet": "magnet:?xt=urn:btih:0000000000000000000000000000000000000000"})),
+        )
+        .await;
+    assert_eq!((s, code(&e).as_str()), (400, "bad_request"), "{e}");
     let big = vec![b'x'; 22 << 20];
     let (s, _) = api.add(&big, "").await;
     assert_eq!(s, 413);

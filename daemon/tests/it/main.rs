@@ -1,6 +1,7 @@
 //! Tests of the daemon over real sockets (one test binary).
 
 mod api;
+mod magnet;
 mod security;
 mod transmission;
 mod util;

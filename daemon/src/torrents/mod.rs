@@ -17,8 +17,15 @@ use tracing::{info, warn};
 use crate::config::DaemonConfig;
 use crate::error::DaemonError;
 use crate::paths::resolve_inside;
-use crate::state::{MAX_TORRENT_BYTES, Settings, StateDir, StateProblem, TorrentRecord, unix_now};
+use crate::state::{
+    MAX_TORRENT_BYTES, Settings, Source, StateDir, StateProblem, TorrentRecord, unix_now,
+};
 use crate::storage::CountingStorage;
+
+mod edit;
+mod magnet;
+
+use magnet::stand_in;
 
 /// File priority levels (the engine's numbers: 0 skips, higher goes first).
 pub(crate) const PRIO_LOW: u8 = 1;
@@ -43,7 +50,10 @@ pub(crate) enum Event {
 struct Entry {
     handle: TorrentHandle,
     record: TorrentRecord,
+    /// Its metainfo; for a magnet link whose metadata has not arrived, a
+    /// stand-in with its name and trackers and no files (`has_meta` false).
     meta: Arc<Metainfo>,
+    has_meta: bool,
     read: Arc<AtomicU64>,
     active: Instant,
     watcher: tokio::task::JoinHandle<()>,
@@ -53,7 +63,9 @@ struct Entry {
 #[derive(Debug, Clone)]
 pub(crate) struct Snapshot {
     pub(crate) record: TorrentRecord,
+    /// No files and no pieces while a magnet link's metadata is fetched.
     pub(crate) meta: Arc<Metainfo>,
+    pub(crate) has_meta: bool,
     pub(crate) stats: Stats,
     /// Bytes read from its files since the daemon started it.
     pub(crate) bytes_read: u64,
@@ -86,6 +98,9 @@ impl TorrentRef {
 #[derive(Debug, Default)]
 pub(crate) struct AddRequest {
     pub(crate) torrent: Vec<u8>,
+    /// A magnet link instead of `torrent`.
+    pub(crate) magnet: Option<String>,
+    pub(crate) category: String,
     pub(crate) save_path: Option<PathBuf>,
     pub(crate) paused: bool,
     pub(crate) labels: Vec<String>,
@@ -174,7 +189,7 @@ impl Torrents {
             me: me.clone(),
         });
         for s in stored {
-            let hash = s.meta.info_hash_hex();
+            let hash = s.source.info_hash_hex();
             if let Err(e) = this.restore(s).await {
                 problems.push(StateProblem {
                     file: this
@@ -205,7 +220,12 @@ impl Torrents {
             Some(r) => r,
             None => {
                 let id = self.next_id();
-                let r = TorrentRecord::new(id, &s.meta, self.default_dir());
+                let r = match &s.source {
+                    Source::Torrent(m) => TorrentRecord::new(id, m, self.default_dir()),
+                    Source::Magnet(..) => {
+                        TorrentRecord::for_hash(id, s.source.info_hash_hex(), self.magnet_dir())
+                    }
+                };
                 let _w = self.write_lock();
                 self.state
                     .save_record(&r)
@@ -223,8 +243,7 @@ impl Torrents {
                 inner.settings.next_id = id + 1;
             }
         }
-        let _ = s.bytes;
-        self.start(record, s.meta).await
+        self.start(record, s.source).await
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -280,6 +299,13 @@ impl Torrents {
         std::fs::canonicalize(&dir).unwrap_or(dir)
     }
 
+    /// Where a magnet link's files go: the session's download root (the
+    /// engine sets up their storage there once the metadata arrives).
+    pub(crate) fn magnet_dir(&self) -> PathBuf {
+        let dir = self.cfg.session.download_root.clone();
+        std::fs::canonicalize(&dir).unwrap_or(dir)
+    }
+
     /// The folders clients may name.
     pub(crate) fn allowed(&self) -> Vec<PathBuf> {
         self.cfg.allowed()
@@ -327,38 +353,52 @@ impl Torrents {
     }
 
     /// Starts `record`'s torrent in the engine and keeps it.
-    async fn start(&self, record: TorrentRecord, meta: Metainfo) -> Result<(), DaemonError> {
+    async fn start(&self, record: TorrentRecord, source: Source) -> Result<(), DaemonError> {
         let read = Arc::new(AtomicU64::new(0));
         std::fs::create_dir_all(&record.save_path).map_err(|source| DaemonError::State {
             path: record.save_path.clone(),
             source,
         })?;
-        let storage = CountingStorage::open(
-            &record.save_path,
-            &meta,
-            self.cfg
-                .session
-                .max_open_files
-                .clamp(1, MAX_OPEN_PER_TORRENT),
-            read.clone(),
-        )?;
         let settings = self.settings();
         let mut opts = AddTorrentOptions::default();
-        opts.storage = Some(Arc::new(storage));
-        opts.file_priorities = Some(record.file_priorities.clone());
+        if let Source::Torrent(meta) = &source {
+            let storage = CountingStorage::open(
+                &record.save_path,
+                meta,
+                self.cfg
+                    .session
+                    .max_open_files
+                    .clamp(1, MAX_OPEN_PER_TORRENT),
+                read.clone(),
+            )?;
+            opts.storage = Some(Arc::new(storage));
+            opts.file_priorities = Some(record.file_priorities.clone());
+        }
         opts.paused = record.paused;
         opts.max_upload_rate = record.upload_limit;
         opts.max_download_rate = record.download_limit;
         opts.seed_limits = seed_limits(&record, &settings);
         opts.resume_file = Some(self.state.resume_file(&record.info_hash));
+        let stand_in = match &source {
+            Source::Magnet(m) => Some(Arc::new(stand_in(m))),
+            Source::Torrent(_) => None,
+        };
         let handle = {
             let session = self.session.read().await;
             let session = session.as_ref().ok_or(DaemonError::ShuttingDown)?;
-            session.add_torrent(meta, opts).await?
+            match source {
+                Source::Torrent(meta) => session.add_torrent(meta, opts).await?,
+                Source::Magnet(m) => session.add_magnet(m, opts).await?,
+            }
         };
-        let meta = handle
-            .metainfo()
-            .ok_or_else(|| DaemonError::BadRequest("the torrent has no metainfo".into()))?;
+        let (meta, has_meta) = match handle.metainfo() {
+            Some(m) => (m, true),
+            None => (
+                stand_in
+                    .ok_or_else(|| DaemonError::BadRequest("the torrent has no metainfo".into()))?,
+                false,
+            ),
+        };
         let id = record.id;
         let watcher = tokio::spawn(watch(self.me.clone(), id, handle.subscribe()));
         self.lock().torrents.insert(
@@ -367,6 +407,7 @@ impl Torrents {
                 handle,
                 record,
                 meta,
+                has_meta,
                 read,
                 active: Instant::now(),
                 watcher,
@@ -379,6 +420,9 @@ impl Torrents {
     /// Adds a torrent (its .torrent bytes), saving it to the state
     /// directory first.
     pub(crate) async fn add(&self, req: AddRequest) -> Result<Added, DaemonError> {
+        if let Some(link) = req.magnet.clone() {
+            return self.add_magnet(req, link).await;
+        }
         if req.torrent.len() > MAX_TORRENT_BYTES {
             return Err(DaemonError::TooLarge);
         }
@@ -408,12 +452,13 @@ impl Torrents {
             .unwrap_or_else(|| vec![PRIO_NORMAL; meta.files.len()]);
         record.paused = req.paused;
         record.labels = clean_labels(req.labels)?;
+        record.category = self.check_category(&req.category)?;
         let saved = {
             let _w = self.write_lock();
             self.state.add(&record, &req.torrent)
         };
         saved.map_err(|source| self.state_err(source))?;
-        if let Err(e) = self.start(record, meta).await {
+        if let Err(e) = self.start(record, Source::Torrent(meta)).await {
             let _w = self.write_lock();
             let _ = self.state.remove(&hash);
             return Err(e);
@@ -439,6 +484,7 @@ impl Torrents {
         Snapshot {
             record: e.record.clone(),
             meta: e.meta.clone(),
+            has_meta: e.has_meta,
             stats: e.handle.stats(),
             bytes_read: e.read.load(Ordering::Relaxed),
             recently_active: e.active.elapsed() < RECENT,
@@ -500,24 +546,6 @@ impl Torrents {
         Ok(r)
     }
 
-    pub(crate) async fn pause(&self, r: &TorrentRef) -> Result<(), DaemonError> {
-        let (id, h) = self.handle(r)?;
-        h.pause().await?;
-        self.update(id, |rec| rec.paused = true).map(drop)
-    }
-
-    pub(crate) async fn resume(&self, r: &TorrentRef) -> Result<(), DaemonError> {
-        let (id, h) = self.handle(r)?;
-        h.resume().await?;
-        self.update(id, |rec| rec.paused = false).map(drop)
-    }
-
-    pub(crate) async fn recheck(&self, r: &TorrentRef) -> Result<(), DaemonError> {
-        let (id, h) = self.handle(r)?;
-        h.recheck().await?;
-        self.update(id, |_| {}).map(drop)
-    }
-
     /// Removes a torrent (and its data when `delete`); returns when the
     /// engine has stopped it (and deleted the files).
     pub(crate) async fn remove(&self, r: &TorrentRef, delete: bool) -> Result<(), DaemonError> {
@@ -552,121 +580,6 @@ impl Torrents {
             Ok(()) | Err(monsoon_engine::EngineError::Stopped) => Ok(()),
             Err(e) => Err(e.into()),
         }
-    }
-
-    /// Sets one priority per file (0: skip).
-    pub(crate) async fn set_file_priorities(
-        &self,
-        r: &TorrentRef,
-        prios: Vec<u8>,
-    ) -> Result<(), DaemonError> {
-        let (id, h) = self.handle(r)?;
-        h.set_file_priorities(prios.clone()).await?;
-        self.update(id, |rec| rec.file_priorities = prios).map(drop)
-    }
-
-    /// Changes a torrent's file priorities with `f` (given the current ones).
-    pub(crate) async fn edit_file_priorities(
-        &self,
-        r: &TorrentRef,
-        f: impl FnOnce(&mut Vec<u8>) -> Result<(), DaemonError>,
-    ) -> Result<(), DaemonError> {
-        let mut prios = self.get(r)?.record.file_priorities;
-        f(&mut prios)?;
-        self.set_file_priorities(r, prios).await
-    }
-
-    /// Sets a torrent's rate limits, bytes per second (0: none).
-    pub(crate) async fn set_rate_limits(
-        &self,
-        r: &TorrentRef,
-        upload: u64,
-        download: u64,
-    ) -> Result<(), DaemonError> {
-        let (id, h) = self.handle(r)?;
-        h.set_rate_limits(upload, download).await?;
-        self.update(id, |rec| {
-            rec.upload_limit = upload;
-            rec.download_limit = download;
-        })
-        .map(drop)
-    }
-
-    /// Sets a torrent's own seeding limits (`None`: the session's).
-    pub(crate) async fn set_seed_limits(
-        &self,
-        r: &TorrentRef,
-        ratio: Option<f64>,
-        time_secs: Option<u64>,
-    ) -> Result<(), DaemonError> {
-        let (id, h) = self.handle(r)?;
-        let rec = self.update(id, |rec| {
-            rec.seed_ratio = ratio;
-            rec.seed_time_secs = time_secs;
-        })?;
-        h.set_seed_limits(seed_limits(&rec, &self.settings()))
-            .await?;
-        Ok(())
-    }
-
-    pub(crate) fn set_labels(
-        &self,
-        r: &TorrentRef,
-        labels: Vec<String>,
-    ) -> Result<(), DaemonError> {
-        let (id, _) = self.handle(r)?;
-        let labels = clean_labels(labels)?;
-        self.update(id, |rec| rec.labels = labels).map(drop)
-    }
-
-    /// Sets the session's rate limits, bytes per second (0: none).
-    pub(crate) async fn set_session_limits(&self, upload: u64, download: u64) {
-        if let Some(s) = self.session.read().await.as_ref() {
-            s.set_rate_limits(upload, download);
-        }
-        self.edit_settings(|s| {
-            s.upload_limit = upload;
-            s.download_limit = download;
-        });
-    }
-
-    /// Sets the default seeding limits; torrents without their own follow.
-    pub(crate) async fn set_session_seed_limits(&self, ratio: Option<f64>, time_secs: Option<u64>) {
-        let settings = self.edit_settings(|s| {
-            s.seed_ratio = ratio;
-            s.seed_time_secs = time_secs;
-        });
-        let all: Vec<(TorrentHandle, TorrentRecord)> = self
-            .lock()
-            .torrents
-            .values()
-            .map(|e| (e.handle.clone(), e.record.clone()))
-            .collect();
-        for (h, rec) in all {
-            let _ = h.set_seed_limits(seed_limits(&rec, &settings)).await;
-        }
-    }
-
-    /// Sets the default download folder (inside the allowed ones).
-    pub(crate) fn set_download_dir(&self, dir: &Path) -> Result<PathBuf, DaemonError> {
-        let dir = self.resolve(dir)?;
-        std::fs::create_dir_all(&dir).map_err(|source| DaemonError::State {
-            path: dir.clone(),
-            source,
-        })?;
-        let d = dir.clone();
-        self.edit_settings(move |s| s.download_dir = Some(d));
-        Ok(dir)
-    }
-
-    fn edit_settings(&self, f: impl FnOnce(&mut Settings)) -> Settings {
-        let mut inner = self.lock();
-        f(&mut inner.settings);
-        let s = inner.settings.clone();
-        drop(inner);
-        self.persist_settings();
-        let _ = self.events.send(Event::Session);
-        s
     }
 
     /// Payload moved this run, all torrents (removed ones too): (up, down).
@@ -714,6 +627,20 @@ impl Torrents {
 
     /// Called by a torrent's watcher on each new snapshot.
     fn on_stats(&self, id: u32, s: &Stats) {
+        let arrived = {
+            let inner = self.lock();
+            let Some(e) = inner.torrents.get(&id) else {
+                return;
+            };
+            if e.has_meta {
+                None
+            } else {
+                e.handle.metainfo()
+            }
+        };
+        if let Some(meta) = arrived {
+            self.on_metadata(id, meta);
+        }
         let mut inner = self.lock();
         let Some(e) = inner.torrents.get_mut(&id) else {
             return;
