@@ -21,7 +21,7 @@ use crate::torrents::{AddRequest, Added, TorrentRef};
 use crate::views::{self, PeerView, TorrentView, TrackersView};
 
 /// Largest body of an add (a 20 MiB .torrent and a multipart envelope).
-const ADD_BODY_LIMIT: usize = MAX_TORRENT_BYTES + (1 << 20);
+pub(crate) const ADD_BODY_LIMIT: usize = MAX_TORRENT_BYTES + (1 << 20);
 
 pub(crate) fn routes(app: App) -> Router<App> {
     Router::new()
@@ -42,6 +42,8 @@ pub(crate) fn routes(app: App) -> Router<App> {
         )
         .route("/session/stats", get(session_stats))
         .route("/events", get(crate::sse::events))
+        .route("/login", post(crate::web::login))
+        .route("/logout", post(crate::web::logout))
         .fallback(|| async {
             error_response(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
         })

@@ -1,9 +1,12 @@
-//! Who may talk to the daemon: the password (HTTP basic auth, or a bearer
-//! token), the session id that write requests must echo (CSRF: a page on
-//! another site cannot read it, so cannot send it), and the `Host` check
-//! that stops DNS rebinding when there is no password.
+//! Who may talk to the daemon: the password (HTTP basic auth, a bearer
+//! token, or the `SID` cookie a login hands out), the session id that
+//! write requests must echo (CSRF: a page on another site cannot read it,
+//! so cannot send it), and the `Host` check that stops DNS rebinding when
+//! there is no password.
 
+use std::collections::VecDeque;
 use std::io::Read;
+use std::sync::Mutex;
 
 use axum::http::{HeaderMap, header};
 use base64::Engine;
@@ -12,12 +15,18 @@ use base64::Engine;
 pub(crate) const MONSOON_SESSION_HEADER: &str = "x-monsoon-session-id";
 /// Transmission's session-id header.
 pub(crate) const TRANSMISSION_SESSION_HEADER: &str = "x-transmission-session-id";
+/// The login cookie (qBittorrent's name, which its clients look for).
+pub(crate) const COOKIE: &str = "SID";
+/// Logins remembered at once; the oldest is forgotten past this.
+const MAX_LOGINS: usize = 256;
 
 /// The daemon's credentials and session id.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Auth {
     password: Option<String>,
     session_id: String,
+    /// Cookies handed out by logins, newest last.
+    logins: Mutex<VecDeque<String>>,
 }
 
 impl Auth {
@@ -25,7 +34,54 @@ impl Auth {
         Self {
             password: password.filter(|p| !p.is_empty()),
             session_id: random_token(),
+            logins: Mutex::new(VecDeque::new()),
         }
+    }
+
+    /// A new login cookie value if `password` is right (any password when
+    /// the daemon has none).
+    pub(crate) fn login(&self, password: &str) -> Option<String> {
+        if let Some(want) = &self.password {
+            if !same(password.as_bytes(), want.as_bytes()) {
+                return None;
+            }
+        }
+        let token = random_token();
+        let mut logins = self.logins.lock().unwrap_or_else(|e| e.into_inner());
+        if logins.len() >= MAX_LOGINS {
+            logins.pop_front();
+        }
+        logins.push_back(token.clone());
+        Some(token)
+    }
+
+    /// Forgets the login of this request's cookie.
+    pub(crate) fn logout(&self, headers: &HeaderMap) {
+        if let Some(token) = cookie(headers, COOKIE) {
+            let mut logins = self.logins.lock().unwrap_or_else(|e| e.into_inner());
+            logins.retain(|t| !same(t.as_bytes(), token.as_bytes()));
+        }
+    }
+
+    /// Whether the request carries the cookie of a login.
+    pub(crate) fn logged_in(&self, headers: &HeaderMap) -> bool {
+        let Some(token) = cookie(headers, COOKIE) else {
+            return false;
+        };
+        let logins = self.logins.lock().unwrap_or_else(|e| e.into_inner());
+        logins.iter().any(|t| same(t.as_bytes(), token.as_bytes()))
+    }
+
+    /// `Set-Cookie` for a login: the browser keeps it from scripts
+    /// (HttpOnly) and never sends it with a request another site starts
+    /// (SameSite=Strict).
+    pub(crate) fn set_cookie(token: &str) -> String {
+        format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/")
+    }
+
+    /// `Set-Cookie` that clears the login cookie.
+    pub(crate) fn clear_cookie() -> String {
+        format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")
     }
 
     /// The token write requests must send back.
@@ -38,11 +94,15 @@ impl Auth {
     }
 
     /// Whether the request carries the password (basic auth with any user
-    /// name, or `Bearer PASSWORD`); always true without a password.
+    /// name, or `Bearer PASSWORD`) or a login's cookie; always true
+    /// without a password.
     pub(crate) fn authenticated(&self, headers: &HeaderMap) -> bool {
         let Some(want) = &self.password else {
             return true;
         };
+        if self.logged_in(headers) {
+            return true;
+        }
         let Some(value) = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -95,6 +155,18 @@ impl Auth {
         };
         host_is_local_name(host)
     }
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
 }
 
 /// `localhost`, `localhost.`, or an IP literal, with or without a port.
@@ -196,6 +268,21 @@ mod tests {
             &headers(&[("authorization", &format!("Basic {basic}"))]),
             MONSOON_SESSION_HEADER
         ));
+    }
+
+    #[test]
+    fn logins_hand_out_cookies_that_authenticate_until_logout() {
+        let a = Auth::new(Some("pw".into()));
+        assert_eq!(a.login("nope"), None);
+        let t = a.login("pw").unwrap();
+        let with = headers(&[("cookie", &format!("theme=dark; SID={t}"))]);
+        assert!(a.authenticated(&with));
+        assert!(!a.authenticated(&headers(&[("cookie", "SID=forged")])));
+        assert!(Auth::set_cookie(&t).contains("HttpOnly; SameSite=Strict"));
+        a.logout(&with);
+        assert!(!a.authenticated(&with));
+        // Without a password any login works (qBittorrent clients log in).
+        assert!(Auth::new(None).login("whatever").is_some());
     }
 
     #[test]

@@ -16,6 +16,10 @@ use crate::auth::{Auth, MONSOON_SESSION_HEADER};
 use crate::error::DaemonError;
 use crate::torrents::Torrents;
 
+/// Sent by the web page: a 401 then carries no `WWW-Authenticate`, so
+/// the browser shows the page's login form, not its own dialog.
+pub(crate) const WEB_HEADER: &str = "x-monsoon-web";
+
 /// Everything a handler needs.
 #[derive(Clone)]
 pub(crate) struct App {
@@ -23,6 +27,10 @@ pub(crate) struct App {
     pub(crate) auth: Arc<Auth>,
     /// Becomes true when the daemon stops (event streams end).
     pub(crate) stopping: watch::Receiver<bool>,
+    /// Where the HTTP API listens.
+    pub(crate) local_addr: std::net::SocketAddr,
+    /// qBittorrent's `sync/maindata` answers, to send differences.
+    pub(crate) qb_sync: crate::qbittorrent::SharedSync,
 }
 
 /// A JSON error answer: `{"error": code, "message": text}`.
@@ -87,16 +95,26 @@ pub(crate) async fn api_guard(State(app): State<App>, req: Request, next: Next) 
              set a password to serve other names)",
         );
     }
+    // Logging in and out needs no login (and no session id: a forged
+    // login or logout gains an attacker nothing).
+    let path = req.uri().path();
+    if path.ends_with("/login") || path.ends_with("/logout") {
+        return next.run(req).await;
+    }
     if !auth.authenticated(headers) {
         let mut r = error_response(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
-            "this daemon needs its password (HTTP basic auth, or Authorization: Bearer PASSWORD)",
+            "this daemon needs its password (HTTP basic auth, Authorization: Bearer PASSWORD, \
+             or the cookie POST /api/v1/login hands out)",
         );
-        r.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"monsoon\""),
-        );
+        // The web page logs in with its own form: no browser dialog for it.
+        if !headers.contains_key(WEB_HEADER) {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"monsoon\""),
+            );
+        }
         return r;
     }
     let sid = HeaderValue::from_str(auth.session_id()).ok();

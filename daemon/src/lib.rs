@@ -32,6 +32,8 @@
 //! # }
 //! ```
 #![deny(unsafe_code)]
+// serde_json's `json!` of qBittorrent's 50-field torrent object.
+#![recursion_limit = "256"]
 #![warn(missing_docs)]
 
 mod api;
@@ -41,12 +43,14 @@ mod error;
 mod free_space;
 mod http;
 mod paths;
+mod qbittorrent;
 mod sse;
 mod state;
 mod storage;
 mod torrents;
 mod transmission;
 mod views;
+mod web;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -106,6 +110,8 @@ impl Daemon {
             torrents,
             auth: Arc::new(auth::Auth::new(password)),
             stopping,
+            local_addr,
+            qb_sync: Arc::default(),
         };
         Ok(Self {
             app,
@@ -171,6 +177,8 @@ impl Daemon {
 fn router(app: App) -> Router {
     Router::new()
         .nest("/api/v1", api::routes(app.clone()))
+        .nest("/api/v2", qbittorrent::routes(app.clone()))
         .merge(transmission::routes(app.clone()))
+        .merge(web::routes())
         .with_state(app)
 }

@@ -1,7 +1,8 @@
 //! Installs what the tests need on a fresh Debian machine: the real peers and
-//! tracker from Debian's packages, cargo-fuzz, and a Python venv under
-//! `target/` with PyPI's transmission-rpc (a client the daemon is tested
-//! against).
+//! tracker from Debian's packages (and chromium, for the web page), cargo-fuzz,
+//! and a Python venv under `target/` with PyPI's transmission-rpc and
+//! qbittorrent-api (clients the daemon is tested against) and
+//! websocket-client (which carries the DevTools protocol to chromium).
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -21,12 +22,17 @@ pub(crate) const PACKAGES: &[(&str, &str)] = &[
     ("transmission-cli", "/usr/bin/transmission-create"),
     ("transmission-daemon", "/usr/bin/transmission-daemon"),
     ("python3-venv", "/usr/lib/python3.11/ensurepip/__init__.py"),
+    ("chromium", "/usr/bin/chromium"),
 ];
 
 /// PyPI packages of the venv, pinned.
-const PYPI: &[&str] = &["transmission-rpc==7.0.12"];
+const PYPI: &[&str] = &[
+    "transmission-rpc==7.0.12",
+    "qbittorrent-api==2026.10.1",
+    "websocket-client==1.9.2",
+];
 /// A module each of them provides, to check the venv has them.
-const PYPI_MODULES: &[&str] = &["transmission_rpc"];
+const PYPI_MODULES: &[&str] = &["transmission_rpc", "qbittorrentapi", "websocket"];
 
 pub(crate) fn run() -> Result<()> {
     apt_packages()?;

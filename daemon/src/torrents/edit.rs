@@ -174,6 +174,54 @@ impl Torrents {
         });
         Ok(())
     }
+    /// Whether category `name` exists.
+    pub(crate) fn has_category(&self, name: &str) -> bool {
+        self.lock().settings.categories.contains_key(name)
+    }
+
+    /// Removes categories; torrents in them have none after.
+    pub(crate) fn remove_categories(&self, names: &[String]) -> Result<(), DaemonError> {
+        let ids: Vec<u32> = {
+            let inner = self.lock();
+            inner
+                .torrents
+                .iter()
+                .filter(|(_, e)| names.contains(&e.record.category))
+                .map(|(id, _)| *id)
+                .collect()
+        };
+        for id in ids {
+            self.update(id, |r| r.category.clear())?;
+        }
+        self.edit_settings(|s| {
+            for n in names {
+                s.categories.remove(n);
+            }
+        });
+        Ok(())
+    }
+
+    /// Puts a torrent in a known category (empty: none).
+    pub(crate) fn set_category(&self, r: &TorrentRef, name: &str) -> Result<(), DaemonError> {
+        let (id, _) = self.handle(r)?;
+        let name = name.trim().to_owned();
+        if !name.is_empty() && !self.has_category(&name) {
+            return Err(DaemonError::Conflict(format!(
+                "no category {name:?} (create it first)"
+            )));
+        }
+        self.update(id, |rec| rec.category = name).map(drop)
+    }
+
+    /// Where category `name` saves (`None`: no such category, or the
+    /// default folder).
+    pub(crate) fn category_path(&self, name: &str) -> Option<PathBuf> {
+        self.lock()
+            .settings
+            .categories
+            .get(name)
+            .and_then(|c| c.save_path.clone())
+    }
 }
 
 /// A category name: 1 to 128 characters, no control characters, no empty

@@ -306,6 +306,11 @@ impl Torrents {
         std::fs::canonicalize(&dir).unwrap_or(dir)
     }
 
+    /// Whether the session runs a DHT node.
+    pub(crate) fn dht_enabled(&self) -> bool {
+        self.cfg.session.dht.is_some()
+    }
+
     /// The folders clients may name.
     pub(crate) fn allowed(&self) -> Vec<PathBuf> {
         self.cfg.allowed()

@@ -2,6 +2,7 @@
 
 mod api;
 mod magnet;
+mod qbittorrent;
 mod security;
 mod transmission;
 mod util;

@@ -2,7 +2,8 @@
 //! downloads from each seeding client, all of them, a peer given by address,
 //! a corrupt peer, a resume after SIGKILL, 10,000 files under a limit of
 //! 64 open files, the DHT node against libtorrent's DHT, and `monsoon
-//! daemon` driven by transmission-remote and PyPI's transmission-rpc.
+//! daemon` driven by transmission-remote, PyPI's transmission-rpc and
+//! qbittorrent-api, and its web page in headless chromium.
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -219,6 +220,16 @@ pub(super) fn run_all(
                 )
             },
         );
+        cell(&mut m, "daemon web page (chromium)", "libtorrent", &|dir| {
+            super::webui::web_ui(
+                bin,
+                &folder.torrent,
+                &folder.data_dir,
+                &folder.facts,
+                "a/b/c/deep.bin",
+                dir,
+            )
+        });
         cell(
             &mut m,
             &format!("{MANY_FILES} files, ulimit -n {FD_LIMIT}"),
