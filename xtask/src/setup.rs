@@ -23,6 +23,7 @@ pub(crate) const PACKAGES: &[(&str, &str)] = &[
     ("transmission-daemon", "/usr/bin/transmission-daemon"),
     ("python3-venv", "/usr/lib/python3.11/ensurepip/__init__.py"),
     ("chromium", "/usr/bin/chromium"),
+    ("qbittorrent-nox", "/usr/bin/qbittorrent-nox"),
 ];
 
 /// PyPI packages of the venv, pinned.

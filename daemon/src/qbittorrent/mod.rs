@@ -217,7 +217,6 @@ async fn preferences(State(app): State<App>) -> Response {
         "lsd": false,
         "encryption": 0,
         "web_ui_port": app.local_addr.port(),
-        "create_subfolder_enabled": true,
         "torrent_content_layout": "Original",
         "start_paused_enabled": false,
         "auto_tmm_enabled": false,

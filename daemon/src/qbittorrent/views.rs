@@ -115,9 +115,10 @@ pub(crate) fn info(s: &Snapshot, global_ratio: Option<f64>, global_time: Option<
         "availability": -1,
         "category": r.category,
         "completed": st.done_bytes,
-        "completion_on": r.done.unwrap_or(-1),
+        "completion_on": r.done.unwrap_or(0),
         "content_path": content_path(s),
-        "dl_limit": limit(r.download_limit),
+        // 0 for none here, -1 in `properties` (as qBittorrent 4.5 says).
+        "dl_limit": r.download_limit,
         "dlspeed": st.download_rate as u64,
         "download_path": "",
         "downloaded": st.downloaded_total,
@@ -154,7 +155,7 @@ pub(crate) fn info(s: &Snapshot, global_ratio: Option<f64>, global_time: Option<
         "total_size": st.total_bytes,
         "tracker": s.meta.trackers.iter().flatten().next().cloned().unwrap_or_default(),
         "trackers_count": s.meta.trackers.iter().flatten().count(),
-        "up_limit": limit(r.upload_limit),
+        "up_limit": r.upload_limit,
         "uploaded": st.uploaded_total,
         "uploaded_session": st.uploaded,
         "upspeed": st.upload_rate as u64,
@@ -200,7 +201,7 @@ pub(crate) fn properties(s: &Snapshot, t: &TrackerStatus) -> Value {
         "time_elapsed": elapsed,
         "total_downloaded": st.downloaded_total,
         "total_downloaded_session": st.downloaded,
-        "total_size": st.wanted_bytes,
+        "total_size": st.total_bytes,
         "total_uploaded": st.uploaded_total,
         "total_uploaded_session": st.uploaded,
         "total_wasted": st.wasted,
@@ -220,20 +221,31 @@ pub(crate) fn files(s: &Snapshot, progress: &[u64], indexes: Option<&[usize]>) -
         .iter()
         .enumerate()
         .filter(|(i, f)| !f.padding && indexes.is_none_or(|ix| ix.contains(i)))
-        .map(|(i, f)| {
+        .enumerate()
+        .map(|(n, (i, f))| {
             let first = f.offset / plen;
-            let last = (f.offset + f.length.max(1) - 1) / plen;
+            // As qBittorrent says it: an empty file is an empty range,
+            // ending one piece before it starts.
+            let last = if f.length == 0 {
+                first as i64 - 1
+            } else {
+                ((f.offset + f.length - 1) / plen) as i64
+            };
             let done = progress.get(i).copied().unwrap_or(0);
-            json!({
+            let mut v = json!({
                 "index": i,
                 "name": f.path.join("/"),
                 "size": f.length,
                 "progress": if f.length == 0 { 1.0 } else { done as f64 / f.length as f64 },
                 "priority": qb_priority(s.record.file_priorities.get(i).copied().unwrap_or(0)),
-                "is_seed": s.stats.state == TorrentState::Seeding,
                 "piece_range": [first, last],
                 "availability": -1,
-            })
+            });
+            // qBittorrent says it on the first file only.
+            if n == 0 {
+                v["is_seed"] = json!(s.stats.state == TorrentState::Seeding);
+            }
+            v
         })
         .collect();
     Value::Array(list)

@@ -18,14 +18,14 @@ use super::seeders::{LtOptions, Seeder, TorrentFacts};
 const STOP_LIMIT: Duration = Duration::from_secs(5);
 
 /// A running `monsoon daemon`.
-struct DaemonProc {
+pub(super) struct DaemonProc {
     proc: Proc,
-    http: u16,
+    pub(super) http: u16,
     bin: PathBuf,
 }
 
 impl DaemonProc {
-    fn start(bin: &Path, dir: &Path, password: Option<&str>) -> Result<DaemonProc> {
+    pub(super) fn start(bin: &Path, dir: &Path, password: Option<&str>) -> Result<DaemonProc> {
         let http = procs::free_port()?;
         let port = procs::free_port()?;
         let mut cmd = Command::new(bin);
@@ -81,7 +81,7 @@ impl DaemonProc {
     }
 
     /// SIGTERM; fails unless it exits cleanly within [`STOP_LIMIT`].
-    fn stop(mut self) -> Result<Duration> {
+    pub(super) fn stop(mut self) -> Result<Duration> {
         let started = Instant::now();
         procs::check_output(
             Command::new("kill").args(["-TERM", &self.proc.pid().to_string()]),

@@ -220,6 +220,21 @@ pub(super) fn run_all(
                 )
             },
         );
+        cell(
+            &mut m,
+            "daemon + qbittorrent-api (PyPI), vs qbittorrent-nox",
+            "libtorrent",
+            &|dir| {
+                super::webui::qbittorrent_api(
+                    bin,
+                    &folder.torrent,
+                    &folder.data_dir,
+                    &folder.facts,
+                    "a/b/c/deep.bin",
+                    dir,
+                )
+            },
+        );
         cell(&mut m, "daemon web page (chromium)", "libtorrent", &|dir| {
             super::webui::web_ui(
                 bin,

@@ -91,3 +91,112 @@ pub(super) fn web_ui(
         Duration::from_secs(300),
     )
 }
+
+/// A `qbittorrent-nox` with its own profile, WebUI on `port` (default
+/// credentials admin / adminadmin of 4.5), saving into `dir/downloads`.
+fn qbittorrent_nox(dir: &Path, port: u16) -> Result<procs::Proc> {
+    let nox = Path::new("/usr/bin/qbittorrent-nox");
+    if !nox.exists() {
+        bail!(
+            "no {} (Debian package qbittorrent-nox; `cargo xtask setup` installs it)",
+            nox.display()
+        );
+    }
+    let profile = dir.join("qbt-profile");
+    let conf = profile.join("qBittorrent/config");
+    std::fs::create_dir_all(&conf)?;
+    let peer_port = procs::free_port()?;
+    std::fs::write(
+        conf.join("qBittorrent.conf"),
+        format!(
+            "[LegalNotice]\nAccepted=true\n\n[BitTorrent]\nSession\\DHTEnabled=false\n\
+             Session\\LSDEnabled=false\nSession\\PeXEnabled=false\nSession\\Port={peer_port}\n\
+             Session\\DefaultSavePath={}\nSession\\QueueingSystemEnabled=false\n\n\
+             [Preferences]\nWebUI\\Port={port}\nWebUI\\Address=127.0.0.1\n\
+             WebUI\\LocalHostAuth=true\nConnection\\PortRangeMin={peer_port}\n\
+             Downloads\\SavePath={}\n",
+            dir.join("downloads").display(),
+            dir.join("downloads").display()
+        ),
+    )?;
+    let mut cmd = Command::new(nox);
+    cmd.arg(format!("--profile={}", profile.display()))
+        .arg(format!("--webui-port={port}"));
+    let proc = procs::Proc::spawn(
+        "qbittorrent-nox",
+        &mut cmd,
+        &dir.join("qbittorrent-nox.log"),
+    )?;
+    procs::wait_listening("qbittorrent-nox", port, Duration::from_secs(60))?;
+    Ok(proc)
+}
+
+/// PyPI's qbittorrent-api against the daemon (with a password), then the
+/// same script against qbittorrent-nox, and the two runs compared field
+/// by field (the table goes to `target/qbt-compare.md`).
+pub(super) fn qbittorrent_api(
+    bin: &Path,
+    torrent: &Path,
+    data_dir: &Path,
+    facts: &TorrentFacts,
+    skip: &str,
+    dir: &Path,
+) -> Result<String> {
+    let python = crate::setup::python_venv()?;
+    let _seeder = Seeder::libtorrent(torrent, data_dir, &dir.join("seeder"), LtOptions::default())?;
+    // About 8 s for the whole torrent while the limit is on.
+    // A whole number of KiB/s: qBittorrent rounds down to one.
+    let limit = (facts.total_length / 8 / 1024).max(16) * 1024;
+    let script = |url: &str, user: &str, password: &str, report: &Path, run: &Path| {
+        let mut c = Command::new(&python);
+        c.arg(super::script("qbt_check.py"))
+            .args(["--url", url, "--username", user, "--password", password])
+            .arg("--torrent")
+            .arg(torrent)
+            .args(["--name", &facts.name, "--skip", skip])
+            .arg("--content")
+            .arg(data_dir.join(&facts.name))
+            .args(["--limit", &limit.to_string()])
+            .arg("--report")
+            .arg(report);
+        run_script("qbt_check.py", &mut c, run, Duration::from_secs(300))
+    };
+    let ours = dir.join("monsoon");
+    std::fs::create_dir_all(&ours)?;
+    let d = super::daemon::DaemonProc::start(bin, &ours, Some("qbt-secret"))?;
+    let url = format!("http://127.0.0.1:{}", d.http);
+    let line = script(
+        &url,
+        "admin",
+        "qbt-secret",
+        &dir.join("monsoon.json"),
+        &ours,
+    )?;
+    d.stop()?;
+    let theirs = dir.join("qbittorrent-nox");
+    std::fs::create_dir_all(&theirs)?;
+    let port = procs::free_port()?;
+    let mut nox = qbittorrent_nox(&theirs, port)?;
+    let url = format!("http://127.0.0.1:{port}");
+    let result = script(
+        &url,
+        "admin",
+        "adminadmin",
+        &dir.join("qbittorrent-nox.json"),
+        &theirs,
+    );
+    nox.stop();
+    result.context("the same script against qbittorrent-nox")?;
+    let table = crate::cmd::root().join("target/qbt-compare.md");
+    let compared = run_script(
+        "qbt_compare.py",
+        Command::new(&python)
+            .arg(super::script("qbt_compare.py"))
+            .arg(dir.join("monsoon.json"))
+            .arg(dir.join("qbittorrent-nox.json"))
+            .arg(&table),
+        dir,
+        Duration::from_secs(30),
+    )?;
+    Ok(format!("{line}; {compared}"))
+}
