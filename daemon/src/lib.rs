@@ -10,7 +10,11 @@
 //!   events at `/api/v1/events`;
 //! - Transmission's RPC at `/transmission/rpc`, so `transmission-remote`,
 //!   the `transmission-rpc` Python package and other Transmission tools
-//!   drive it.
+//!   drive it;
+//! - qBittorrent's WebUI API (v2) at `/api/v2`, for Sonarr, Radarr and
+//!   `qbittorrent-api`;
+//! - a web page at `/`, embedded in the binary (plain HTML, CSS and
+//!   JavaScript, no build step).
 //!
 //! A magnet link's files go to the daemon's download folder (the engine
 //! places them once the metadata arrives); the link is kept in the state
@@ -18,7 +22,7 @@
 //!
 //! Security: it binds 127.0.0.1 unless given a password; every write needs
 //! the session id (the 409 handshake Transmission uses) or the password as
-//! a bearer token; client paths must lie inside the allowed download
+//! a bearer token; logins hand out an HttpOnly, SameSite=Strict cookie; client paths must lie inside the allowed download
 //! folders; bodies are bounded (a .torrent is at most 20 MiB).
 //!
 //! ```no_run

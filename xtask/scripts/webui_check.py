@@ -162,6 +162,8 @@ class Browser:
         self.call("DOM.setFileInputFiles", files=paths, nodeId=node)
 
     def screenshot(self, path):
+        # Without a passing notice in the way.
+        self.js("document.querySelector('#toast') && (document.querySelector('#toast').hidden = true)")
         data = self.call("Page.captureScreenshot", format="png")["data"]
         with open(path, "wb") as f:
             f.write(base64.b64decode(data))

@@ -227,6 +227,30 @@ mod tests {
         assert!(parse_urlencoded(&many, &mut BTreeMap::new()).is_err());
     }
 
+    fn encode(s: &str) -> String {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// Any text is a form or a 400, never a panic; what a client
+        /// encodes comes back as it was.
+        #[test]
+        fn any_form_parses_or_is_refused(raw in ".{0,200}", k in ".{1,20}", v in ".{0,40}") {
+            let _ = parse_urlencoded(&raw, &mut BTreeMap::new());
+            let mut m = BTreeMap::new();
+            parse_urlencoded(&format!("{}={}", encode(&k), encode(&v)), &mut m).unwrap();
+            proptest::prop_assert_eq!(m.get(&k), Some(&v));
+        }
+    }
+
     #[test]
     fn hashes_are_all_or_a_list_and_junk_is_not_found() {
         let mut p = Params::default();
