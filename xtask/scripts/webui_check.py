@@ -5,7 +5,8 @@ Chrome DevTools protocol (PyPI's websocket-client carries it), against a
 limits set from the page; a multi-file torrent added through the file
 input, downloaded from a local seeder while the row's progress is watched
 up to 100 %; pause and resume; the files pane, where a file is skipped;
-the peers, trackers and speed tabs; screenshots (desktop, phone, dark);
+the peers, trackers and speed tabs; Enter and Escape on a row; a magnet
+link added from the dialog; screenshots (desktop, phone, dark);
 a torrent named like an HTML tag shown as text; remove with its data
 after the confirmation; the banner while the daemon is down and its
 disappearance when it is back; and a login with the daemon's password
@@ -281,6 +282,26 @@ def main():
         b.click("#detail-close")
         b.until("the pane closed", "document.querySelector('#detail').hidden")
 
+        # The keyboard: Enter on a focused row opens it, Escape closes it.
+        b.js(f"({row(a.name)}).focus()")
+        for key, code in [("Enter", 13), ("Escape", 27)]:
+            for kind in ["keyDown", "keyUp"]:
+                b.call("Input.dispatchKeyEvent", type=kind, key=key, code=key,
+                       windowsVirtualKeyCode=code)
+            shown = "false" if key == "Enter" else "true"
+            b.until(f"the pane after {key}", f"document.querySelector('#detail').hidden === {shown}")
+
+        # A magnet link through the add dialog (nobody serves it).
+        magnet_name = "from a magnet"
+        b.click("#add-open")
+        b.until("the add dialog", "document.querySelector('#add-dialog').open")
+        b.js("document.querySelector('#add-magnet').value = "
+             + json.dumps("magnet:?xt=urn:btih:" + "ab" * 20 + "&dn=from+a+magnet"))
+        b.click("#add-submit")
+        b.until("the magnet's row", f"!!({row(magnet_name)})")
+        b.until("fetching its metadata", f"({row(magnet_name)}).querySelector('.state').textContent"
+                " === 'Fetching metadata'", 20)
+
         # A name that is HTML stays text.
         b.click("#add-open")
         b.until("the add dialog", "document.querySelector('#add-dialog').open")
@@ -307,7 +328,7 @@ def main():
 
         # Remove the HTML-named one (keeping its nothing), then the real
         # one with its data, each after the confirmation.
-        for name, with_data in [(XSS_NAME, False), (a.name, True)]:
+        for name, with_data in [(XSS_NAME, False), (magnet_name, False), (a.name, True)]:
             b.js(f"({row(name)}).querySelector('.remove').click()")
             b.until("the confirmation", "document.querySelector('#remove-dialog').open")
             assert b.js("document.querySelector('#remove-name').textContent") == name
