@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use monsoon_daemon::{Daemon, DaemonConfig};
-use monsoon_engine::DhtSettings;
+use monsoon_engine::{DhtSettings, LsdSettings};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::limits::{default_state_dir, parse_duration};
@@ -57,6 +57,9 @@ pub(crate) struct DaemonArgs {
     /// Do not use the DHT.
     #[arg(long)]
     no_dht: bool,
+    /// Do not look for peers on the local network (BEP 14 local service discovery).
+    #[arg(long)]
+    no_lsd: bool,
     /// Join the DHT through this node instead of the public routers (repeatable).
     #[arg(long, value_name = "HOST:PORT")]
     dht_bootstrap: Vec<String>,
@@ -126,6 +129,9 @@ pub(crate) async fn run(args: DaemonArgs, fd_limit: Option<u64>) -> Result<()> {
         }
         dht.state_file = Some(state_dir.join("dht.state"));
         cfg.session.dht = Some(dht);
+    }
+    if !args.no_lsd {
+        cfg.session.lsd = Some(LsdSettings::default());
     }
     let exposed = !args.http.ip().is_loopback();
     let daemon = Daemon::start(cfg).await?;

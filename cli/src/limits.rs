@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use monsoon_engine::{AddTorrentOptions, DhtSettings, Encryption, SeedLimits, SessionConfig};
+use monsoon_engine::{
+    AddTorrentOptions, DhtSettings, Encryption, LsdSettings, SeedLimits, SessionConfig,
+};
 
 /// Port, rate and peer limits.
 #[derive(Debug, Clone, clap::Args)]
@@ -31,6 +33,13 @@ pub(crate) struct NetArgs {
     /// `disable` plaintext only.
     #[arg(long, value_name = "MODE", default_value = "prefer", value_parser = parse_encryption)]
     encryption: Encryption,
+    /// Do not look for peers on the local network (BEP 14 local service discovery).
+    #[arg(long)]
+    no_lsd: bool,
+    /// Announce on the local network through the interface with this IPv4
+    /// address (default: the system's choice).
+    #[arg(long, value_name = "IP")]
+    lsd_interface: Option<std::net::Ipv4Addr>,
 }
 
 impl NetArgs {
@@ -49,6 +58,13 @@ impl NetArgs {
                 dht.bootstrap.clone_from(&self.dht_bootstrap);
             }
             cfg.dht = Some(dht);
+        }
+        if !self.no_lsd {
+            let mut lsd = LsdSettings::default();
+            if let Some(ip) = self.lsd_interface {
+                lsd.interface_v4 = ip;
+            }
+            cfg.lsd = Some(lsd);
         }
     }
 }

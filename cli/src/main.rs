@@ -6,6 +6,7 @@
 mod announce;
 mod create;
 mod daemon;
+mod dht;
 mod download;
 mod fd_limit;
 mod info;
@@ -56,6 +57,8 @@ enum Command {
     Rm(remote::RmArgs),
     /// Show the daemon's session: torrents, rates, limits, folders.
     Status(remote::StatusArgs),
+    /// Run a DHT node: join, look up an info-hash, show the routing table.
+    Dht(dht::DhtArgs),
 }
 
 #[tokio::main]
@@ -76,6 +79,7 @@ async fn main() -> ExitCode {
         Command::Resume(args) => remote::resume(args).await,
         Command::Rm(args) => remote::rm(args).await,
         Command::Status(args) => remote::status(args).await,
+        Command::Dht(args) => dht::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -83,6 +83,11 @@ pub struct SessionConfig {
     /// The DHT (BEP 5): `None` (the default for a library session) runs
     /// none; the `monsoon` command turns it on.
     pub dht: Option<DhtSettings>,
+    /// Local service discovery (BEP 14): announce public torrents on the
+    /// local network and take the peers found there; `None` (the default
+    /// for a library session): off. If its socket cannot be set up, the
+    /// session logs a warning and runs without it.
+    pub lsd: Option<monsoon_tracker::LsdSettings>,
     /// Bytes of pieces kept after reading them for uploads (a piece read
     /// once serves the blocks asked of it next), per session.
     pub read_cache_bytes: usize,
@@ -123,6 +128,7 @@ impl Default for SessionConfig {
             read_cache_bytes: 16 << 20,
             encryption: Encryption::default(),
             dht: None,
+            lsd: None,
         }
     }
 }

@@ -38,6 +38,7 @@ pub use metainfo::{
     MIN_CREATE_PIECE_LENGTH, Magnet, MagnetError, MetaVersion, Metainfo, MetainfoError,
     create_torrent, default_piece_length, is_contained,
 };
+pub use monsoon_tracker::LsdSettings;
 pub use resume::{ResumeData, ResumeError};
 pub use session::{AddTorrentOptions, MAX_PENDING_HANDSHAKES, Session};
 pub use stats::{Stats, TorrentState};

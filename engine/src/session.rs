@@ -92,6 +92,8 @@ pub struct Session {
     shared: Shared,
     /// The DHT node, when the configuration asks for one.
     dht: Option<monsoon_dht::Dht>,
+    /// Local service discovery, when the configuration asks for it.
+    lsd: Option<monsoon_tracker::Lsd>,
     accept_task: tokio::task::JoinHandle<()>,
 }
 
@@ -129,6 +131,24 @@ impl Session {
             Some(settings) => Some(start_dht(settings, listen_addr).await?),
             None => None,
         };
+        let lsd = match &cfg.lsd {
+            Some(settings) => {
+                // The random part of the peer id tells our announces
+                // from another session's on this host.
+                let cookie: String = peer_id[8..].iter().map(|b| format!("{b:02x}")).collect();
+                // Without multicast the rest still works: say so, go on.
+                match monsoon_tracker::Lsd::start(settings.clone(), listen_addr.port(), cookie)
+                    .await
+                {
+                    Ok(lsd) => Some(lsd),
+                    Err(e) => {
+                        warn!(error = %e, "local service discovery unavailable");
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
         let accept_task = tokio::spawn(accept_loop(
             listener,
             registry.clone(),
@@ -146,6 +166,7 @@ impl Session {
             pending,
             shared,
             dht,
+            lsd,
             accept_task,
         })
     }
@@ -391,6 +412,7 @@ impl Session {
             upload_limit: opts.max_upload_rate,
             download_limit: opts.max_download_rate,
             resume,
+            lsd: self.lsd.clone(),
             dht: self.dht.clone().map(|d| {
                 let every = self
                     .cfg

@@ -4,11 +4,11 @@ has passed its hash check: the bench's libtorrent reference client.
 
   lt_download.py (--torrent F | --magnet URI) --save-path DIR --port P
                  [--max-seconds N] [--for-seconds N] [--peer HOST:PORT]
-                 [--forced-encryption]
+                 [--forced-encryption] [--lsd]
 
 Run with Debian's /usr/bin/python3 (python3-libtorrent). 127.0.0.1 only; no
-DHT, LSD, UPnP, NAT-PMP or uTP. Exits 1 if the download is not finished
-within --max-seconds. With --for-seconds N it instead downloads for N
+DHT, UPnP, NAT-PMP or uTP, and no LSD unless --lsd. Exits 1 if the download
+is not finished within --max-seconds. With --for-seconds N it instead downloads for N
 seconds from the first payload byte, prints `downloaded BYTES SECONDS` and
 exits 0 (to measure a seeder's rate limit). --peer connects to that peer
 besides the trackers' (repeat it for more); --forced-encryption makes and
@@ -33,6 +33,7 @@ def main():
     p.add_argument("--for-seconds", type=float, default=0.0)
     p.add_argument("--peer", action="append", default=[])
     p.add_argument("--forced-encryption", action="store_true")
+    p.add_argument("--lsd", action="store_true")
     args = p.parse_args()
 
     forced = {}
@@ -49,7 +50,7 @@ def main():
             "listen_interfaces": "127.0.0.1:%d" % args.port,
             "outgoing_interfaces": "127.0.0.1",
             "enable_dht": False,
-            "enable_lsd": False,
+            "enable_lsd": args.lsd,
             "enable_upnp": False,
             "enable_natpmp": False,
             "enable_outgoing_utp": False,

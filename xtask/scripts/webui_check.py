@@ -67,7 +67,7 @@ class Daemon:
         args = [self.monsoon, "daemon", "--http", f"127.0.0.1:{self.http}",
                 "--state-dir", os.path.join(self.work, "state"),
                 "--download-dir", os.path.join(self.work, "downloads"),
-                "--port", str(free_port()), "--no-dht", "--resume-interval", "1s"]
+                "--port", str(free_port()), "--no-dht", "--no-lsd", "--resume-interval", "1s"]
         if password:
             pw = os.path.join(self.work, "password")
             with open(pw, "w") as f:

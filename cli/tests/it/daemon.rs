@@ -37,7 +37,14 @@ impl DaemonProc {
         let child = Command::new(env!("CARGO_BIN_EXE_monsoon"))
             .args(["daemon", "--http", &format!("127.0.0.1:{port}")])
             .args(["--state-dir", "state", "--download-dir", "downloads"])
-            .args(["--port", "0", "--no-dht", "--resume-interval", "100ms"])
+            .args([
+                "--port",
+                "0",
+                "--no-dht",
+                "--no-lsd",
+                "--resume-interval",
+                "100ms",
+            ])
             .current_dir(dir)
             .stdout(Stdio::null())
             .stderr(log)
@@ -307,7 +314,13 @@ fn monsoon_seed_uses_the_resume_files_the_daemon_wrote() {
     let seed = |state: &str| {
         let mut child = Command::new(env!("CARGO_BIN_EXE_monsoon"))
             .args(["seed", torrent.to_str().unwrap(), "-d", "downloads"])
-            .args(["--state-dir", state, "--no-trackers", "--no-dht"])
+            .args([
+                "--state-dir",
+                state,
+                "--no-trackers",
+                "--no-dht",
+                "--no-lsd",
+            ])
             .args(["--port", "0"])
             .current_dir(&dir)
             .stdout(Stdio::null())

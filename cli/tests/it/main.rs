@@ -3,6 +3,7 @@
 mod announce;
 mod create;
 mod daemon;
+mod dht;
 mod fd_limit;
 mod info;
 mod input;

@@ -33,7 +33,7 @@ fn resume_files_never_claim_a_piece_that_a_kill_lost() {
         Command::new(env!("CARGO_BIN_EXE_monsoon"))
             .args(["seed", "t.torrent", "-d", "src", "--no-trackers", "--quiet"])
             .args(["--port", &port.to_string(), "--max-upload-rate", rate])
-            .args(["--no-dht"])
+            .args(["--no-dht", "--no-lsd"])
             .current_dir(&dir)
             .env("XDG_STATE_HOME", dir.join(".seed-state"))
             .stdout(Stdio::null())
@@ -55,10 +55,11 @@ fn resume_files_never_claim_a_piece_that_a_kill_lost() {
                 "-o",
                 "out",
                 "--no-trackers",
+                "--no-dht",
+                "--no-lsd",
                 "--quiet",
                 "--port",
                 "0",
-                "--no-dht",
             ])
             .args([
                 "--peer",

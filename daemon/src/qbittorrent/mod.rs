@@ -214,7 +214,7 @@ async fn preferences(State(app): State<App>) -> Response {
         "listen_port": app.torrents.listen_port().await.unwrap_or(0),
         "dht": app.torrents.dht_enabled(),
         "pex": true,
-        "lsd": false,
+        "lsd": app.torrents.lsd_enabled(),
         "encryption": 0,
         "web_ui_port": app.local_addr.port(),
         "torrent_content_layout": "Original",

@@ -206,6 +206,7 @@ async fn trackers(State(app): State<App>, p: Params) -> QbResult {
         &s,
         &t,
         app.torrents.dht_enabled(),
+        app.torrents.lsd_enabled(),
     )))
 }
 

@@ -253,7 +253,7 @@ pub(crate) fn files(s: &Snapshot, progress: &[u64], indexes: Option<&[usize]>) -
 
 /// `torrents/trackers`: the DHT, PeX and LSD rows first, as qBittorrent
 /// lists them, then each tracker with the last announce's outcome.
-pub(crate) fn trackers(s: &Snapshot, t: &TrackerStatus, dht: bool) -> Value {
+pub(crate) fn trackers(s: &Snapshot, t: &TrackerStatus, dht: bool, lsd: bool) -> Value {
     let pseudo = |url: &str, on: bool| {
         json!({
             "url": url, "status": if on { 2 } else { 0 }, "tier": -1,
@@ -265,7 +265,7 @@ pub(crate) fn trackers(s: &Snapshot, t: &TrackerStatus, dht: bool) -> Value {
     let mut list = vec![
         pseudo("** [DHT] **", dht && public),
         pseudo("** [PeX] **", public),
-        pseudo("** [LSD] **", false),
+        pseudo("** [LSD] **", lsd && public),
     ];
     // 1 not contacted, 2 working, 4 not working.
     let status = if t.last_error.is_some() {

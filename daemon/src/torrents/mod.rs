@@ -306,6 +306,11 @@ impl Torrents {
         std::fs::canonicalize(&dir).unwrap_or(dir)
     }
 
+    /// Whether the session looks for peers on the local network (BEP 14).
+    pub(crate) fn lsd_enabled(&self) -> bool {
+        self.cfg.session.lsd.is_some()
+    }
+
     /// Whether the session runs a DHT node.
     pub(crate) fn dht_enabled(&self) -> bool {
         self.cfg.session.dht.is_some()

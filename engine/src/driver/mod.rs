@@ -14,6 +14,7 @@ pub(crate) mod announce;
 mod connect;
 mod dht;
 pub(crate) mod disk;
+mod lsd;
 pub(crate) mod peer;
 
 use std::collections::HashMap;
@@ -139,6 +140,8 @@ pub(crate) struct Wiring {
     /// Where to keep the torrent's resume data, and what a resume file
     /// read at start said (for the first check).
     pub(crate) resume: Option<(std::path::PathBuf, Option<crate::resume::ResumeData>)>,
+    /// The session's local service discovery.
+    pub(crate) lsd: Option<monsoon_tracker::Lsd>,
     /// The session's DHT node, how often to announce, and our port.
     pub(crate) dht: Option<(monsoon_dht::Dht, Duration, u16)>,
     /// The tracker client, if the torrent announces.
@@ -168,6 +171,10 @@ pub(crate) struct TorrentTask {
     dht_allowed: Arc<std::sync::atomic::AtomicBool>,
     dht: Option<monsoon_dht::Dht>,
     dht_task: Option<JoinHandle<()>>,
+    /// Peers local service discovery finds (announced while `dht_allowed`:
+    /// the same rule, public and active).
+    lsd_rx: Option<mpsc::Receiver<Vec<SocketAddr>>>,
+    lsd_task: Option<JoinHandle<()>>,
     /// Each connected peer's address.
     peer_addrs: HashMap<PeerKey, SocketAddr>,
     /// The resume file, when the next save is due, and what the last save
@@ -227,6 +234,14 @@ impl TorrentTask {
             }
             None => (None, None, None),
         };
+        let (lsd_rx, lsd_task) = match wiring.lsd {
+            Some(service) => {
+                let (tx, rx) = mpsc::channel(16);
+                let task = lsd::spawn(service, core.info_hash(), dht_allowed.clone(), tx);
+                (Some(rx), Some(task))
+            }
+            None => (None, None),
+        };
         let timers = PeerTimers {
             idle: wiring.cfg.idle_timeout,
             keepalive: wiring.cfg.keepalive_interval,
@@ -265,6 +280,8 @@ impl TorrentTask {
             dht_allowed,
             dht,
             dht_task,
+            lsd_rx,
+            lsd_task,
             peer_addrs: HashMap::new(),
             meta_slot: wiring.meta_slot,
             next_save: first_save,
@@ -353,6 +370,9 @@ impl TorrentTask {
                 }
                 Some(addrs) = recv_opt(&mut self.dht_rx) => {
                     self.core.add_peers(now(), &addrs, PeerSource::Dht);
+                }
+                Some(addrs) = recv_opt(&mut self.lsd_rx) => {
+                    self.core.add_peers(now(), &addrs, PeerSource::Lsd);
                 }
                 _ = sleep_until(deadline.map_or_else(far_future, Instant::from_std)) => {
                     self.core.handle_timeout(now());
@@ -598,6 +618,9 @@ impl TorrentTask {
         })
         .await;
         if let Some(task) = self.dht_task.take() {
+            task.abort();
+        }
+        if let Some(task) = self.lsd_task.take() {
             task.abort();
         }
         if let Some((tx, task)) = self.tracker.take() {

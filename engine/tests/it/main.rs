@@ -2,6 +2,7 @@
 mod core;
 mod encryption;
 mod listener;
+mod lsd;
 mod resume;
 mod session;
 mod sim;

@@ -14,6 +14,7 @@ passes, and removes the directory.
 import json
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import threading
@@ -28,6 +29,30 @@ SIZE = 3 * PIECE_LENGTH + 1234
 def hexdigest(h):
     """Hex of a piece hash, whichever type this binding version returns."""
     return h.hex() if isinstance(h, bytes) else str(h)
+
+
+def answers_handshake(port, info_hash):
+    """True when the session answers a BitTorrent handshake for the torrent.
+
+    `is_seeding` can be true a moment before libtorrent attaches incoming
+    peers to the torrent; a peer that connects then is dropped right after
+    the handshake, with no alert saying why. So readiness is proven the way
+    a peer sees it.
+    """
+    ours = (b"\x13BitTorrent protocol" + bytes(8) + info_hash
+            + b"-PROBE0-" + os.urandom(12))
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+            s.sendall(ours)
+            got = b""
+            while len(got) < 68:
+                chunk = s.recv(68 - len(got))
+                if not chunk:
+                    return False
+                got += chunk
+            return got[:20] == ours[:20] and got[28:48] == info_hash
+    except OSError:
+        return False
 
 
 def main():
@@ -73,6 +98,11 @@ def main():
         while ses.listen_port() == 0 or not handle.status().is_seeding:
             if time.monotonic() > deadline:
                 sys.exit("libtorrent seeder did not start seeding")
+            time.sleep(0.05)
+        v1 = bytes.fromhex(str(ti.info_hashes().v1))
+        while not answers_handshake(ses.listen_port(), v1):
+            if time.monotonic() > deadline:
+                sys.exit("libtorrent seeder never answered a handshake")
             time.sleep(0.05)
 
         print(json.dumps({

@@ -35,7 +35,7 @@ impl DaemonProc {
             .arg(dir.join("state"))
             .arg("--download-dir")
             .arg(dir.join("downloads"))
-            .args(["--port", &port.to_string(), "--no-dht"]);
+            .args(["--port", &port.to_string(), "--no-dht", "--no-lsd"]);
         if let Some(p) = password {
             std::fs::write(dir.join("password"), format!("{p}\n"))?;
             cmd.arg("--password-file").arg(dir.join("password"));

@@ -105,7 +105,14 @@ fn download(t: &Target<'_>, mode: &str, peer: std::net::SocketAddr, dir: &Path) 
         .arg("-o")
         .arg(dir.join("out"))
         .args(["--port", &procs::free_port()?.to_string()])
-        .args(["--encryption", mode, "--no-trackers", "--peer"])
+        .args([
+            "--encryption",
+            mode,
+            "--no-trackers",
+            "--no-dht",
+            "--no-lsd",
+        ])
+        .arg("--peer")
         .arg(peer.to_string());
     Proc::spawn(
         &format!("monsoon download --encryption {mode}"),
@@ -187,7 +194,7 @@ fn monsoon_seed(t: &Target<'_>, peer: Option<u16>, dir: &Path) -> Result<(Proc, 
         .arg("-d")
         .arg(t.data_dir)
         .args(["--port", &port.to_string(), "--encryption", "require"])
-        .arg("--no-trackers");
+        .args(["--no-trackers", "--no-dht", "--no-lsd"]);
     if let Some(p) = peer {
         c.args(["--peer", &format!("127.0.0.1:{p}")]);
     }

@@ -9,6 +9,7 @@
 mod daemon;
 mod data;
 mod encryption;
+mod lsd;
 mod magnet;
 mod matrix;
 mod procs;
@@ -68,7 +69,7 @@ impl Client {
                     .arg(out)
                     .args(["--port", &port.to_string()])
                     // Hermetic: peers come from the tracker or --peer only.
-                    .arg("--no-dht");
+                    .args(["--no-dht", "--no-lsd"]);
                 if !peers.is_empty() {
                     c.arg("--no-trackers");
                 }

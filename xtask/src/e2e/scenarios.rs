@@ -1,9 +1,12 @@
 //! The e2e scenarios, each one cell of the matrix: data and torrents, then
 //! downloads from each seeding client, all of them, a peer given by address,
-//! a corrupt peer, a resume after SIGKILL, 10,000 files under a limit of
-//! 64 open files, the DHT node against libtorrent's DHT, and `monsoon
-//! daemon` driven by transmission-remote, PyPI's transmission-rpc and
-//! qbittorrent-api, and its web page in headless chromium.
+//! a corrupt peer, a resume after SIGKILL, the DHT node against
+//! libtorrent's DHT, magnet links (`magnet.rs`: via a tracker, via the DHT
+//! alone, metadata served, a peer learnt by PEX), local service discovery
+//! both ways (`lsd.rs`), 10,000 files under a limit of 64 open files,
+//! encryption (`encryption.rs`), and `monsoon daemon` driven by
+//! transmission-remote, PyPI's transmission-rpc and qbittorrent-api, and
+//! its web page in headless chromium.
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,7 +19,7 @@ use super::data::{self, MIB};
 use super::matrix::Matrix;
 use super::procs::{self, Proc};
 use super::seeders::{Kind, LtOptions, Seeder, TorrentFacts, Tracker, flush};
-use super::{Client, create_torrent, encryption, magnet};
+use super::{Client, create_torrent, encryption, lsd, magnet};
 
 /// The longest one download may take before it counts as hung.
 const DOWNLOAD_LIMIT: Duration = Duration::from_secs(120);
@@ -244,6 +247,15 @@ pub(super) fn run_all(
                 "a/b/c/deep.bin",
                 dir,
             )
+        });
+        cell(
+            &mut m,
+            "LSD: monsoon finds the seeder",
+            "libtorrent",
+            &|dir| lsd::from_libtorrent(bin, &subject, dir),
+        );
+        cell(&mut m, "LSD: found by a leecher", "libtorrent", &|dir| {
+            lsd::to_libtorrent(bin, &subject, dir)
         });
         cell(
             &mut m,

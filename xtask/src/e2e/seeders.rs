@@ -206,6 +206,8 @@ pub(crate) struct LtOptions {
     pub(crate) no_pex: bool,
     /// RC4-encrypted (MSE/PE) connections only, both ways.
     pub(crate) forced_encryption: bool,
+    /// Local service discovery on (BEP 14, on 127.0.0.1).
+    pub(crate) lsd: bool,
 }
 
 /// A running seeder; dropping it stops it.
@@ -268,6 +270,9 @@ impl Seeder {
         }
         if opts.no_pex {
             cmd.arg("--no-pex");
+        }
+        if opts.lsd {
+            cmd.arg("--lsd");
         }
         if let Some(limit) = opts.partial {
             cmd.arg("--partial");
