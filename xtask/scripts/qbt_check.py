@@ -2,7 +2,7 @@
 for comparison) with PyPI's qbittorrent-api package (a client monsoon did
 not write): log in, slow the session down, add a multi-file .torrent in a
 category, watch it download from a local seeder (state `downloading`),
-move it to another category, skip a file, lift the limit, wait until the
+give it the seeder's address (addPeers), move it to another category, skip a file, lift the limit, wait until the
 rest is there, stop and start it, read properties, trackers and a
 `sync/maindata` delta, delete it with its files.
 
@@ -13,7 +13,7 @@ qbittorrent-nox can be compared field by field. Prints one `ok ...` line,
 or fails with a message.
 
 Usage: qbt_check.py --url URL --username U --password PW --torrent T
-       --name NAME --skip PATH --content DIR --limit BYTES --report FILE
+       --name NAME --skip PATH --content DIR --limit BYTES --peer IP:PORT --report FILE
 """
 import argparse
 import json
@@ -50,6 +50,7 @@ def main():
                 "report"]:
         p.add_argument(f"--{arg}", required=True)
     p.add_argument("--limit", type=int, required=True, help="bytes/s while watching it download")
+    p.add_argument("--peer", required=True, help="the seeder, ip:port (the tracker gives it too)")
     a = p.parse_args()
     report = {"states": []}
 
@@ -71,6 +72,7 @@ def main():
         return found[0] if found else None
     t = wait("the torrent listed", the_torrent, 30)
     h = t.hash
+    c.torrents_add_peers(peers=[a.peer], torrent_hashes=h)
 
     def state():
         t = c.torrents_info(torrent_hashes=h)[0]

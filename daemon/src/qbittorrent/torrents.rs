@@ -48,6 +48,7 @@ pub(super) fn routes() -> Router<App> {
         .route("/torrents/decreasePrio", post(queue))
         .route("/torrents/setForceStart", post(set_force_start))
         .route("/torrents/filePrio", post(file_prio))
+        .route("/torrents/addPeers", post(add_peers))
 }
 
 /// The torrents `hashes` names that exist (unknown ones are skipped, as
@@ -508,6 +509,32 @@ async fn set_upload_limit(State(app): State<App>, p: Params) -> QbResult {
         app.torrents.set_rate_limits(&r, limit, down).await?;
     }
     Ok(ok_text())
+}
+
+/// `addPeers` (`hashes`, `peers` = `ip:port|[v6]:port`): peers to
+/// connect to, besides those the trackers give; answers
+/// `{hash: {"added": n, "failed": 0}}` as qBittorrent does. 400 for a bad
+/// address.
+async fn add_peers(State(app): State<App>, p: Params) -> QbResult {
+    let peers = p
+        .required("peers")?
+        .split('|')
+        .map(|a| a.trim().parse::<std::net::SocketAddr>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| QbError::bad("peers must be ip:port separated by |"))?;
+    if peers.len() > 200 {
+        return Err(QbError::bad("at most 200 peers at once"));
+    }
+    let mut out = serde_json::Map::new();
+    for r in targets(&app, &p)? {
+        let hash = app.torrents.get(&r)?.record.info_hash;
+        let (_, h) = app.torrents.handle(&r)?;
+        h.add_peers(peers.clone())
+            .await
+            .map_err(DaemonError::from)?;
+        out.insert(hash, json!({ "added": peers.len(), "failed": 0 }));
+    }
+    Ok(json_response(Value::Object(out)))
 }
 
 /// `filePrio` (`hash`, `id` = file indexes separated by `|`, `priority`

@@ -248,6 +248,20 @@ async fn qbittorrent_clients_log_in_list_change_and_sync() {
         let (s, body) = qb.post(path, &form).await;
         assert_eq!(s, want, "{path} {form:?}: {body}");
     }
+    let added = qb
+        .json(
+            "/torrents/addPeers",
+            &[("hashes", &hash), ("peers", "127.0.0.1:1|[::1]:2")],
+        )
+        .await;
+    assert_eq!(added[&hash], json!({"added": 2, "failed": 0}));
+    let (s, _) = qb
+        .post(
+            "/torrents/addPeers",
+            &[("hashes", &hash), ("peers", "localhost:1")],
+        )
+        .await;
+    assert_eq!(s, 400);
     // A bulk action skips unknown hashes, as qBittorrent does.
     assert_eq!(
         qb.post("/torrents/stop", &[("hashes", &unknown)]).await.0,

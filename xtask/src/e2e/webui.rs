@@ -143,7 +143,8 @@ pub(super) fn qbittorrent_api(
     dir: &Path,
 ) -> Result<String> {
     let python = crate::setup::python_venv()?;
-    let _seeder = Seeder::libtorrent(torrent, data_dir, &dir.join("seeder"), LtOptions::default())?;
+    let seeder = Seeder::libtorrent(torrent, data_dir, &dir.join("seeder"), LtOptions::default())?;
+    let peer = seeder.addr().to_string();
     // About 8 s for the whole torrent while the limit is on.
     // A whole number of KiB/s: qBittorrent rounds down to one.
     let limit = (facts.total_length / 8 / 1024).max(16) * 1024;
@@ -156,7 +157,7 @@ pub(super) fn qbittorrent_api(
             .args(["--name", &facts.name, "--skip", skip])
             .arg("--content")
             .arg(data_dir.join(&facts.name))
-            .args(["--limit", &limit.to_string()])
+            .args(["--limit", &limit.to_string(), "--peer", &peer])
             .arg("--report")
             .arg(report);
         run_script("qbt_check.py", &mut c, run, Duration::from_secs(300))
