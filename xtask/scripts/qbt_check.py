@@ -35,7 +35,7 @@ def wait(what, predicate, limit=120.0):
         if value:
             return value
         if time.monotonic() > deadline:
-            fail(f"{what}: not after {limit} s")
+            fail(f"{what() if callable(what) else what}: not after {limit} s")
         time.sleep(0.2)
 
 
@@ -79,7 +79,7 @@ def main():
         if not report["states"] or report["states"][-1] != t.state:
             report["states"].append(t.state)
         return t
-    t = wait("state `downloading` between 0 and 100 %",
+    t = wait(lambda: f"state `downloading` between 0 and 100 % (seen: {report['states']})",
              lambda: (lambda t: t if t.state == "downloading" and 0 < t.progress < 1 else None)(state()),
              90)
     report["info_downloading"] = dict(t)
