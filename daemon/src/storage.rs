@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use monsoon_engine::Metainfo;
-use monsoon_storage::{FileEntry, FileStamp, FileStorage, Layout, Storage, StorageError};
+use monsoon_storage::{FileStamp, FileStorage, Layout, Storage, StorageError};
 
 /// [`FileStorage`] that counts the bytes read through it.
 pub(crate) struct CountingStorage {
@@ -24,16 +24,7 @@ impl CountingStorage {
         max_open: usize,
         read: Arc<AtomicU64>,
     ) -> Result<Self, StorageError> {
-        let files = meta
-            .files
-            .iter()
-            .map(|f| FileEntry {
-                path: f.path.clone(),
-                length: f.length,
-                padding: f.padding,
-            })
-            .collect();
-        let layout = Layout::new(files, meta.piece_length)?;
+        let layout = Layout::from_table(meta.files.clone(), meta.piece_length)?;
         let inner = FileStorage::new(root, layout)?.with_max_open_files(max_open);
         inner.create_empty_files()?;
         Ok(Self { inner, read })

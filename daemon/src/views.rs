@@ -141,11 +141,11 @@ pub(crate) fn files(s: &Snapshot, progress: &[u64]) -> Vec<FileView> {
         .files
         .iter()
         .enumerate()
-        .filter(|(_, f)| !f.padding)
+        .filter(|(_, f)| !f.is_padding())
         .map(|(i, f)| FileView {
             index: i,
-            path: f.path.join("/"),
-            size: f.length,
+            path: f.path().to_string(),
+            size: f.length(),
             done: progress.get(i).copied().unwrap_or(0),
             priority: s.record.file_priorities.get(i).copied().unwrap_or(0),
         })

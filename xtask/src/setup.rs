@@ -1,8 +1,10 @@
 //! Installs what the tests need on a fresh Debian machine: the real peers and
-//! tracker from Debian's packages (and chromium, for the web page), cargo-fuzz,
-//! and a Python venv under `target/` with PyPI's transmission-rpc and
-//! qbittorrent-api (clients the daemon is tested against) and
-//! websocket-client (which carries the DevTools protocol to chromium).
+//! tracker from Debian's packages (and chromium, for the web page),
+//! cargo-fuzz, and a Python venv under `target/` with PyPI's
+//! transmission-rpc and qbittorrent-api (clients the daemon is tested
+//! against) and websocket-client (which carries the DevTools protocol to
+//! chromium); with `--bench`, rqbit too (a long build, so only for the
+//! bench: CI runs `setup` without it).
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -24,6 +26,7 @@ pub(crate) const PACKAGES: &[(&str, &str)] = &[
     ("python3-venv", "/usr/lib/python3.11/ensurepip/__init__.py"),
     ("chromium", "/usr/bin/chromium"),
     ("qbittorrent-nox", "/usr/bin/qbittorrent-nox"),
+    ("rtorrent", "/usr/bin/rtorrent"),
 ];
 
 /// PyPI packages of the venv, pinned.
@@ -35,13 +38,27 @@ const PYPI: &[&str] = &[
 /// A module each of them provides, to check the venv has them.
 const PYPI_MODULES: &[&str] = &["transmission_rpc", "qbittorrentapi", "websocket"];
 
-pub(crate) fn run() -> Result<()> {
+/// Installs what is missing; `bench` adds rqbit (`cargo install rqbit
+/// --locked`), which `cargo xtask bench` then measures too.
+pub(crate) fn run(bench: bool) -> Result<()> {
     apt_packages()?;
     if !cmd::have("cargo-fuzz") {
         cmd::run("cargo", &["install", "--locked", "cargo-fuzz"])?;
     }
     python_venv()?;
+    if bench && !cmd::have("rqbit") {
+        cmd::run("cargo", &["install", "--locked", "rqbit"])?;
+    }
     Ok(())
+}
+
+/// Reads `setup`'s options: nothing, or `--bench`.
+pub(crate) fn parse(args: &[String]) -> Result<bool> {
+    match args {
+        [] => Ok(false),
+        [flag] if flag == "--bench" => Ok(true),
+        _ => bail!("setup takes no option but --bench"),
+    }
 }
 
 /// `target/venv`: Debian's Python with the PyPI packages the tests use,

@@ -220,23 +220,23 @@ pub(crate) fn files(s: &Snapshot, progress: &[u64], indexes: Option<&[usize]>) -
         .files
         .iter()
         .enumerate()
-        .filter(|(i, f)| !f.padding && indexes.is_none_or(|ix| ix.contains(i)))
+        .filter(|(i, f)| !f.is_padding() && indexes.is_none_or(|ix| ix.contains(i)))
         .enumerate()
         .map(|(n, (i, f))| {
-            let first = f.offset / plen;
+            let first = f.offset() / plen;
             // As qBittorrent says it: an empty file is an empty range,
             // ending one piece before it starts.
-            let last = if f.length == 0 {
+            let last = if f.length() == 0 {
                 first as i64 - 1
             } else {
-                ((f.offset + f.length - 1) / plen) as i64
+                ((f.offset() + f.length() - 1) / plen) as i64
             };
             let done = progress.get(i).copied().unwrap_or(0);
             let mut v = json!({
                 "index": i,
-                "name": f.path.join("/"),
-                "size": f.length,
-                "progress": if f.length == 0 { 1.0 } else { done as f64 / f.length as f64 },
+                "name": f.path().to_string(),
+                "size": f.length(),
+                "progress": if f.length() == 0 { 1.0 } else { done as f64 / f.length() as f64 },
                 "priority": qb_priority(s.record.file_priorities.get(i).copied().unwrap_or(0)),
                 "piece_range": [first, last],
                 "availability": -1,

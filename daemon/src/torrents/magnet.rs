@@ -109,7 +109,7 @@ pub(super) fn stand_in(m: &Magnet) -> Metainfo {
         name: m.display_name.clone().unwrap_or_else(|| hex(&m.info_hash)),
         piece_length: 0,
         pieces: Vec::new(),
-        files: Vec::new(),
+        files: monsoon_storage::FileTable::default(),
         total_length: 0,
         multi_file: false,
         trackers: if m.trackers.is_empty() {

@@ -211,7 +211,7 @@ fn field(s: &Snapshot, f: &str, style: Style, x: &Extra) -> Option<Value> {
         "pieces" => json!(
             base64::engine::general_purpose::STANDARD.encode(x.pieces.as_deref().unwrap_or(&[]))
         ),
-        "file_count" => json!(m.files.iter().filter(|f| !f.padding).count()),
+        "file_count" => json!(m.files.iter().filter(|f| !f.is_padding()).count()),
         "files" => files(s, style, x),
         "file_stats" => file_stats(s, style, x),
         "wanted" => json!(
@@ -282,8 +282,12 @@ fn field(s: &Snapshot, f: &str, style: Style, x: &Extra) -> Option<Value> {
 }
 
 /// The files a client sees (padding files hidden), with their index.
-fn visible(s: &Snapshot) -> impl Iterator<Item = (usize, &monsoon_engine::FileInfo)> {
-    s.meta.files.iter().enumerate().filter(|(_, f)| !f.padding)
+fn visible(s: &Snapshot) -> impl Iterator<Item = (usize, monsoon_storage::FileRef<'_>)> {
+    s.meta
+        .files
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| !f.is_padding())
 }
 
 fn files(s: &Snapshot, style: Style, x: &Extra) -> Value {
@@ -291,12 +295,12 @@ fn files(s: &Snapshot, style: Style, x: &Extra) -> Value {
     json!(
         visible(s)
             .map(|(i, f)| {
-                let first = f.offset / plen;
-                let end = (f.offset + f.length).div_ceil(plen).max(first + 1);
+                let first = f.offset() / plen;
+                let end = (f.offset() + f.length()).div_ceil(plen).max(first + 1);
                 style.object(vec![
                     ("bytes_completed", json!(done(x, i))),
-                    ("length", json!(f.length)),
-                    ("name", json!(f.path.join("/"))),
+                    ("length", json!(f.length())),
+                    ("name", json!(f.path().to_string())),
                     ("begin_piece", json!(first)),
                     ("end_piece", json!(end)),
                 ])

@@ -19,7 +19,7 @@ use monsoon_engine::{
 use monsoon_piece::PeerKey;
 use monsoon_storage::MemoryStorage;
 use monsoon_tracker::Event;
-use monsoon_wire::{BlockRef, Handshake, Message};
+use monsoon_wire::{BlockRef, Handshake, Message, MetadataMessage};
 
 use super::torrent::SimTorrent;
 
@@ -49,6 +49,10 @@ pub(crate) enum Fault {
     MetadataSize(u64),
     /// Flips a byte of every metadata piece it sends.
     CorruptMetadata,
+    /// Sends every metadata piece one byte short.
+    ShortMetadata,
+    /// Sends every metadata piece under an index past the last piece.
+    MetadataPieceOutOfRange,
 }
 
 /// One node of the network.
@@ -121,6 +125,8 @@ pub(crate) struct Log {
     pub(crate) connected: Vec<(Duration, usize)>,
     /// Requests sent, per (peer node, piece).
     pub(crate) requests: Vec<(usize, BlockRef)>,
+    /// When the first request went out (virtual time since the start).
+    pub(crate) first_request_at: Option<Duration>,
     /// Requests for a piece it already had when it asked (must stay empty).
     pub(crate) requested_owned: Vec<u32>,
     /// Cancels sent: (peer node, block).
@@ -633,8 +639,10 @@ impl Sim {
         let pieces = self.meta().piece_count();
         match &msg {
             Message::Request(r) => {
+                let at = self.elapsed();
                 let log = &mut self.nodes[i].log;
                 log.requests.push((link.peer, *r));
+                log.first_request_at.get_or_insert(at);
                 if self.nodes[i].core.have().get(r.index) {
                     self.nodes[i].log.requested_owned.push(r.index);
                 }
@@ -685,6 +693,28 @@ impl Sim {
                     id: 1,
                     payload: Bytes::from(bad),
                 };
+            }
+            (Fault::ShortMetadata, Message::Extended { id: 1, payload }) if payload.len() > 100 => {
+                out[0] = Message::Extended {
+                    id: 1,
+                    payload: payload.slice(..payload.len() - 1),
+                };
+            }
+            (Fault::MetadataPieceOutOfRange, Message::Extended { id: 1, payload }) => {
+                if let Ok((MetadataMessage::Data { total_size, .. }, used)) =
+                    MetadataMessage::decode(payload)
+                {
+                    let mut bad = MetadataMessage::Data {
+                        piece: 1000,
+                        total_size,
+                    }
+                    .encode();
+                    bad.extend_from_slice(&payload[used..]);
+                    out[0] = Message::Extended {
+                        id: 1,
+                        payload: bad.freeze(),
+                    };
+                }
             }
             (Fault::StallAfter(n), Message::Piece { data, .. }) if link.sent >= n => {
                 // Swallowed, as if written to a peer that never gets it.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use monsoon_bencode::OwnedValue;
 use monsoon_engine::Metainfo;
-use monsoon_storage::{FileEntry, Layout, MemoryStorage, Storage};
+use monsoon_storage::{Layout, MemoryStorage, Storage};
 use sha1::{Digest, Sha1};
 
 use super::net::Have;
@@ -49,16 +49,7 @@ impl SimTorrent {
         }
         let torrent = OwnedValue::dict().insert("info", info).encode();
         let meta = Metainfo::from_bytes(&torrent).expect("a valid torrent");
-        let entries = meta
-            .files
-            .iter()
-            .map(|f| FileEntry {
-                path: f.path.clone(),
-                length: f.length,
-                padding: f.padding,
-            })
-            .collect();
-        let layout = Layout::new(entries, piece_len).expect("layout");
+        let layout = Layout::from_table(meta.files.clone(), piece_len).expect("layout");
         Self {
             meta: Arc::new(meta),
             data: Arc::new(data),
