@@ -1,6 +1,11 @@
 //! Installs what the tests need on a fresh Debian machine: the real peers and
-//! tracker from Debian's packages, and cargo-fuzz; with `--bench`, rqbit too
-//! (a long build, so only for the bench: CI runs `setup` without it).
+//! tracker from Debian's packages (and chromium, for the web page),
+//! cargo-fuzz, and a Python venv under `target/` with PyPI's
+//! transmission-rpc and qbittorrent-api (clients the daemon is tested
+//! against) and websocket-client (which carries the DevTools protocol to
+//! chromium); with `--bench`, rqbit (a long build, so only for the
+//! bench: CI runs `setup` without it) and gnuplot (the swarm bench's plots).
+use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{Result, bail};
@@ -18,17 +23,37 @@ pub(crate) const PACKAGES: &[(&str, &str)] = &[
     ("mktorrent", "/usr/bin/mktorrent"),
     ("transmission-cli", "/usr/bin/transmission-create"),
     ("transmission-daemon", "/usr/bin/transmission-daemon"),
+    ("python3-venv", "/usr/lib/python3.11/ensurepip/__init__.py"),
+    ("chromium", "/usr/bin/chromium"),
     ("qbittorrent-nox", "/usr/bin/qbittorrent-nox"),
     ("rtorrent", "/usr/bin/rtorrent"),
 ];
 
+/// Debian packages only the benches use (`setup --bench`): gnuplot draws
+/// `cargo xtask bench --swarm`'s rate plots.
+pub(crate) const BENCH_PACKAGES: &[(&str, &str)] = &[("gnuplot-nox", "/usr/bin/gnuplot")];
+
+/// PyPI packages of the venv, pinned.
+const PYPI: &[&str] = &[
+    "transmission-rpc==7.0.12",
+    "qbittorrent-api==2026.10.1",
+    "websocket-client==1.9.2",
+];
+/// A module each of them provides, to check the venv has them.
+const PYPI_MODULES: &[&str] = &["transmission_rpc", "qbittorrentapi", "websocket"];
+
 /// Installs what is missing; `bench` adds rqbit (`cargo install rqbit
-/// --locked`), which `cargo xtask bench` then measures too.
+/// --locked`), which `cargo xtask bench` then measures too, and
+/// [`BENCH_PACKAGES`].
 pub(crate) fn run(bench: bool) -> Result<()> {
-    apt_packages()?;
+    apt_packages(PACKAGES)?;
+    if bench {
+        apt_packages(BENCH_PACKAGES)?;
+    }
     if !cmd::have("cargo-fuzz") {
         cmd::run("cargo", &["install", "--locked", "cargo-fuzz"])?;
     }
+    python_venv()?;
     if bench && !cmd::have("rqbit") {
         cmd::run("cargo", &["install", "--locked", "rqbit"])?;
     }
@@ -44,6 +69,53 @@ pub(crate) fn parse(args: &[String]) -> Result<bool> {
     }
 }
 
+/// `target/venv`: Debian's Python with the PyPI packages the tests use,
+/// made (or completed) when one is missing. Returns its `python`.
+pub(crate) fn python_venv() -> Result<PathBuf> {
+    let venv = cmd::root().join("target/venv");
+    let python = venv.join("bin/python");
+    if has_modules(&python) {
+        return Ok(python);
+    }
+    if !python.exists() {
+        cmd::run_cmd(
+            Command::new("/usr/bin/python3")
+                .args(["-m", "venv"])
+                .arg(&venv),
+        )
+        .map_err(|e| {
+            e.context("cannot make the Python venv (Debian package python3-venv; `cargo xtask setup` installs it)")
+        })?;
+    }
+    let mut pip = Command::new(venv.join("bin/pip"));
+    pip.args(["install", "--quiet", "--disable-pip-version-check"])
+        .args(PYPI);
+    cmd::run_cmd(&mut pip).map_err(|e| {
+        e.context(format!(
+            "pip could not install {} into {} (PyPI must be reachable)",
+            PYPI.join(" "),
+            venv.display()
+        ))
+    })?;
+    if !has_modules(&python) {
+        bail!(
+            "{} still lacks {} after pip install",
+            venv.display(),
+            PYPI_MODULES.join(", ")
+        );
+    }
+    Ok(python)
+}
+
+fn has_modules(python: &std::path::Path) -> bool {
+    python.exists()
+        && Command::new(python)
+            .arg("-c")
+            .arg(format!("import {}", PYPI_MODULES.join(", ")))
+            .output()
+            .is_ok_and(|o| o.status.success())
+}
+
 fn installed(pkg: &str) -> bool {
     Command::new("dpkg-query")
         .args(["-W", "-f=${Status}", pkg])
@@ -51,8 +123,8 @@ fn installed(pkg: &str) -> bool {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
 }
 
-fn apt_packages() -> Result<()> {
-    let missing: Vec<&str> = PACKAGES
+fn apt_packages(packages: &[(&str, &str)]) -> Result<()> {
+    let missing: Vec<&str> = packages
         .iter()
         .map(|(pkg, _)| *pkg)
         .filter(|pkg| !installed(pkg))

@@ -1,6 +1,6 @@
 //! The swarm bench's plot: each client's download rate over time, as the
 //! links counted it, drawn by gnuplot into a PNG (Debian's `gnuplot-nox`,
-//! installed when missing and we are root).
+//! which `cargo xtask setup --bench` installs).
 use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
@@ -71,23 +71,9 @@ pub(crate) fn draw(title: &str, series: &[(&str, Vec<(f64, f64)>)], png: &Path) 
     let (data, script) = gnuplot(title, series, png);
     fs::write(&dat, data)?;
     fs::write(&gp, script.replace("DATA", &format!("'{}'", dat.display())))?;
-    if !cmd::have("gnuplot") && is_root() {
-        let _ = e2e::check_output(
-            Command::new("apt-get")
-                .args([
-                    "install",
-                    "-y",
-                    "-qq",
-                    "--no-install-recommends",
-                    "gnuplot-nox",
-                ])
-                .env("DEBIAN_FRONTEND", "noninteractive"),
-            Duration::from_secs(600),
-        );
-    }
     if !cmd::have("gnuplot") {
         println!(
-            "bench --swarm: no gnuplot (apt-get install gnuplot-nox), so no {}; its data is in {}",
+            "bench --swarm: no gnuplot (`cargo xtask setup --bench` installs gnuplot-nox), so no {}; its data is in {}",
             png.display(),
             dat.display()
         );
@@ -96,13 +82,6 @@ pub(crate) fn draw(title: &str, series: &[(&str, Vec<(f64, f64)>)], png: &Path) 
     e2e::check_output(Command::new("gnuplot").arg(&gp), Duration::from_secs(60))?;
     println!("bench --swarm: plot in {}", png.display());
     Ok(())
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
 }
 
 #[cfg(test)]
