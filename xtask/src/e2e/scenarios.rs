@@ -64,14 +64,6 @@ impl Cells {
         Cells { dir, n: 0, only }
     }
 
-    /// Whether `--only` names `scenario` (for cells that run only when
-    /// asked for).
-    pub(super) fn named(&self, scenario: &str) -> bool {
-        self.only
-            .as_ref()
-            .is_some_and(|text| scenario.contains(text.as_str()))
-    }
-
     /// Runs `f` in a fresh folder and records the cell `scenario` / `column`
     /// in `m`; `f` returns a detail for the log line.
     pub(super) fn run(
@@ -243,21 +235,11 @@ pub(super) fn run_all(suite: &Suite, client: &Client, cells: &mut Cells, m: &mut
                 )
             },
         );
-        cells.run(m, "daemon + qbittorrent-api (PyPI)", "libtorrent", &|dir| {
-            super::webui::qbittorrent_api(
-                bin,
-                &folder.torrent,
-                &folder.data_dir,
-                &folder.facts,
-                "a/b/c/deep.bin",
-                dir,
-                false,
-            )
-        });
-        // Asked for by name only (see webui::qbittorrent_api).
-        const VS_NOX: &str = "qbittorrent-api: monsoon vs qbittorrent-nox";
-        if cells.named(VS_NOX) {
-            cells.run(m, VS_NOX, "libtorrent", &|dir| {
+        cells.run(
+            m,
+            "daemon + qbittorrent-api (PyPI), vs qbittorrent-nox",
+            "libtorrent",
+            &|dir| {
                 super::webui::qbittorrent_api(
                     bin,
                     &folder.torrent,
@@ -265,10 +247,9 @@ pub(super) fn run_all(suite: &Suite, client: &Client, cells: &mut Cells, m: &mut
                     &folder.facts,
                     "a/b/c/deep.bin",
                     dir,
-                    true,
                 )
-            });
-        }
+            },
+        );
         cells.run(m, "daemon web page (chromium)", "libtorrent", &|dir| {
             super::webui::web_ui(
                 bin,
