@@ -225,7 +225,7 @@ fn clamp(n: u64) -> i64 {
 
 /// The check of existing data with a resume file: pieces the resume file
 /// claims whose files are unchanged (same size and time) are trusted, after
-/// hashing a few of them per file; the pieces of every changed, grown,
+/// hashing a few random ones per file; the pieces of every changed, grown,
 /// shrunk or vanished file are hashed; pieces of unchanged files that the
 /// resume file does not claim are missing. Returns the valid pieces.
 pub(crate) fn check_with_resume(
@@ -233,6 +233,7 @@ pub(crate) fn check_with_resume(
     hashes: &[[u8; 20]],
     resume: &ResumeData,
 ) -> Result<Bitfield, monsoon_storage::StorageError> {
+    let seed = random_seed();
     let layout = storage.layout();
     let n = layout.piece_count();
     let files = layout.files();
@@ -258,10 +259,7 @@ pub(crate) fn check_with_resume(
         if claimed.is_empty() {
             continue;
         }
-        // Deterministic spread: the first and a middle one.
-        let mut picks = vec![claimed[0], claimed[claimed.len() / 2]];
-        picks.dedup();
-        for p in picks.into_iter().take(SPOT_CHECKS_PER_FILE) {
+        for p in spot_picks(&claimed, seed ^ i as u64, SPOT_CHECKS_PER_FILE) {
             spots.push((i, p));
         }
     }
@@ -286,6 +284,40 @@ pub(crate) fn check_with_resume(
         have.set(p, ok);
     }
     Ok(have)
+}
+
+/// A different seed on every start, so that repeated restarts look at
+/// different pieces of an unchanged file (as rqbit does).
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
+/// Up to `n` distinct pieces of `claimed`, drawn at random from `seed`
+/// (splitmix64).
+fn spot_picks(claimed: &[u32], seed: u64, n: usize) -> Vec<u32> {
+    let mut state = seed;
+    let mut next = move || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let mut picks: Vec<u32> = Vec::with_capacity(n);
+    // Bounded: at most 4n draws, duplicates skipped.
+    for _ in 0..4 * n {
+        if picks.len() == n.min(claimed.len()) {
+            break;
+        }
+        let p = claimed[(next() % claimed.len() as u64) as usize];
+        if !picks.contains(&p) {
+            picks.push(p);
+        }
+    }
+    picks
 }
 
 /// Hashes `pieces` on every core; a missing or short file counts as an
@@ -334,4 +366,31 @@ fn hash_pieces(
         }
         Ok(all)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spot_picks;
+
+    #[test]
+    fn spot_picks_are_distinct_claimed_pieces_that_vary_with_the_seed() {
+        let claimed: Vec<u32> = (10..50).collect();
+        let mut seen = std::collections::BTreeSet::new();
+        for seed in 0..200 {
+            let picks = spot_picks(&claimed, seed, 2);
+            assert_eq!(picks.len(), 2);
+            assert_ne!(picks[0], picks[1]);
+            assert!(picks.iter().all(|p| claimed.contains(p)));
+            assert_eq!(
+                picks,
+                spot_picks(&claimed, seed, 2),
+                "same seed, same picks"
+            );
+            seen.extend(picks);
+        }
+        // Over many starts every piece gets looked at.
+        assert_eq!(seen.len(), claimed.len());
+        assert_eq!(spot_picks(&[7], 3, 2), [7]);
+        assert!(spot_picks(&[], 3, 2).is_empty());
+    }
 }

@@ -58,6 +58,10 @@ pub struct AddTorrentOptions {
     /// are trusted instead of hashed), written every 30 s while it changes,
     /// on completion and when the torrent stops.
     pub resume_file: Option<std::path::PathBuf>,
+    /// Put the files under this folder rather than the session's download
+    /// root (when `storage` is not given; for a magnet link, once its
+    /// metadata arrives).
+    pub download_root: Option<std::path::PathBuf>,
 }
 
 /// A BitTorrent session: one listening socket and any number of torrents.
@@ -311,6 +315,14 @@ impl Session {
         meta_slot: MetaSlot,
     ) -> Result<(), EngineError> {
         let info_hash = source.info_hash();
+        let cfg = match &opts.download_root {
+            Some(dir) => {
+                let mut c = (*self.cfg).clone();
+                c.download_root.clone_from(dir);
+                Arc::new(c)
+            }
+            None => self.cfg.clone(),
+        };
         let (meta, trackers, hints, select, name) = match source {
             Source::Meta(m) => {
                 let t = m.trackers.clone();
@@ -339,7 +351,7 @@ impl Session {
         };
         let storage: Arc<dyn Storage> = match (opts.storage, &meta) {
             (Some(s), _) => s,
-            (None, Some(m)) => storage_for(&self.cfg, m)?,
+            (None, Some(m)) => storage_for(&cfg, m)?,
             // Set up once the metadata is known.
             (None, None) => Arc::new(MemoryStorage::new(Layout::new(
                 vec![FileEntry::new(["-"], 1)],
@@ -358,7 +370,7 @@ impl Session {
         let span = info_span!("torrent", %name);
         let mut params = TorrentParams::magnet(
             info_hash,
-            self.cfg.clone(),
+            cfg.clone(),
             self.peer_id,
             self.listen_addr.port(),
         );
@@ -395,7 +407,7 @@ impl Session {
         core.add_peers(now, &opts.peers, PeerSource::User);
         core.add_peers(now, &hints, PeerSource::User);
         let wiring = Wiring {
-            cfg: self.cfg.clone(),
+            cfg,
             connector: self.connector.clone(),
             disk_pool: self.disk.clone(),
             storage,

@@ -339,6 +339,7 @@ impl TorrentCore {
         if !self.life.checked {
             return Ok(());
         }
+        self.cancel_skipped();
         if self.picker.is_complete() {
             if self.state() == TorrentState::Downloading {
                 self.on_download_complete();

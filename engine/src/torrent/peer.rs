@@ -179,6 +179,11 @@ impl Rate {
     pub(super) fn tick(&mut self, secs: f64) {
         let now = self.pending as f64 / secs.max(1e-3);
         self.rate = self.rate * 0.5 + now * 0.5;
+        if self.rate < 1.0 {
+            // The halving never reaches zero by itself: an idle peer
+            // (and a finished torrent) shows 0 B/s, not a tail of 1e-9.
+            self.rate = 0.0;
+        }
         self.pending = 0;
     }
 }

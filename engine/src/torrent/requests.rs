@@ -70,6 +70,43 @@ impl TorrentCore {
         self.send(key, msgs);
     }
 
+    /// Withdraws the requests for pieces now skipped (priority 0): each is
+    /// released in the picker and cancelled on the wire, and its answer, if
+    /// already on the way, is accepted quietly. Without this a skipped file
+    /// keeps arriving for as long as the pipelines were deep.
+    pub(super) fn cancel_skipped(&mut self) {
+        let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
+        for key in keys {
+            let skipped: Vec<_> = self
+                .picker
+                .requests(key)
+                .iter()
+                .copied()
+                .filter(|b| self.priorities[b.piece as usize] == 0)
+                .collect();
+            if skipped.is_empty() {
+                continue;
+            }
+            for &b in &skipped {
+                self.picker.release(key, b);
+            }
+            if let Some(p) = self.peers.get_mut(&key) {
+                p.park(skipped.iter().copied());
+            }
+            let cancels = skipped
+                .iter()
+                .map(|b| {
+                    Message::Cancel(BlockRef {
+                        index: b.piece,
+                        begin: b.begin,
+                        length: b.length,
+                    })
+                })
+                .collect();
+            self.send(key, cancels);
+        }
+    }
+
     /// Tops up every peer (after requests were released or the disk caught up).
     pub(super) fn refill_all(&mut self) {
         let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
