@@ -97,6 +97,14 @@ pub enum TorrentError {
     /// (its SHA-1 matched a v1 info-hash, yet it has no v1 half).
     #[error("metadata from peers describes a v2-only torrent, which cannot be downloaded yet")]
     MetadataV2Only,
+    /// A hybrid torrent's piece matched its SHA-1 and not its merkle hash,
+    /// or the reverse: its v1 and v2 halves describe different data (as
+    /// libtorrent, the torrent stops rather than trust either).
+    #[error("piece {piece} matches one of the torrent's hashes (v1 or v2) and not the other")]
+    InconsistentHashes {
+        /// The piece.
+        piece: u32,
+    },
     /// The torrent's files could not be set up once its metadata arrived.
     #[error("setting up the files: {0}")]
     Setup(Arc<StorageError>),
@@ -109,7 +117,9 @@ impl TorrentError {
             TorrentError::Check(e) | TorrentError::Flush(e) => Some(e),
             TorrentError::Write { source, .. } | TorrentError::Read { source, .. } => Some(source),
             TorrentError::Setup(e) => Some(e),
-            TorrentError::Metadata(_) | TorrentError::MetadataV2Only => None,
+            TorrentError::Metadata(_)
+            | TorrentError::MetadataV2Only
+            | TorrentError::InconsistentHashes { .. } => None,
         }
     }
 }

@@ -70,7 +70,7 @@ mod vectored;
 pub use error::StorageError;
 pub use file::{DEFAULT_MAX_OPEN_FILES, FileStorage};
 pub use hash::{
-    Digests, PieceHashes, check_piece, hash_blocks, hash_bytes, hash_pieces, recheck,
+    Digests, PieceHashes, check_piece, hash_blocks, hash_bytes, hash_pieces, recheck, recheck_by,
     recheck_with_progress,
 };
 pub use layout::{FileEntry, Layout, Span, Spans};

@@ -184,7 +184,6 @@ impl TorrentTask {
         let disk = TorrentDisk {
             pool: wiring.disk_pool,
             storage: wiring.storage,
-            hashes: Arc::new(core.metainfo().map_or_else(Vec::new, |m| m.pieces.clone())),
             cache: wiring.shared.read_cache.clone(),
             id: core.info_hash(),
             results: disk_tx,
@@ -279,10 +278,7 @@ impl TorrentTask {
         self.timers.max_frame =
             monsoon_wire::DEFAULT_MAX_FRAME.max(meta.piece_count().div_ceil(8) as usize + 1);
         match crate::session::storage_for(&self.cfg, &meta) {
-            Ok(storage) => {
-                self.disk.storage = storage;
-                self.disk.hashes = Arc::new(meta.pieces.clone());
-            }
+            Ok(storage) => self.disk.storage = storage,
             Err(e) => {
                 self.core.handle_setup_error(now(), e);
                 return;

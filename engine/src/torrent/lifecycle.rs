@@ -70,7 +70,8 @@ impl TorrentCore {
         self.set_state(TorrentState::Checking);
         if !self.life.checking {
             self.life.checking = true;
-            self.push(Action::Disk(DiskJob::Check { full }));
+            let verifier = self.verifier.clone();
+            self.push(Action::Disk(DiskJob::Check { full, verifier }));
         }
     }
 

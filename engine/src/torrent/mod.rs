@@ -52,6 +52,7 @@ mod pieces;
 mod reason;
 mod requests;
 mod upload;
+mod verify;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -66,6 +67,7 @@ pub use info::{PeerInfo, client_name};
 pub use metadata::MAX_METADATA;
 pub use peer_list::PeerSource;
 pub use reason::{CloseCounts, CloseReason, ConnectError, Direction, PeerEnd};
+pub use verify::{MerklePiece, PieceCheck, Verdict, Verifier};
 
 use crate::config::SessionConfig;
 use crate::error::EngineError;
@@ -194,6 +196,8 @@ pub struct TorrentCore {
     info_hash: [u8; 20],
     /// `None` until a magnet link's metadata arrives.
     meta: Option<Arc<Metainfo>>,
+    /// What each piece must hash to (empty until the metadata is known).
+    verifier: Arc<Verifier>,
     /// The metadata exchange, while fetching it.
     fetch: Option<metadata::Fetch>,
     sequential: bool,
@@ -257,6 +261,7 @@ impl TorrentCore {
         let mut core = Self {
             info_hash: params.info_hash,
             meta: None,
+            verifier: Arc::default(),
             fetch: None,
             geometry,
             picker: Picker::with_data(geometry, params.seed),
@@ -337,6 +342,7 @@ impl TorrentCore {
         self.geometry = geometry;
         self.picker = picker;
         self.priorities = priorities;
+        self.verifier = Arc::new(Verifier::new(&meta));
         self.meta = Some(meta);
         Ok(())
     }

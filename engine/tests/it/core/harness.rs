@@ -118,7 +118,7 @@ impl Harness {
                     block_hashes: Vec::new(),
                 }
             }
-            job => job.run(self.storage.as_ref(), &self.torrent.meta.pieces),
+            job => job.run(self.storage.as_ref()),
         }
     }
 

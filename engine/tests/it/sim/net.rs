@@ -139,7 +139,6 @@ pub(crate) struct Node {
     pub(crate) addr: SocketAddr,
     pub(crate) spec: NodeSpec,
     pub(crate) log: Log,
-    hashes: Vec<[u8; 20]>,
     handshake: Handshake,
     /// When its upload link is free again.
     up_free_at: Instant,
@@ -273,7 +272,6 @@ impl Sim {
                 storage,
                 addr,
                 log: Log::default(),
-                hashes: torrent.meta.pieces.clone(),
                 handshake: Handshake::new(torrent.meta.info_hash, id),
                 up_free_at: t0,
                 links: BTreeMap::new(),
@@ -620,7 +618,7 @@ impl Sim {
     /// The engine's own disk executor, on the in-memory storage.
     fn run_disk(&self, i: usize, job: DiskJob) -> DiskResult {
         let n = &self.nodes[i];
-        job.run(n.storage.as_ref(), &n.hashes)
+        job.run(n.storage.as_ref())
     }
 
     /// One message from node `i` on its connection `key`, through the
