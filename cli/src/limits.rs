@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use monsoon_engine::{AddTorrentOptions, DhtSettings, SeedLimits, SessionConfig};
+use monsoon_engine::{
+    AddTorrentOptions, DhtSettings, Encryption, LsdSettings, SeedLimits, SessionConfig,
+};
 
 /// Port, rate and peer limits.
 #[derive(Debug, Clone, clap::Args)]
@@ -26,6 +28,18 @@ pub(crate) struct NetArgs {
     /// Join the DHT through this node instead of the public routers (repeatable).
     #[arg(long, value_name = "HOST:PORT")]
     dht_bootstrap: Vec<String>,
+    /// Message stream encryption (MSE/PE): `prefer` dials encrypted, falls
+    /// back to plaintext and accepts both; `require` uses RC4 only;
+    /// `disable` plaintext only.
+    #[arg(long, value_name = "MODE", default_value = "prefer", value_parser = parse_encryption)]
+    encryption: Encryption,
+    /// Do not look for peers on the local network (BEP 14 local service discovery).
+    #[arg(long)]
+    no_lsd: bool,
+    /// Announce on the local network through the interface with this IPv4
+    /// address (default: the system's choice).
+    #[arg(long, value_name = "IP")]
+    lsd_interface: Option<std::net::Ipv4Addr>,
 }
 
 impl NetArgs {
@@ -37,12 +51,20 @@ impl NetArgs {
         }
         opts.max_upload_rate = self.max_upload_rate;
         opts.max_download_rate = self.max_download_rate;
+        cfg.encryption = self.encryption;
         if !self.no_dht {
             let mut dht = DhtSettings::default();
             if !self.dht_bootstrap.is_empty() {
                 dht.bootstrap.clone_from(&self.dht_bootstrap);
             }
             cfg.dht = Some(dht);
+        }
+        if !self.no_lsd {
+            let mut lsd = LsdSettings::default();
+            if let Some(ip) = self.lsd_interface {
+                lsd.interface_v4 = ip;
+            }
+            cfg.lsd = Some(lsd);
         }
     }
 }
@@ -84,6 +106,18 @@ pub(crate) fn default_state_dir() -> Option<std::path::PathBuf> {
         None => std::env::var_os("HOME")
             .filter(|v| !v.is_empty())
             .map(|h| std::path::PathBuf::from(h).join(".local/state/monsoon")),
+    }
+}
+
+/// `prefer`, `require` or `disable`.
+pub(crate) fn parse_encryption(s: &str) -> Result<Encryption, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "prefer" => Ok(Encryption::Prefer),
+        "require" | "required" => Ok(Encryption::Require),
+        "disable" | "disabled" => Ok(Encryption::Disable),
+        _ => Err(format!(
+            "`{s}` is not an encryption mode (prefer, require, disable)"
+        )),
     }
 }
 
@@ -188,6 +222,16 @@ mod tests {
         assert_eq!(parse_rate("12345"), Ok(12345));
         for bad in ["", "fast", "-1K", "1X", "inf", "NaN", "99999999999G"] {
             assert!(parse_rate(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn encryption_modes() {
+        assert_eq!(parse_encryption("prefer"), Ok(Encryption::Prefer));
+        assert_eq!(parse_encryption("Require"), Ok(Encryption::Require));
+        assert_eq!(parse_encryption("disable"), Ok(Encryption::Disable));
+        for bad in ["", "rc4", "on", "yes"] {
+            assert!(parse_encryption(bad).is_err(), "{bad}");
         }
     }
 

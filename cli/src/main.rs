@@ -5,6 +5,7 @@
 
 mod announce;
 mod create;
+mod dht;
 mod download;
 mod fd_limit;
 mod info;
@@ -39,6 +40,8 @@ enum Command {
     Seed(seed::SeedCmdArgs),
     /// Announce once to every tracker and show what each one answered.
     Announce(announce::AnnounceArgs),
+    /// Run a DHT node: join, look up an info-hash, show the routing table.
+    Dht(dht::DhtArgs),
 }
 
 #[tokio::main]
@@ -52,6 +55,7 @@ async fn main() -> ExitCode {
         Command::Download(args) => download::run(args, fd_limit).await,
         Command::Seed(args) => seed::run(args, fd_limit).await,
         Command::Announce(args) => announce::run(args).await,
+        Command::Dht(args) => dht::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

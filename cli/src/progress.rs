@@ -102,7 +102,8 @@ fn rates_text(s: &Stats) -> String {
     )
 }
 
-/// "3 peers", or with no peer, why not: the attempts made and the last error.
+/// "3 peers" ("3 peers (2 encrypted)" when some are RC4-encrypted), or
+/// with no peer, why not: the attempts made and the last error.
 pub(crate) fn peers_text(s: &Stats) -> String {
     match (&s.last_connect_error, s.peers) {
         (Some((addr, err)), 0) => format!(
@@ -110,6 +111,7 @@ pub(crate) fn peers_text(s: &Stats) -> String {
             s.connect_attempts, s.known_peers
         ),
         (None, 0) if s.known_peers == 0 => "0 peers (no peer address yet)".to_string(),
+        (_, n) if s.encrypted_peers > 0 => format!("{n} peers ({} encrypted)", s.encrypted_peers),
         (_, n) => format!("{n} peers"),
     }
 }

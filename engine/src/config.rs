@@ -5,6 +5,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::encryption::Encryption;
+
 /// Settings for a [`Session`](crate::Session). `Default` gives values fit
 /// for a desktop client; tests shorten the timeouts. A program that knows
 /// its limit on open files calls [`SessionConfig::fit_fd_limit`].
@@ -81,9 +83,16 @@ pub struct SessionConfig {
     /// The DHT (BEP 5): `None` (the default for a library session) runs
     /// none; the `monsoon` command turns it on.
     pub dht: Option<DhtSettings>,
+    /// Local service discovery (BEP 14): announce public torrents on the
+    /// local network and take the peers found there; `None` (the default
+    /// for a library session): off. If its socket cannot be set up, the
+    /// session logs a warning and runs without it.
+    pub lsd: Option<monsoon_tracker::LsdSettings>,
     /// Bytes of pieces kept after reading them for uploads (a piece read
     /// once serves the blocks asked of it next), per session.
     pub read_cache_bytes: usize,
+    /// Message stream encryption (MSE/PE) of peer connections, both ways.
+    pub encryption: Encryption,
 }
 
 impl Default for SessionConfig {
@@ -117,7 +126,9 @@ impl Default for SessionConfig {
             send_timeout: Duration::from_secs(60),
             resume_interval: Duration::from_secs(30),
             read_cache_bytes: 16 << 20,
+            encryption: Encryption::default(),
             dht: None,
+            lsd: None,
         }
     }
 }

@@ -16,6 +16,7 @@
 
 mod config;
 mod driver;
+mod encryption;
 mod error;
 mod handle;
 mod metainfo;
@@ -29,6 +30,7 @@ mod transport;
 
 pub use config::{DhtSettings, SessionConfig};
 pub use driver::announce::TrackerStatus;
+pub use encryption::{Encryption, PeerEncryption};
 pub use error::{EngineError, TorrentError};
 pub use handle::TorrentHandle;
 pub use metainfo::{
@@ -36,6 +38,7 @@ pub use metainfo::{
     MIN_CREATE_PIECE_LENGTH, Magnet, MagnetError, MetaVersion, Metainfo, MetainfoError,
     create_torrent, default_piece_length, is_contained,
 };
+pub use monsoon_tracker::LsdSettings;
 pub use resume::{ResumeData, ResumeError};
 pub use session::{AddTorrentOptions, MAX_PENDING_HANDSHAKES, Session};
 pub use stats::{Stats, TorrentState};

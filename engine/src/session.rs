@@ -14,6 +14,7 @@ use tracing::{Instrument, debug, info_span, warn};
 
 use crate::config::SessionConfig;
 use crate::driver::{self, Inbox, NewConnection, Shared, TorrentTask, Wiring, announce};
+use crate::encryption;
 use crate::error::EngineError;
 use crate::handle::{Registered, Registry, TorrentHandle};
 use crate::metainfo::Metainfo;
@@ -22,7 +23,7 @@ use crate::rate::Limiter;
 use crate::resume::ResumeData;
 use crate::stats::Stats;
 use crate::torrent::{PeerSource, SeedLimits, TorrentCore, TorrentParams};
-use crate::transport::{BoxTransport, Connector, TcpConnector, read_handshake};
+use crate::transport::{BoxTransport, Connector, TcpConnector};
 
 /// How a torrent is added to a session. `Default` downloads every file,
 /// announces to the torrent's trackers and starts at once.
@@ -91,6 +92,8 @@ pub struct Session {
     shared: Shared,
     /// The DHT node, when the configuration asks for one.
     dht: Option<monsoon_dht::Dht>,
+    /// Local service discovery, when the configuration asks for it.
+    lsd: Option<monsoon_tracker::Lsd>,
     accept_task: tokio::task::JoinHandle<()>,
 }
 
@@ -128,6 +131,24 @@ impl Session {
             Some(settings) => Some(start_dht(settings, listen_addr).await?),
             None => None,
         };
+        let lsd = match &cfg.lsd {
+            Some(settings) => {
+                // The random part of the peer id tells our announces
+                // from another session's on this host.
+                let cookie: String = peer_id[8..].iter().map(|b| format!("{b:02x}")).collect();
+                // Without multicast the rest still works: say so, go on.
+                match monsoon_tracker::Lsd::start(settings.clone(), listen_addr.port(), cookie)
+                    .await
+                {
+                    Ok(lsd) => Some(lsd),
+                    Err(e) => {
+                        warn!(error = %e, "local service discovery unavailable");
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
         let accept_task = tokio::spawn(accept_loop(
             listener,
             registry.clone(),
@@ -145,6 +166,7 @@ impl Session {
             pending,
             shared,
             dht,
+            lsd,
             accept_task,
         })
     }
@@ -390,6 +412,7 @@ impl Session {
             upload_limit: opts.max_upload_rate,
             download_limit: opts.max_download_rate,
             resume,
+            lsd: self.lsd.clone(),
             dht: self.dht.clone().map(|d| {
                 let every = self
                     .cfg
@@ -460,12 +483,13 @@ fn spawn_incoming(
         return;
     };
     let limit = cfg.handshake_timeout;
+    let policy = cfg.encryption;
     tokio::spawn(
         async move {
-            let result = route_incoming(stream, addr, registry, limit, connection).await;
+            let result = route_incoming(stream, addr, registry, (policy, limit), connection).await;
             drop(permit);
             if let Err(reason) = result {
-                debug!(reason, "incoming connection dropped");
+                debug!(%reason, "incoming connection dropped");
             }
         }
         .instrument(info_span!("incoming", %addr)),
@@ -507,17 +531,19 @@ async fn accept_loop(
     }
 }
 
-/// Reads an incoming peer's handshake and hands the connection to its torrent.
+/// Reads an incoming peer's handshake (plaintext, or inside MSE as the
+/// policy allows) and hands the connection to its torrent.
 async fn route_incoming(
-    mut stream: BoxTransport,
+    stream: BoxTransport,
     addr: SocketAddr,
     registry: Registry,
-    limit: std::time::Duration,
+    (policy, limit): (encryption::Encryption, std::time::Duration),
     permit: OwnedSemaphorePermit,
-) -> Result<(), &'static str> {
-    let handshake = read_handshake(&mut stream, limit)
+) -> Result<(), String> {
+    let accepted = encryption::accept(stream, &registry, policy, limit)
         .await
-        .map_err(|_| "no valid handshake")?;
+        .map_err(|e| e.to_string())?;
+    let handshake = accepted.theirs;
     let tx = registry
         .lock()
         .ok()
@@ -525,12 +551,13 @@ async fn route_incoming(
         .ok_or("handshake for a torrent we do not have")?;
     tx.send(NewConnection::Incoming {
         addr,
-        stream,
+        stream: accepted.stream,
         handshake,
+        encryption: accepted.encryption,
         permit: Some(permit),
     })
     .await
-    .map_err(|_| "torrent stopped")
+    .map_err(|_| "torrent stopped".to_owned())
 }
 
 /// Binds the DHT node on the UDP port of the listen address, with the

@@ -90,6 +90,9 @@ pub struct Stats {
     pub upload_rate: f64,
     /// Connected peers.
     pub peers: usize,
+    /// Connected peers whose connection is RC4-encrypted (MSE/PE; flag
+    /// `E` in peer lists).
+    pub encrypted_peers: usize,
     /// Peer addresses known and not connected (waiting to be tried, or to
     /// be tried again after a failure).
     pub known_peers: usize,
@@ -135,6 +138,7 @@ impl Stats {
             download_rate: 0.0,
             upload_rate: 0.0,
             peers: 0,
+            encrypted_peers: 0,
             known_peers: 0,
             banned_peers: 0,
             snubbed_peers: 0,

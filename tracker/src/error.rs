@@ -1,4 +1,6 @@
-//! The crate's error type: everything an announce or a scrape can fail with.
+//! The crate's error types: everything an announce or a scrape can fail
+//! with ([`TrackerError`]), and why a local service discovery datagram is
+//! not used ([`LsdError`], a small `Copy` kind that `TrackerError` wraps).
 
 use std::io;
 
@@ -6,6 +8,9 @@ use std::io;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TrackerError {
+    /// A local service discovery datagram is not a usable announce.
+    #[error("local service discovery: {0}")]
+    Lsd(#[from] LsdError),
     /// The tracker answered with a `failure reason` (HTTP) or an error
     /// packet (UDP); this is its text.
     #[error("tracker failure: {0}")]
@@ -103,4 +108,28 @@ pub enum TrackerError {
     /// Every tracker in every tier failed; each one's URL and error.
     #[error("all {} trackers failed", .0.len())]
     AllFailed(Vec<(String, TrackerError)>),
+}
+
+/// Why a received datagram is not an announce we can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LsdError {
+    /// Longer than [`MAX_LSD_DATAGRAM`](crate::MAX_LSD_DATAGRAM).
+    #[error("LSD datagram of {0} bytes is too long")]
+    TooLong(usize),
+    /// Not ASCII text, or not ended by an empty line.
+    #[error("LSD datagram is not an HTTP-like request")]
+    Malformed,
+    /// The request line is not `BT-SEARCH * HTTP/1.1`.
+    #[error("not a BT-SEARCH request")]
+    NotBtSearch,
+    /// No `Port` header, or one that is not a port number from 1 to 65535.
+    #[error("missing or invalid Port header")]
+    BadPort,
+    /// An `Infohash` header that is not 40 hex digits.
+    #[error("invalid Infohash header")]
+    BadInfohash,
+    /// No `Infohash` header.
+    #[error("no Infohash header")]
+    NoInfohash,
 }

@@ -15,6 +15,9 @@
 //!   kept for a minute, IPv4 and IPv6), [`Tracker`] for either, and
 //!   [`TrackerList`] over tiers.
 //! - The engine talks to an [`Announcer`], so it can be tested with a fake.
+//! - Local Service Discovery (BEP 14), the tracker of the local network:
+//!   [`encode_lsd`]/[`parse_lsd`] and the sans-IO [`LsdCore`] (what to
+//!   announce when, what to believe), run on multicast sockets by [`Lsd`].
 //!
 //! It does not re-announce on a timer (the engine does, from
 //! [`AnnounceResponse::interval`]) and does not resolve DNS names found in
@@ -42,6 +45,8 @@ mod config;
 mod error;
 mod http;
 mod list;
+mod lsd;
+mod lsd_socket;
 mod request;
 mod response;
 mod tier;
@@ -52,6 +57,11 @@ pub use config::{ClientConfig, DEFAULT_MAX_BODY, DEFAULT_MAX_REDIRECTS, UDP_BASE
 pub use error::TrackerError;
 pub use http::HttpTracker;
 pub use list::{AnnounceFuture, Announcer, Tracker, TrackerList, TrackerResult};
+pub use lsd::{
+    LSD_GROUP_V4, LSD_GROUP_V6, LSD_PORT, LsdAnnounce, LsdConfig, LsdCore, LsdError, LsdReceived,
+    MAX_LSD_DATAGRAM, MAX_LSD_SOURCES, encode_lsd, parse_lsd,
+};
+pub use lsd_socket::{Lsd, LsdPeers, LsdSettings};
 pub use request::{
     AnnounceRequest, Event, announce_url, percent_encode, percent_encode_into, scrape_query_url,
     scrape_url,

@@ -3,13 +3,17 @@
 has passed its hash check: the bench's libtorrent reference client.
 
   lt_download.py (--torrent F | --magnet URI) --save-path DIR --port P
-                 [--max-seconds N] [--for-seconds N]
+                 [--max-seconds N] [--for-seconds N] [--peer HOST:PORT]
+                 [--forced-encryption] [--lsd]
 
 Run with Debian's /usr/bin/python3 (python3-libtorrent). 127.0.0.1 only; no
-DHT, LSD, UPnP, NAT-PMP or uTP. Exits 1 if the download is not finished
-within --max-seconds. With --for-seconds N it instead downloads for N
+DHT, UPnP, NAT-PMP or uTP, and no LSD unless --lsd. Exits 1 if the download
+is not finished within --max-seconds. With --for-seconds N it instead downloads for N
 seconds from the first payload byte, prints `downloaded BYTES SECONDS` and
-exits 0 (to measure a seeder's rate limit).
+exits 0 (to measure a seeder's rate limit). --peer connects to that peer
+besides the trackers' (repeat it for more); --forced-encryption makes and
+accepts RC4-encrypted (MSE/PE) connections only (pe_forced both ways,
+allowed_enc_level pe_rc4).
 """
 
 import argparse
@@ -27,14 +31,26 @@ def main():
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--max-seconds", type=float, default=600.0)
     p.add_argument("--for-seconds", type=float, default=0.0)
+    p.add_argument("--peer", action="append", default=[])
+    p.add_argument("--forced-encryption", action="store_true")
+    p.add_argument("--lsd", action="store_true")
     args = p.parse_args()
 
+    forced = {}
+    if args.forced_encryption:
+        forced = {
+            "out_enc_policy": int(lt.enc_policy.pe_forced),
+            "in_enc_policy": int(lt.enc_policy.pe_forced),
+            "allowed_enc_level": int(lt.enc_level.pe_rc4),
+            "prefer_rc4": True,
+        }
     ses = lt.session(
         {
+            **forced,
             "listen_interfaces": "127.0.0.1:%d" % args.port,
             "outgoing_interfaces": "127.0.0.1",
             "enable_dht": False,
-            "enable_lsd": False,
+            "enable_lsd": args.lsd,
             "enable_upnp": False,
             "enable_natpmp": False,
             "enable_outgoing_utp": False,
@@ -50,9 +66,21 @@ def main():
         atp.ti = lt.torrent_info(args.torrent)
     atp.save_path = args.save_path
     handle = ses.add_torrent(atp)
+    peers = []
+    for peer in args.peer:
+        host, port = peer.rsplit(":", 1)
+        peers.append((host, int(port)))
+    for peer in peers:
+        handle.connect_peer(peer)
     deadline = time.monotonic() + args.max_seconds
+    next_connect = time.monotonic() + 2.0
     first = None
     while time.monotonic() < deadline:
+        if peers and time.monotonic() >= next_connect and handle.status().num_peers == 0:
+            # The peer may not have been listening yet: ask again.
+            for peer in peers:
+                handle.connect_peer(peer)
+            next_connect = time.monotonic() + 2.0
         if args.for_seconds > 0:
             got = handle.status().total_payload_download
             now = time.monotonic()

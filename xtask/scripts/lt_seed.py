@@ -10,7 +10,8 @@ first.
   lt_seed.py --torrent F --save-path DIR --port P [--seed-mode] [--trust]
              [--upload-limit BYTES_PER_S] [--max-seconds N]
              [--dht [--dht-node HOST:PORT]...] [--peer IP:PORT]...
-             [--partial [--download-limit BYTES_PER_S]] [--no-pex]
+             [--partial [--download-limit BYTES_PER_S]] [--no-pex] [--lsd]
+             [--forced-encryption]
 
 --dht runs libtorrent's DHT node on the same port (127.0.0.1 only, the
 routing and search restrictions for local addresses off), joined through
@@ -19,11 +20,14 @@ connects to those peers as well (for a swarm without a tracker).
 --partial: the data may be incomplete; `ready` comes once it is checked,
 and the missing pieces are downloaded (at most --download-limit).
 --no-pex turns PEX off for the torrent (it neither tells nor listens).
+--lsd turns local service discovery on (BEP 14, on the 127.0.0.1 interface).
 
 --seed-mode trusts that the data is complete (no initial check); libtorrent
 then hashes each piece the first time a peer asks for it. --trust goes
 further: every piece counts as already verified and hash checks are off, so
 a copy with damaged bytes is served as it is (the corrupt-seeder scenario).
+--forced-encryption sets out_enc_policy and in_enc_policy to pe_forced and
+allowed_enc_level to pe_rc4: only RC4-encrypted (MSE/PE) peers, both ways.
 """
 
 import argparse
@@ -48,11 +52,23 @@ def parse_args():
     p.add_argument("--peer", action="append", default=[])
     p.add_argument("--partial", action="store_true")
     p.add_argument("--no-pex", action="store_true")
+    p.add_argument("--lsd", action="store_true")
     p.add_argument("--download-limit", type=int, default=0)
+    p.add_argument("--forced-encryption", action="store_true")
     return p.parse_args()
 
 
-def make_session(port, trust, dht=False):
+def forced_encryption():
+    """Settings that accept and make RC4-encrypted connections only."""
+    return {
+        "out_enc_policy": int(lt.enc_policy.pe_forced),
+        "in_enc_policy": int(lt.enc_policy.pe_forced),
+        "allowed_enc_level": int(lt.enc_level.pe_rc4),
+        "prefer_rc4": True,
+    }
+
+
+def make_session(port, trust, dht=False, forced=False, lsd=False):
     settings = lt.high_performance_seed()
     settings.update(
         {
@@ -63,7 +79,7 @@ def make_session(port, trust, dht=False):
             "dht_restrict_search_ips": False,
             "dht_announce_interval": 5,
             "dht_bootstrap_nodes": "",
-            "enable_lsd": False,
+            "enable_lsd": lsd,
             "enable_upnp": False,
             "enable_natpmp": False,
             "enable_outgoing_utp": False,
@@ -72,6 +88,7 @@ def make_session(port, trust, dht=False):
             "announce_to_all_trackers": True,
             "announce_to_all_tiers": True,
             "disable_hash_checks": trust,
+            **(forced_encryption() if forced else {}),
             "alert_mask": lt.alert.category_t.error_notification
             | lt.alert.category_t.status_notification,
         }
@@ -92,7 +109,9 @@ def status_line(handle):
 
 def main():
     args = parse_args()
-    ses = make_session(args.port, args.trust, args.dht)
+    ses = make_session(
+        args.port, args.trust, args.dht, args.forced_encryption, args.lsd
+    )
     for node in args.dht_node:
         host, port = node.rsplit(":", 1)
         ses.add_dht_node((host, int(port)))

@@ -11,6 +11,11 @@
 //! `--profile` instead runs each client once under `strace -f -c` (syscalls
 //! per MiB) and once under `perf record` (CPU by thread, binary, function).
 //!
+//! `--encryption` measures what MSE/PE costs instead: monsoon as it is
+//! (`prefer`: against libtorrent's defaults, an encrypted handshake and a
+//! plaintext payload) and `monsoon-rc4` (`--encryption require`: RC4 on
+//! every byte), alternating, from one libtorrent seeder.
+//!
 //! The libtorrent seeders run in seed mode with every piece trusted, so they
 //! serve from the page cache without hashing; the data is read once before
 //! the first run so it is in the page cache.
@@ -34,6 +39,8 @@ enum Bencher {
     Libtorrent,
     /// `rqbit download --exit-on-finish`.
     Rqbit,
+    /// `monsoon download --encryption require` (RC4 both ways).
+    MonsoonRc4(std::path::PathBuf),
 }
 
 impl Bencher {
@@ -42,6 +49,7 @@ impl Bencher {
             Bencher::Known(c) => c.name(),
             Bencher::Libtorrent => "libtorrent",
             Bencher::Rqbit => "rqbit",
+            Bencher::MonsoonRc4(_) => "monsoon-rc4",
         }
     }
 
@@ -56,6 +64,11 @@ impl Bencher {
                     .arg("--save-path")
                     .arg(out)
                     .args(["--port", &port.to_string()]);
+                Ok(c)
+            }
+            Bencher::MonsoonRc4(bin) => {
+                let mut c = Client::Monsoon(bin.clone()).download_cmd(torrent, out, port, &[])?;
+                c.args(["--encryption", "require"]);
                 Ok(c)
             }
             Bencher::Rqbit => {
@@ -86,6 +99,8 @@ struct Options {
     upload: bool,
     /// `--limit`: the upload limit whose accuracy `--upload` checks.
     limit: u64,
+    /// `--encryption`: monsoon plaintext against monsoon with RC4.
+    encryption: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options> {
@@ -95,6 +110,7 @@ fn parse(args: &[String]) -> Result<Options> {
         profile: false,
         upload: false,
         limit: 8 << 20,
+        encryption: false,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -110,8 +126,9 @@ fn parse(args: &[String]) -> Result<Options> {
             "--profile" => opts.profile = true,
             "--upload" => opts.upload = true,
             "--limit" => opts.limit = value()?.max(1),
+            "--encryption" => opts.encryption = true,
             other => bail!(
-                "unknown bench option `{other}` (expected --runs N, --size-mib N, --profile, --upload, --limit BYTES_PER_S)"
+                "unknown bench option `{other}` (expected --runs N, --size-mib N, --profile, --upload, --limit BYTES_PER_S, --encryption)"
             ),
         }
     }
@@ -136,10 +153,15 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             None
         }
     };
-    clients.push(Bencher::Known(Client::Aria2));
-    clients.push(Bencher::Libtorrent);
-    if cmd::have("rqbit") {
-        clients.push(Bencher::Rqbit);
+    if opts.encryption {
+        let bin = monsoon.clone().context("--encryption needs monsoon")?;
+        clients.push(Bencher::MonsoonRc4(bin));
+    } else {
+        clients.push(Bencher::Known(Client::Aria2));
+        clients.push(Bencher::Libtorrent);
+        if cmd::have("rqbit") {
+            clients.push(Bencher::Rqbit);
+        }
     }
 
     let work = e2e::fresh_dir("bench")?;
@@ -186,6 +208,14 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             "\none libtorrent seeder, {} MiB, {} runs each:\n{table}",
             opts.size_mib, opts.runs
         );
+    }
+    if opts.encryption {
+        println!("{report}");
+        println!(
+            "command: cargo xtask bench --encryption --runs {} --size-mib {}",
+            opts.runs, opts.size_mib
+        );
+        return Ok(());
     }
     {
         let before = tracker.seeders(&facts.info_hash)?;

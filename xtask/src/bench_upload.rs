@@ -175,7 +175,12 @@ pub(crate) fn run(monsoon: &Path, runs: usize, size_mib: u64, limit: u64) -> Res
         .arg(&torrent)
         .arg("-d")
         .arg(&data)
-        .args(["--port", &e2e::free_port()?.to_string()])
+        .args([
+            "--port",
+            &e2e::free_port()?.to_string(),
+            "--no-dht",
+            "--no-lsd",
+        ])
         .args(["--max-upload-rate", &limit.to_string()]);
     let mut seeder = Proc::spawn("monsoon seed (limited)", &mut seeder, &dir.join("seed.log"))?;
     wait_log(&mut seeder, "listening on")?;
@@ -221,11 +226,12 @@ fn start(s: Server, monsoon: &Path, torrent: &Path, data: &Path, dir: &Path) -> 
         Server::Monsoon => {
             let mut c = Command::new(monsoon);
             c.env("XDG_STATE_HOME", dir.join("state"));
-            c.arg("seed")
-                .arg(torrent)
-                .arg("-d")
-                .arg(data)
-                .args(["--port", &e2e::free_port()?.to_string()]);
+            c.arg("seed").arg(torrent).arg("-d").arg(data).args([
+                "--port",
+                &e2e::free_port()?.to_string(),
+                "--no-dht",
+                "--no-lsd",
+            ]);
             let mut p = Proc::spawn("monsoon seed", &mut c, &log)?;
             wait_log(&mut p, "listening on")?;
             Running::Proc(p)

@@ -30,7 +30,7 @@ fn the_soft_open_file_limit_is_raised_to_the_hard_one() {
         .arg("ulimit -S -n 100 && exec \"$0\" \"$@\"")
         .arg(env!("CARGO_BIN_EXE_monsoon"))
         .args(["download", "c.torrent", "-o", "out", "--port", "0"])
-        .args(["--no-trackers", "--quiet"])
+        .args(["--no-trackers", "--no-dht", "--no-lsd", "--quiet"])
         .current_dir(&dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -24,8 +24,18 @@ fn refused_by_every_command(tag: &str, target: &str, message: &str) {
             "--port",
             "0",
             "--no-trackers",
+            "--no-dht",
+            "--no-lsd",
         ],
-        &["seed", target, "--port", "0", "--no-trackers"],
+        &[
+            "seed",
+            target,
+            "--port",
+            "0",
+            "--no-trackers",
+            "--no-dht",
+            "--no-lsd",
+        ],
     ] {
         let out = monsoon_bounded(&dir, args, Stdio::null(), FAST);
         let err = fails(&out);

@@ -2,6 +2,7 @@
 
 mod announce;
 mod create;
+mod dht;
 mod fd_limit;
 mod info;
 mod input;

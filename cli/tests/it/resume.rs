@@ -27,7 +27,16 @@ fn resume_files_never_claim_a_piece_that_a_kill_lost() {
         .unwrap()
         .port();
     let seeder = Command::new(env!("CARGO_BIN_EXE_monsoon"))
-        .args(["seed", "t.torrent", "-d", "src", "--no-trackers", "--quiet"])
+        .args([
+            "seed",
+            "t.torrent",
+            "-d",
+            "src",
+            "--no-trackers",
+            "--no-dht",
+            "--no-lsd",
+            "--quiet",
+        ])
         .args(["--port", &port.to_string(), "--max-upload-rate", "1M"])
         .current_dir(&dir)
         .env("XDG_STATE_HOME", dir.join(".seed-state"))
@@ -48,6 +57,8 @@ fn resume_files_never_claim_a_piece_that_a_kill_lost() {
                 "-o",
                 "out",
                 "--no-trackers",
+                "--no-dht",
+                "--no-lsd",
                 "--quiet",
                 "--port",
                 "0",

@@ -40,6 +40,8 @@ fn damaged_data_is_refused_with_the_file_named() {
         "--port",
         "0",
         "--no-trackers",
+        "--no-dht",
+        "--no-lsd",
     ];
     let err = fails(&monsoon(&dir, &args));
     assert!(
@@ -71,6 +73,8 @@ fn seed_serves_a_download_then_stops_at_its_seed_time() {
         "--port",
         &port,
         "--no-trackers",
+        "--no-dht",
+        "--no-lsd",
         "--seed-time",
         "4s",
     ];
@@ -92,6 +96,8 @@ fn seed_serves_a_download_then_stops_at_its_seed_time() {
             "-o",
             "out",
             "--no-trackers",
+            "--no-dht",
+            "--no-lsd",
             "--port",
             "0",
             "--peer",

@@ -14,6 +14,7 @@ pub(crate) mod announce;
 mod connect;
 mod dht;
 pub(crate) mod disk;
+mod lsd;
 pub(crate) mod peer;
 
 use std::collections::HashMap;
@@ -29,6 +30,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until, timeout};
 
 use crate::config::SessionConfig;
+use crate::encryption::{Dialled, Limits, PeerEncryption};
 use crate::error::EngineError;
 use crate::priorities::piece_priorities;
 use crate::rate::Limiter;
@@ -87,7 +89,7 @@ pub(crate) enum NewConnection {
     /// connection budget).
     Outgoing {
         addr: SocketAddr,
-        result: Result<(BoxTransport, Handshake), ConnectError>,
+        result: Result<Dialled, ConnectError>,
         permit: Option<OwnedSemaphorePermit>,
     },
     /// A peer that dialled us; its handshake named this torrent.
@@ -95,6 +97,7 @@ pub(crate) enum NewConnection {
         addr: SocketAddr,
         stream: BoxTransport,
         handshake: Handshake,
+        encryption: PeerEncryption,
         permit: Option<OwnedSemaphorePermit>,
     },
 }
@@ -137,6 +140,8 @@ pub(crate) struct Wiring {
     /// Where to keep the torrent's resume data, and what a resume file
     /// read at start said (for the first check).
     pub(crate) resume: Option<(std::path::PathBuf, Option<crate::resume::ResumeData>)>,
+    /// The session's local service discovery.
+    pub(crate) lsd: Option<monsoon_tracker::Lsd>,
     /// The session's DHT node, how often to announce, and our port.
     pub(crate) dht: Option<(monsoon_dht::Dht, Duration, u16)>,
     /// The tracker client, if the torrent announces.
@@ -166,6 +171,10 @@ pub(crate) struct TorrentTask {
     dht_allowed: Arc<std::sync::atomic::AtomicBool>,
     dht: Option<monsoon_dht::Dht>,
     dht_task: Option<JoinHandle<()>>,
+    /// Peers local service discovery finds (announced while `dht_allowed`:
+    /// the same rule, public and active).
+    lsd_rx: Option<mpsc::Receiver<Vec<SocketAddr>>>,
+    lsd_task: Option<JoinHandle<()>>,
     /// Each connected peer's address.
     peer_addrs: HashMap<PeerKey, SocketAddr>,
     /// The resume file, when the next save is due, and what the last save
@@ -224,6 +233,14 @@ impl TorrentTask {
             }
             None => (None, None, None),
         };
+        let (lsd_rx, lsd_task) = match wiring.lsd {
+            Some(service) => {
+                let (tx, rx) = mpsc::channel(16);
+                let task = lsd::spawn(service, core.info_hash(), dht_allowed.clone(), tx);
+                (Some(rx), Some(task))
+            }
+            None => (None, None),
+        };
         let timers = PeerTimers {
             idle: wiring.cfg.idle_timeout,
             keepalive: wiring.cfg.keepalive_interval,
@@ -262,6 +279,8 @@ impl TorrentTask {
             dht_allowed,
             dht,
             dht_task,
+            lsd_rx,
+            lsd_task,
             peer_addrs: HashMap::new(),
             meta_slot: wiring.meta_slot,
             next_save: first_save,
@@ -347,6 +366,9 @@ impl TorrentTask {
                 }
                 Some(addrs) = recv_opt(&mut self.dht_rx) => {
                     self.core.add_peers(now(), &addrs, PeerSource::Dht);
+                }
+                Some(addrs) = recv_opt(&mut self.lsd_rx) => {
+                    self.core.add_peers(now(), &addrs, PeerSource::Lsd);
                 }
                 _ = sleep_until(deadline.map_or_else(far_future, Instant::from_std)) => {
                     self.core.handle_timeout(now());
@@ -439,24 +461,40 @@ impl TorrentTask {
     }
 
     fn on_connection(&mut self, conn: NewConnection) {
-        let (addr, stream, theirs, direction, permit) = match conn {
+        let (addr, stream, theirs, encryption, direction, permit) = match conn {
             NewConnection::Outgoing {
                 addr,
                 result,
                 permit,
             } => match result {
-                Ok((stream, hs)) => (addr, stream, hs, Direction::Outgoing, permit),
+                Ok(d) => (
+                    addr,
+                    d.stream,
+                    d.theirs,
+                    d.encryption,
+                    Direction::Outgoing,
+                    permit,
+                ),
                 Err(e) => return self.core.handle_connect_failed(now(), addr, e),
             },
             NewConnection::Incoming {
                 addr,
                 stream,
                 handshake,
+                encryption,
                 permit,
-            } => (addr, stream, handshake, Direction::Incoming, permit),
+            } => (
+                addr,
+                stream,
+                handshake,
+                encryption,
+                Direction::Incoming,
+                permit,
+            ),
         };
         // A refused connection is dropped here (closing it).
         if let Ok(key) = self.core.handle_connected(now(), addr, direction, &theirs) {
+            self.core.set_peer_encryption(key, encryption);
             let conn = PeerConn {
                 key,
                 addr,
@@ -485,7 +523,13 @@ impl TorrentTask {
                             addr,
                             self.connector.clone(),
                             self.our_handshake,
-                            (self.cfg.connect_timeout, self.cfg.handshake_timeout),
+                            (
+                                self.cfg.encryption,
+                                Limits {
+                                    connect: self.cfg.connect_timeout,
+                                    handshake: self.cfg.handshake_timeout,
+                                },
+                            ),
                             (half_open, peer),
                             self.inbox.connections_tx.clone(),
                         ),
@@ -570,6 +614,9 @@ impl TorrentTask {
         })
         .await;
         if let Some(task) = self.dht_task.take() {
+            task.abort();
+        }
+        if let Some(task) = self.lsd_task.take() {
             task.abort();
         }
         if let Some((tx, task)) = self.tracker.take() {

@@ -12,6 +12,7 @@ use tracing::debug;
 use super::peer::PeerState;
 use super::reason::{CloseReason, ConnectError, Direction, PeerEnd};
 use super::{Action, MAX_DEPARTED, TorrentCore};
+use crate::encryption::PeerEncryption;
 
 /// The `reqq` we advertise: requests we queue per peer.
 pub(super) const OUR_REQQ: u32 = 250;
@@ -105,8 +106,34 @@ impl TorrentCore {
             }
         }
         self.send(key, first);
-        self.stats.peers = self.peers.len();
+        self.count_peers();
         Ok(key)
+    }
+
+    /// How the connection of `key` is carried (MSE/PE or plaintext), as
+    /// the driver established it; call right after
+    /// [`handle_connected`](Self::handle_connected). Counted in
+    /// [`Stats::encrypted_peers`](crate::Stats::encrypted_peers).
+    pub fn set_peer_encryption(&mut self, key: PeerKey, encryption: PeerEncryption) {
+        if let Some(p) = self.peers.get_mut(&key) {
+            p.encryption = encryption;
+        }
+        self.count_peers();
+    }
+
+    /// How the connection of `key` is carried, while it is connected.
+    pub fn peer_encryption(&self, key: PeerKey) -> Option<PeerEncryption> {
+        self.peers.get(&key).map(|p| p.encryption)
+    }
+
+    /// Updates the peer counts in the stats.
+    pub(super) fn count_peers(&mut self) {
+        self.stats.peers = self.peers.len();
+        self.stats.encrypted_peers = self
+            .peers
+            .values()
+            .filter(|p| p.encryption == PeerEncryption::Rc4)
+            .count();
     }
 
     /// A second connection to a peer we are connected to: whether to keep
@@ -210,7 +237,7 @@ impl TorrentCore {
         if self.departed.len() > MAX_DEPARTED {
             self.departed.pop_front();
         }
-        self.stats.peers = self.peers.len();
+        self.count_peers();
     }
 
     /// Queues messages for a peer.

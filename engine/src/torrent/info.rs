@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use super::TorrentCore;
 use super::reason::Direction;
+use crate::encryption::PeerEncryption;
 
 /// One connected peer, as a user interface shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,8 +33,12 @@ pub struct PeerInfo {
     pub peer_interested: bool,
     /// It unchoked us but stopped sending what we asked for.
     pub snubbed: bool,
-    /// The connection is encrypted (MSE/PE).
+    /// The connection is RC4-encrypted (MSE/PE): flag `E`.
     pub encrypted: bool,
+    /// How the connection is carried: plaintext, an encrypted handshake
+    /// with a plaintext payload (flag `e`), or RC4 (`E`); see
+    /// [`PeerEncryption::flag`].
+    pub encryption: PeerEncryption,
 }
 
 impl TorrentCore {
@@ -54,7 +59,8 @@ impl TorrentCore {
                 peer_choking: p.peer_choking,
                 peer_interested: p.peer_interested,
                 snubbed: p.snubbed,
-                encrypted: p.encrypted,
+                encrypted: p.encryption == PeerEncryption::Rc4,
+                encryption: p.encryption,
             })
             .collect()
     }

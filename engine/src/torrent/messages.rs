@@ -22,8 +22,10 @@ impl TorrentCore {
         let Some(p) = self.peers.get_mut(&key) else {
             return;
         };
-        // Bitfield / have-all / have-none must come first, but the extension
-        // handshake may precede them (libtorrent sends it first).
+        // Bitfield / have-all / have-none come first (the extension
+        // handshake may precede them: libtorrent sends it first). One that
+        // comes later adds pieces, as `have`s would: aria2c sends a bitfield
+        // again mid-connection, and pieces are never taken back.
         let fresh = p.fresh;
         if !matches!(msg, Message::Extended { .. }) {
             p.fresh = false;
@@ -55,26 +57,23 @@ impl TorrentCore {
                 self.after_availability(key);
             }
             Message::Bitfield(bytes) => {
-                if !fresh {
-                    return self.close_peer(key, CloseReason::LateBitfield);
-                }
                 match Bitfield::from_bytes(&bytes, self.geometry.piece_count()) {
-                    Ok(bits) => {
+                    Ok(bits) if fresh => {
                         p.have_count = bits.count_ones();
                         self.picker.on_bitfield(key, &bits);
-                        self.after_availability(key);
                     }
-                    Err(_) => self.close_peer(key, CloseReason::BadBitfield),
+                    Ok(bits) => self.add_pieces(key, &bits),
+                    Err(_) => return self.close_peer(key, CloseReason::BadBitfield),
                 }
-            }
-            Message::HaveAll | Message::HaveNone if !fresh => {
-                self.close_peer(key, CloseReason::LateBitfield);
+                self.after_availability(key);
             }
             Message::HaveAll => {
                 p.have_count = self.geometry.piece_count();
                 self.picker.on_have_all(key);
                 self.after_availability(key);
             }
+            // Late, it takes nothing back.
+            Message::HaveNone if !fresh => {}
             Message::HaveNone => self.picker.on_have_none(key),
             Message::Request(r) => self.on_request(key, r),
             Message::Piece { index, begin, data } => self.on_piece_data(key, index, begin, data),
@@ -97,6 +96,21 @@ impl TorrentCore {
     }
 
     /// After a have/bitfield: maybe interested now; maybe a seed while we seed.
+    /// Records that `key` has the pieces of `bits` as well (a late
+    /// bitfield: a batch of `have`s).
+    pub(super) fn add_pieces(&mut self, key: PeerKey, bits: &Bitfield) {
+        let mut added = 0;
+        for piece in bits.iter_ones() {
+            if !self.picker.peer_has(key, piece) {
+                self.picker.on_have(key, piece);
+                added += 1;
+            }
+        }
+        if let Some(p) = self.peers.get_mut(&key) {
+            p.have_count += added;
+        }
+    }
+
     fn after_availability(&mut self, key: PeerKey) {
         let Some(p) = self.peers.get(&key) else {
             return;

@@ -38,6 +38,8 @@ const MAX_STASHED_HAVES: usize = 1 << 16;
 #[derive(Debug, Default)]
 struct Stash {
     bitfield: Option<Bytes>,
+    /// The last bitfield sent after another message (its pieces are added).
+    late_bitfield: Option<Bytes>,
     have_all: bool,
     haves: Vec<u32>,
 }
@@ -103,9 +105,7 @@ impl TorrentCore {
             Message::Unchoke => p.peer_choking = false,
             Message::Interested => p.peer_interested = true,
             Message::NotInterested => p.peer_interested = false,
-            Message::Bitfield(_) | Message::HaveAll | Message::HaveNone if !fresh => {
-                self.close_peer(key, CloseReason::LateBitfield);
-            }
+            Message::Bitfield(b) if !fresh => stash.late_bitfield = Some(b),
             Message::Bitfield(b) => stash.bitfield = Some(b),
             Message::HaveAll => stash.have_all = true,
             Message::HaveNone => {}
@@ -319,6 +319,16 @@ impl TorrentCore {
                 return self.close_peer(key, CloseReason::HaveOutOfRange);
             }
             self.picker.on_have(key, i);
+        }
+        if let Some(b) = stash.late_bitfield {
+            match Bitfield::from_bytes(&b, n) {
+                Ok(bits) => {
+                    for i in bits.iter_ones() {
+                        self.picker.on_have(key, i);
+                    }
+                }
+                Err(_) => return self.close_peer(key, CloseReason::BadBitfield),
+            }
         }
         let count = (0..n).filter(|&i| self.picker.peer_has(key, i)).count() as u32;
         if let Some(p) = self.peers.get_mut(&key) {

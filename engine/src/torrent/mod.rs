@@ -482,7 +482,7 @@ impl TorrentCore {
 
     /// Updates the counters of [`Stats`] that are not kept as they change.
     fn refresh_stats(&mut self) {
-        self.stats.peers = self.peers.len();
+        self.count_peers();
         self.stats.known_peers = self.list.idle_count();
         self.stats.banned_peers = self.list.banned_count();
         self.stats.snubbed_peers = self.peers.values().filter(|p| p.snubbed).count();

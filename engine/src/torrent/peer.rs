@@ -10,6 +10,7 @@ use monsoon_piece::{BLOCK_LEN, Block};
 use monsoon_wire::BlockRef;
 
 use super::reason::Direction;
+use crate::encryption::PeerEncryption;
 
 /// How many requests a peer queues when it does not say (`reqq`).
 pub(super) const DEFAULT_REQQ: usize = 250;
@@ -68,8 +69,8 @@ pub(super) struct PeerState {
     pub(super) allowed_fast: Vec<u32>,
     /// The tick of its last optimistic unchoke (0: never).
     pub(super) optimistic_at: u64,
-    /// The connection is encrypted (MSE/PE).
-    pub(super) encrypted: bool,
+    /// How the connection is carried (told by the driver).
+    pub(super) encryption: PeerEncryption,
     /// What its extension handshake said.
     pub(super) ext: super::ext::PeerExt,
     /// Peer exchange: the addresses we told it about, and when it last
@@ -113,7 +114,7 @@ impl PeerState {
             uploaded_since_unchoke: 0,
             allowed_fast: Vec::new(),
             optimistic_at: 0,
-            encrypted: false,
+            encryption: PeerEncryption::None,
             ext: super::ext::PeerExt::default(),
             pex_sent: std::collections::BTreeSet::new(),
             pex_heard: None,

@@ -43,6 +43,8 @@ pub enum PeerSource {
     Dht,
     /// Peer exchange.
     Pex,
+    /// Local service discovery (a peer on the local network).
+    Lsd,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

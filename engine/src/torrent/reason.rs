@@ -21,8 +21,6 @@ pub enum CloseReason {
     WrongInfoHash,
     /// A bitfield whose length or spare bits do not fit the torrent.
     BadBitfield,
-    /// A bitfield, have-all or have-none after the first message.
-    LateBitfield,
     /// A `have` for a piece past the end of the torrent.
     HaveOutOfRange,
     /// A block that is not one of the torrent's blocks.
@@ -72,7 +70,6 @@ impl CloseReason {
             self,
             CloseReason::WrongInfoHash
                 | CloseReason::BadBitfield
-                | CloseReason::LateBitfield
                 | CloseReason::HaveOutOfRange
                 | CloseReason::BlockOutOfRange
                 | CloseReason::UnrequestedBlock
@@ -89,7 +86,6 @@ impl CloseReason {
         match self {
             CloseReason::WrongInfoHash => "handshake for another torrent",
             CloseReason::BadBitfield => "bitfield of the wrong length",
-            CloseReason::LateBitfield => "bitfield after the first message",
             CloseReason::HaveOutOfRange => "have for a piece outside the torrent",
             CloseReason::BlockOutOfRange => "piece data that is not one of our blocks",
             CloseReason::UnrequestedBlock => "piece data we did not request",
@@ -194,6 +190,9 @@ pub enum ConnectError {
     /// progress) as it may. Not held against the address.
     #[error("session connection limit reached")]
     LimitReached,
+    /// The encrypted handshake (MSE/PE) failed.
+    #[error("encrypted handshake: {0}")]
+    Encryption(monsoon_mse::MseError),
 }
 
 impl From<&io::Error> for ConnectError {

@@ -1,6 +1,8 @@
 //! monsoon-engine integration tests (one binary).
 mod core;
+mod encryption;
 mod listener;
+mod lsd;
 mod resume;
 mod session;
 mod sim;

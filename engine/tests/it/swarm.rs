@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use monsoon_engine::{AddTorrentOptions, CloseReason, Session, SessionConfig, Stats, TorrentState};
+use monsoon_engine::{
+    AddTorrentOptions, CloseReason, Encryption, Session, SessionConfig, Stats, TorrentState,
+};
 
 use crate::support::{
     Fault, Seeder, TestTorrent, assert_same_files, make_torrent, seeder, temp_dir,
@@ -17,6 +19,9 @@ const LIMIT: Duration = Duration::from_secs(60);
 fn config(root: &Path) -> SessionConfig {
     let mut cfg = SessionConfig::new(root);
     cfg.listen_addr = "127.0.0.1:0".parse().unwrap();
+    // The scripted seeders speak plaintext only: dial them so, without the
+    // encrypted attempt first (tests/it/encryption.rs covers that retry).
+    cfg.encryption = Encryption::Disable;
     cfg.snub_timeout = Duration::from_secs(2);
     cfg.idle_timeout = Duration::from_secs(20);
     cfg

@@ -10,9 +10,12 @@
 //! - `list`: BEP 12 fall-through, promotion, skipped schemes, the
 //!   `Announcer` trait.
 //! - `props`: property tests of the parsers and encoders.
+//! - `lsd`: local service discovery's format (against libtorrent's), its
+//!   errors and the core's timing and rate limits.
 
 mod http;
 mod list;
+mod lsd;
 mod opentracker;
 mod props;
 mod support;

@@ -35,15 +35,37 @@ impl Drop for OpenTracker {
     }
 }
 
-/// A port free for both TCP and UDP on 127.0.0.1 at the time of the call.
+/// A port free for both TCP and UDP on 127.0.0.1 at the time of the call,
+/// never the same twice in this process. opentracker listens with
+/// `SO_REUSEPORT`, so two of them started on one port by tests running in
+/// parallel would share it (and answer from each other's whitelist).
 fn free_port() -> u16 {
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
     loop {
         let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = tcp.local_addr().unwrap().port();
-        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_err() {
+            continue;
+        }
+        let mut given = GIVEN.lock().unwrap();
+        if !given.contains(&port) {
+            given.push(port);
             return port;
         }
     }
+}
+
+/// How many sockets listen on TCP `127.0.0.1:port` (from /proc/net/tcp).
+fn listeners(port: u16) -> usize {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let local = format!("0100007F:{port:04X}");
+    table
+        .lines()
+        .filter(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            cols.get(1) == Some(&local.as_str()) && cols.get(3) == Some(&"0A")
+        })
+        .count()
 }
 
 impl OpenTracker {
@@ -82,7 +104,12 @@ impl OpenTracker {
                     break;
                 }
                 if probe(port, &info_hashes[0]) {
-                    return ot;
+                    // Alone on its port, or another run's tracker would
+                    // answer half of the connections.
+                    if listeners(port) == 1 {
+                        return ot;
+                    }
+                    break;
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }

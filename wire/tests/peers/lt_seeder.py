@@ -14,6 +14,7 @@ passes, and removes the directory.
 import json
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import threading
@@ -28,6 +29,30 @@ SIZE = 3 * PIECE_LENGTH + 1234
 def hexdigest(h):
     """Hex of a piece hash, whichever type this binding version returns."""
     return h.hex() if isinstance(h, bytes) else str(h)
+
+
+def answers_handshake(port, info_hash):
+    """True when the session answers a BitTorrent handshake for the torrent.
+
+    `is_seeding` can be true a moment before libtorrent attaches incoming
+    peers to the torrent; a peer that connects then is dropped right after
+    the handshake, with no alert saying why. So readiness is proven the way
+    a peer sees it.
+    """
+    ours = (b"\x13BitTorrent protocol" + bytes(8) + info_hash
+            + b"-PROBE0-" + os.urandom(12))
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+            s.sendall(ours)
+            got = b""
+            while len(got) < 68:
+                chunk = s.recv(68 - len(got))
+                if not chunk:
+                    return False
+                got += chunk
+            return got[:20] == ours[:20] and got[28:48] == info_hash
+    except OSError:
+        return False
 
 
 def main():
@@ -55,7 +80,11 @@ def main():
             "enable_outgoing_utp": False,
             "enable_incoming_utp": False,
             "allow_multiple_connections_per_ip": True,
-            "alert_mask": 0,
+            # Why a peer was dropped, on stderr (the test shows it when the
+            # seeder hangs up on it).
+            "alert_mask": lt.alert.category_t.error_notification
+            | lt.alert.category_t.peer_notification
+            | lt.alert.category_t.connect_notification,
         })
         atp = lt.add_torrent_params()
         atp.ti = ti
@@ -69,6 +98,11 @@ def main():
         while ses.listen_port() == 0 or not handle.status().is_seeding:
             if time.monotonic() > deadline:
                 sys.exit("libtorrent seeder did not start seeding")
+            time.sleep(0.05)
+        v1 = bytes.fromhex(str(ti.info_hashes().v1))
+        while not answers_handshake(ses.listen_port(), v1):
+            if time.monotonic() > deadline:
+                sys.exit("libtorrent seeder never answered a handshake")
             time.sleep(0.05)
 
         print(json.dumps({
@@ -86,7 +120,19 @@ def main():
             done.set()
 
         threading.Thread(target=wait_stdin, daemon=True).start()
-        done.wait(timeout)
+        stop_at = time.monotonic() + timeout
+        while not done.is_set() and time.monotonic() < stop_at:
+            ses.wait_for_alert(100)
+            for a in ses.pop_alerts():
+                if isinstance(
+                    a,
+                    (
+                        lt.incoming_connection_alert,
+                        lt.peer_disconnected_alert,
+                        lt.peer_error_alert,
+                    ),
+                ):
+                    print("lt_seeder: %s" % a.message(), file=sys.stderr, flush=True)
         del ses
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

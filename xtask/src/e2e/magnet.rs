@@ -89,7 +89,13 @@ pub(super) fn via_tracker(bin: &Path, s: &Subject<'_>, dir: &Path) -> Result<Str
         &dir.join("seeder"),
         LtOptions::default(),
     )?;
-    download(bin, s, &s.magnet(true), &["--no-dht".into()], dir)
+    download(
+        bin,
+        s,
+        &s.magnet(true),
+        &["--no-dht".into(), "--no-lsd".into()],
+        dir,
+    )
 }
 
 /// A magnet link without tracker or peer: two libtorrent seeders in a DHT
@@ -115,6 +121,7 @@ pub(super) fn via_dht(bin: &Path, s: &Subject<'_>, dir: &Path) -> Result<String>
     )?;
     let args = vec![
         "--no-trackers".into(),
+        "--no-lsd".into(),
         "--dht-bootstrap".into(),
         first.addr().to_string(),
     ];
@@ -130,7 +137,12 @@ pub(super) fn metadata_to_libtorrent(bin: &Path, s: &Subject<'_>, dir: &Path) ->
         .arg(s.torrent)
         .arg("-d")
         .arg(s.data_dir)
-        .args(["--port", &procs::free_port()?.to_string(), "--no-dht"]);
+        .args([
+            "--port",
+            &procs::free_port()?.to_string(),
+            "--no-dht",
+            "--no-lsd",
+        ]);
     let mut seeder = Proc::spawn("monsoon seed", &mut seed, &dir.join("seed.log"))?;
     procs::wait_until("monsoon seed to serve", Duration::from_secs(60), || {
         ensure!(
@@ -214,6 +226,7 @@ pub(super) fn pex(bin: &Path, s: &Subject<'_>, dir: &Path) -> Result<String> {
             &procs::free_port()?.to_string(),
             "--no-trackers",
             "--no-dht",
+            "--no-lsd",
         ])
         .args(["--peer", &peer.to_string()]);
     let mut proc = Proc::spawn("monsoon download", &mut cmd, &dir.join("download.log"))?;

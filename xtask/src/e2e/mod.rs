@@ -7,6 +7,8 @@
 //! no-tracker cell is skipped). `--only TEXT` runs the cells whose scenario
 //! names contain TEXT.
 mod data;
+mod encryption;
+mod lsd;
 mod magnet;
 mod matrix;
 mod procs;
@@ -65,7 +67,7 @@ impl Client {
                     .arg(out)
                     .args(["--port", &port.to_string()])
                     // Hermetic: peers come from the tracker or --peer only.
-                    .arg("--no-dht");
+                    .args(["--no-dht", "--no-lsd"]);
                 if !peers.is_empty() {
                     c.arg("--no-trackers");
                 }

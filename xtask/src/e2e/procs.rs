@@ -250,6 +250,19 @@ pub(crate) fn free_port() -> Result<u16> {
     bail!("no free port on 127.0.0.1")
 }
 
+/// How many sockets listen on TCP `127.0.0.1:port` (from /proc/net/tcp).
+pub(crate) fn tcp_listeners(port: u16) -> usize {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let local = format!("0100007F:{port:04X}");
+    table
+        .lines()
+        .filter(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            cols.get(1) == Some(&local.as_str()) && cols.get(3) == Some(&"0A")
+        })
+        .count()
+}
+
 /// Waits until something accepts TCP connections on `127.0.0.1:port`.
 pub(crate) fn wait_listening(what: &str, port: u16, limit: Duration) -> Result<()> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));

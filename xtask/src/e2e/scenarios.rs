@@ -1,7 +1,10 @@
 //! The e2e scenarios, each one cell of the matrix: data and torrents, then
 //! downloads from each seeding client, all of them, a peer given by address,
-//! a corrupt peer, a resume after SIGKILL, 10,000 files under a limit of
-//! 64 open files, and the DHT node against libtorrent's DHT.
+//! a corrupt peer, a resume after SIGKILL, the DHT node against
+//! libtorrent's DHT, magnet links (`magnet.rs`: via a tracker, via the DHT
+//! alone, metadata served, a peer learnt by PEX), local service discovery
+//! both ways (`lsd.rs`), 10,000 files under a limit of 64 open files, and
+//! encryption (`encryption.rs`).
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,7 +17,7 @@ use super::data::{self, MIB};
 use super::matrix::Matrix;
 use super::procs::{self, Proc};
 use super::seeders::{Kind, LtOptions, Seeder, TorrentFacts, Tracker, flush};
-use super::{Client, create_torrent, magnet};
+use super::{Client, create_torrent, encryption, lsd, magnet};
 
 /// The longest one download may take before it counts as hung.
 const DOWNLOAD_LIMIT: Duration = Duration::from_secs(120);
@@ -120,10 +123,10 @@ pub(super) fn run_all(
     let mut n = 0;
     let mut cell =
         |m: &mut Matrix, scenario: &str, column: &str, f: &dyn Fn(&Path) -> Result<String>| {
-            n += 1;
             if only.is_some_and(|text| !scenario.contains(text)) {
                 return;
             }
+            n += 1;
             let dir = cells.join(format!("{n:02}"));
             print!("e2e: {scenario} / {column} ({}) ... ", dir.display());
             flush();
@@ -191,10 +194,30 @@ pub(super) fn run_all(
         });
         cell(
             &mut m,
+            "LSD: monsoon finds the seeder",
+            "libtorrent",
+            &|dir| lsd::from_libtorrent(bin, &subject, dir),
+        );
+        cell(&mut m, "LSD: found by a leecher", "libtorrent", &|dir| {
+            lsd::to_libtorrent(bin, &subject, dir)
+        });
+        cell(
+            &mut m,
             &format!("{MANY_FILES} files, ulimit -n {FD_LIMIT}"),
             "libtorrent",
             &|dir| many_files(&env, bin, dir),
         );
+    }
+    if let Some(bin) = monsoon {
+        let t = encryption::Target {
+            monsoon: bin,
+            torrent: &single.torrent,
+            data_dir: &single.data_dir,
+            facts: &single.facts,
+        };
+        for (scenario, column, f) in encryption::cells(&t) {
+            cell(&mut m, &scenario, column, &*f);
+        }
     }
     Ok(m)
 }

@@ -95,6 +95,12 @@ impl Tracker {
                 Ok(tracker.accepts(first))
             })?;
         }
+        // opentracker listens with SO_REUSEPORT: a second one on this port
+        // (another run's) would answer some announces from its whitelist.
+        let shared = procs::tcp_listeners(port);
+        if shared > 1 {
+            bail!("{shared} programs listen on tracker port {port}: is another run using it?");
+        }
         Ok(tracker)
     }
 
@@ -198,6 +204,10 @@ pub(crate) struct LtOptions {
     pub(crate) partial: Option<u64>,
     /// Neither send nor heed PEX for this torrent.
     pub(crate) no_pex: bool,
+    /// RC4-encrypted (MSE/PE) connections only, both ways.
+    pub(crate) forced_encryption: bool,
+    /// Local service discovery on (BEP 14, on 127.0.0.1).
+    pub(crate) lsd: bool,
 }
 
 /// A running seeder; dropping it stops it.
@@ -220,7 +230,7 @@ impl Seeder {
         match kind {
             Kind::Libtorrent => Seeder::libtorrent(torrent, data_dir, work, LtOptions::default()),
             Kind::Aria2 => Seeder::aria2(torrent, data_dir, work),
-            Kind::Transmission => Seeder::transmission(torrent, data_dir, work),
+            Kind::Transmission => Seeder::transmission(torrent, data_dir, work, false),
         }
     }
 
@@ -261,11 +271,17 @@ impl Seeder {
         if opts.no_pex {
             cmd.arg("--no-pex");
         }
+        if opts.lsd {
+            cmd.arg("--lsd");
+        }
         if let Some(limit) = opts.partial {
             cmd.arg("--partial");
             if limit > 0 {
                 cmd.args(["--download-limit", &limit.to_string()]);
             }
+        }
+        if opts.forced_encryption {
+            cmd.arg("--forced-encryption");
         }
         let mut proc =
             Proc::spawn_talking("libtorrent seeder", &mut cmd, &work.join("lt_seed.log"))?;
@@ -319,8 +335,14 @@ impl Seeder {
 
     /// A transmission-daemon seeder: starts the daemon, adds the torrent,
     /// waits for its check, then re-announces (the first announce went out
-    /// while it was still checking).
-    pub(crate) fn transmission(torrent: &Path, data_dir: &Path, work: &Path) -> Result<Seeder> {
+    /// while it was still checking). `encrypted`: encryption required
+    /// (`-er`, settings.json `encryption: 2`), else tolerated (`-et`).
+    pub(crate) fn transmission(
+        torrent: &Path,
+        data_dir: &Path,
+        work: &Path,
+        encrypted: bool,
+    ) -> Result<Seeder> {
         let config = work.join("transmission");
         fs::create_dir_all(&config)?;
         let port = procs::free_port()?;
@@ -336,7 +358,8 @@ impl Seeder {
                     "--no-lpd",
                     "--no-portmap",
                 ])
-                .args(["--no-utp", "-et", "-GSR", "--no-incomplete-dir", "-C"])
+                .args(["--no-utp", if encrypted { "-er" } else { "-et" }])
+                .args(["-GSR", "--no-incomplete-dir", "-C"])
                 .args([
                     "--allowed",
                     "127.0.0.1",
@@ -451,7 +474,8 @@ mod tests {
         .unwrap();
         let mut reply = Vec::new();
         s.read_to_end(&mut reply).unwrap();
-        assert!(String::from_utf8_lossy(&reply).contains("8:interval"));
+        let reply = String::from_utf8_lossy(&reply);
+        assert!(reply.contains("8:interval"), "announce answered {reply:?}");
         assert_eq!(tracker.seeders(hash).unwrap(), 1);
         drop(tracker);
         fs::remove_dir_all(dir).unwrap();
