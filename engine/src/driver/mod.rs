@@ -170,7 +170,7 @@ pub(crate) struct TorrentTask {
     dht_rx: Option<mpsc::Receiver<Vec<SocketAddr>>>,
     dht_allowed: Arc<std::sync::atomic::AtomicBool>,
     dht: Option<monsoon_dht::Dht>,
-    dht_task: Option<JoinHandle<()>>,
+    dht_tasks: Vec<JoinHandle<()>>,
     /// Peers local service discovery finds (announced while `dht_allowed`:
     /// the same rule, public and active).
     lsd_rx: Option<mpsc::Receiver<Vec<SocketAddr>>>,
@@ -218,20 +218,29 @@ impl TorrentTask {
             None => (None, None),
         };
         let dht_allowed = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (dht, dht_rx, dht_task) = match wiring.dht {
+        let (dht, dht_rx, dht_tasks) = match wiring.dht {
             Some((node, every, port)) => {
                 let (tx, rx) = mpsc::channel(16);
-                let task = dht::spawn(
-                    node.clone(),
-                    core.info_hash(),
-                    port,
-                    every,
-                    dht_allowed.clone(),
-                    tx,
-                );
-                (Some(node), Some(rx), Some(task))
+                // A hybrid is announced and looked up under both
+                // info-hashes, as libtorrent does.
+                let mut hashes = vec![core.info_hash()];
+                hashes.extend(core.info_hash_v2_short().filter(|h| *h != hashes[0]));
+                let tasks = hashes
+                    .into_iter()
+                    .map(|h| {
+                        dht::spawn(
+                            node.clone(),
+                            h,
+                            port,
+                            every,
+                            dht_allowed.clone(),
+                            tx.clone(),
+                        )
+                    })
+                    .collect();
+                (Some(node), Some(rx), tasks)
             }
-            None => (None, None, None),
+            None => (None, None, Vec::new()),
         };
         let (lsd_rx, lsd_task) = match wiring.lsd {
             Some(service) => {
@@ -278,7 +287,7 @@ impl TorrentTask {
             dht_rx,
             dht_allowed,
             dht,
-            dht_task,
+            dht_tasks,
             lsd_rx,
             lsd_task,
             peer_addrs: HashMap::new(),
@@ -492,6 +501,12 @@ impl TorrentTask {
                 permit,
             ),
         };
+        // Our answer to a peer that dialled us names the info-hash it
+        // speaks (a hybrid's v1 or v2 one).
+        let reply = Handshake {
+            info_hash: self.core.reply_info_hash(&theirs),
+            ..self.our_handshake
+        };
         // A refused connection is dropped here (closing it).
         if let Ok(key) = self.core.handle_connected(now(), addr, direction, &theirs) {
             self.core.set_peer_encryption(key, encryption);
@@ -499,7 +514,7 @@ impl TorrentTask {
                 key,
                 addr,
                 stream,
-                handshake: (direction == Direction::Incoming).then_some(self.our_handshake),
+                handshake: (direction == Direction::Incoming).then_some(reply),
                 permit,
             };
             let link = peer::spawn(conn, self.peer_tx.clone(), self.timers.clone());
@@ -560,6 +575,11 @@ impl TorrentTask {
                     }
                 }
                 Action::MetadataReceived(meta) => self.on_metadata(meta),
+                Action::PieceLayersReceived(meta) => {
+                    if let Ok(mut slot) = self.meta_slot.write() {
+                        *slot = Some(meta);
+                    }
+                }
                 Action::StateChanged(state) => {
                     changed = true;
                     if state == crate::stats::TorrentState::Seeding {
@@ -613,7 +633,7 @@ impl TorrentTask {
             }
         })
         .await;
-        if let Some(task) = self.dht_task.take() {
+        for task in self.dht_tasks.drain(..) {
             task.abort();
         }
         if let Some(task) = self.lsd_task.take() {

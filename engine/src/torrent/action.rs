@@ -40,6 +40,10 @@ pub enum Action {
     /// A magnet link's metadata arrived and checked out: the driver sets up
     /// the torrent's storage before the disk jobs that follow.
     MetadataReceived(Arc<crate::metainfo::Metainfo>),
+    /// The piece layers the torrent lacked arrived from peers and proved
+    /// out (BEP 52): this metainfo has them (its handles may show it, a
+    /// `.torrent` saved from it is complete).
+    PieceLayersReceived(Arc<crate::metainfo::Metainfo>),
 }
 
 /// Work for the disk threads.

@@ -41,6 +41,7 @@ mod action;
 mod choke;
 mod connections;
 mod ext;
+mod hashes;
 mod info;
 mod lifecycle;
 mod messages;
@@ -88,8 +89,14 @@ const MAX_DEPARTED: usize = 256;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct TorrentParams {
-    /// The torrent's info-hash.
+    /// The torrent's info-hash: SHA-1 for v1 and hybrid torrents, the
+    /// SHA-256 truncated to 20 bytes for a v2-only one (what trackers, the
+    /// DHT and handshakes use).
     pub info_hash: [u8; 20],
+    /// The v2 info-hash (SHA-256) of a v2 or hybrid torrent: its peers may
+    /// speak v2 (BEP 52 hash messages), and a handshake may name it
+    /// (truncated) instead of `info_hash`.
+    pub info_hash_v2: Option<[u8; 32]>,
     /// The torrent; `None` for a magnet link: its info dictionary is
     /// fetched from peers first (state `FetchingMetadata`).
     pub meta: Option<Arc<Metainfo>>,
@@ -159,6 +166,7 @@ impl TorrentParams {
         listen_port: u16,
     ) -> Self {
         let mut p = Self::magnet(meta.info_hash, cfg, peer_id, listen_port);
+        p.info_hash_v2 = meta.info_hash_v2;
         p.meta = Some(meta);
         p
     }
@@ -172,6 +180,7 @@ impl TorrentParams {
     ) -> Self {
         Self {
             info_hash,
+            info_hash_v2: None,
             meta: None,
             select_files: None,
             cfg,
@@ -194,6 +203,11 @@ impl TorrentParams {
 /// call order.
 pub struct TorrentCore {
     info_hash: [u8; 20],
+    /// The v2 info-hash (v2 and hybrid torrents).
+    info_hash_v2: Option<[u8; 32]>,
+    /// BEP 52: merkle trees for answering hash requests, and the piece
+    /// layers being fetched.
+    merkle: hashes::Merkle,
     /// `None` until a magnet link's metadata arrives.
     meta: Option<Arc<Metainfo>>,
     /// What each piece must hash to (empty until the metadata is known).
@@ -260,6 +274,8 @@ impl TorrentCore {
         let geometry = Geometry::new(1, monsoon_piece::BLOCK_LEN)?;
         let mut core = Self {
             info_hash: params.info_hash,
+            info_hash_v2: params.info_hash_v2,
+            merkle: hashes::Merkle::default(),
             meta: None,
             verifier: Arc::default(),
             fetch: None,
@@ -343,6 +359,7 @@ impl TorrentCore {
         self.picker = picker;
         self.priorities = priorities;
         self.verifier = Arc::new(Verifier::new(&meta));
+        self.merkle = hashes::Merkle::new(&meta);
         self.meta = Some(meta);
         Ok(())
     }
@@ -367,6 +384,9 @@ impl TorrentCore {
         }
         self.next_tick = now + TICK;
         self.ticks += 1;
+        for p in self.peers.values_mut() {
+            p.hash_requests = 0;
+        }
         self.update_rates();
         self.check_snubs();
         self.check_stalled_sends();
@@ -379,6 +399,7 @@ impl TorrentCore {
         self.connect_more();
         self.refill_all();
         self.ask_metadata();
+        self.ask_hashes();
         self.send_pex();
         self.refresh_stats();
     }
@@ -447,6 +468,12 @@ impl TorrentCore {
         self.info_hash
     }
 
+    /// The 20-byte info-hash a handshake names for the v2 protocol: the
+    /// v2 info-hash truncated (v2 and hybrid torrents).
+    pub fn info_hash_v2_short(&self) -> Option<[u8; 20]> {
+        self.info_hash_v2.map(|h| truncate(&h))
+    }
+
     /// Pieces verified on disk.
     pub fn have(&self) -> &Bitfield {
         self.picker.have()
@@ -502,4 +529,12 @@ impl TorrentCore {
                 .map(|&(_, addr, id)| (addr, id)),
         }
     }
+}
+
+/// A v2 info-hash truncated to the 20 bytes of handshakes, trackers and
+/// the DHT (BEP 52).
+pub(crate) fn truncate(h: &[u8; 32]) -> [u8; 20] {
+    let mut out = [0u8; 20];
+    out.copy_from_slice(&h[..20]);
+    out
 }

@@ -158,6 +158,21 @@ impl Harness {
         r
     }
 
+    /// A peer `n` whose handshake (ours to it, or its answer to ours) is
+    /// `hs` connects.
+    pub(crate) fn handshake(
+        &mut self,
+        n: u8,
+        direction: Direction,
+        hs: &Handshake,
+    ) -> Result<PeerKey, CloseReason> {
+        let r = self
+            .core
+            .handle_connected(self.now, Self::addr(n), direction, hs);
+        self.pump();
+        r
+    }
+
     pub(crate) fn msg(&mut self, key: PeerKey, msg: Message) {
         self.core.handle_message(self.now, key, msg);
         self.pump();
