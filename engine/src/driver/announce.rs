@@ -29,8 +29,13 @@ pub(crate) struct Params {
     pub(crate) max_interval: Duration,
 }
 
-/// What the tracker task reports: peer addresses.
-pub(crate) type TrackerPeers = Vec<SocketAddr>;
+/// What the tracker task reports: peer addresses, and whether they came
+/// from the announce of a hybrid's v2 info-hash (v2 peers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TrackerPeers {
+    pub(crate) addrs: Vec<SocketAddr>,
+    pub(crate) v2: bool,
+}
 
 /// Shortest wait between announces, whatever the tracker says.
 const MIN_INTERVAL: Duration = Duration::from_secs(30);
@@ -166,7 +171,7 @@ impl Task {
                 }
             };
             let wait = match result {
-                Ok(resp) => {
+                Ok((resp, v2_peers)) => {
                     greeted = true;
                     failures = 0;
                     self.note(|s| {
@@ -175,12 +180,18 @@ impl Task {
                         s.warning.clone_from(&resp.warning);
                         s.seeders = resp.complete;
                         s.leechers = resp.incomplete;
-                        s.peers_received += resp.peers.len() as u64;
+                        s.peers_received += (resp.peers.len() + v2_peers.len()) as u64;
                         s.announces += 1;
                     });
                     debug!(peers = resp.peers.len(), interval = ?resp.interval, "announced");
-                    if !resp.peers.is_empty() && self.peers.send(resp.peers).await.is_err() {
-                        return;
+                    // The v2 peers first: a peer in both lists is dialled
+                    // as a v2 peer.
+                    for (addrs, v2) in [(v2_peers, true), (resp.peers, false)] {
+                        if !addrs.is_empty()
+                            && self.peers.send(TrackerPeers { addrs, v2 }).await.is_err()
+                        {
+                            return;
+                        }
                     }
                     let min = resp.min_interval.unwrap_or(MIN_INTERVAL).max(MIN_INTERVAL);
                     resp.interval.clamp(min, self.params.max_interval.max(min))
@@ -207,15 +218,15 @@ impl Task {
     }
 
     /// Announces `req`, then the same for the v2 info-hash of a hybrid:
-    /// the peers of both answers, and the first answer's figures (the
-    /// second's if the first failed).
+    /// the first answer's figures (the second's if the first failed) with
+    /// the peers of the first, and the peers of the second.
     async fn announce_all(
         &mut self,
         req: &AnnounceRequest,
-    ) -> Result<AnnounceResponse, TrackerError> {
+    ) -> Result<(AnnounceResponse, Vec<SocketAddr>), TrackerError> {
         let first = self.announcer.announce(req).await;
         let Some(also) = self.params.also else {
-            return first;
+            return first.map(|a| (a, Vec::new()));
         };
         let second_req = AnnounceRequest {
             info_hash: also,
@@ -223,19 +234,15 @@ impl Task {
         };
         let second = self.announcer.announce(&second_req).await;
         match (first, second) {
-            (Ok(mut a), Ok(b)) => {
-                for p in b.peers {
-                    if !a.peers.contains(&p) {
-                        a.peers.push(p);
-                    }
-                }
-                Ok(a)
-            }
+            (Ok(a), Ok(b)) => Ok((a, b.peers)),
             (Ok(a), Err(e)) => {
                 debug!(error = %e, "announce of the v2 info-hash failed");
-                Ok(a)
+                Ok((a, Vec::new()))
             }
-            (Err(_), Ok(b)) => Ok(b),
+            (Err(_), Ok(mut b)) => {
+                let peers = std::mem::take(&mut b.peers);
+                Ok((b, peers))
+            }
             (Err(e), Err(_)) => Err(e),
         }
     }
@@ -355,7 +362,11 @@ mod tests {
         let fake = Fake::default();
         let (tx, mut peers, task) = start(&fake);
         tx.send(Event::Started).await.unwrap();
-        assert_eq!(peers.recv().await.unwrap().len(), 1, "peers handed back");
+        assert_eq!(
+            peers.recv().await.unwrap().addrs.len(),
+            1,
+            "peers handed back"
+        );
         tokio::time::sleep(Duration::from_secs(61)).await;
         assert_eq!(events(&fake), [Event::Started, Event::None]);
         tx.send(Event::Completed).await.unwrap();
@@ -401,11 +412,15 @@ mod tests {
         let fake = Fake::default();
         let (tx, mut peers, _task) = start_with(&fake, Some([2; 20]));
         tx.send(Event::Started).await.unwrap();
-        let got = peers.recv().await.unwrap();
+        let got = [peers.recv().await.unwrap(), peers.recv().await.unwrap()];
+        let found = |addr: &str, v2| TrackerPeers {
+            addrs: vec![addr.parse().unwrap()],
+            v2,
+        };
         assert_eq!(
             got,
-            ["10.0.0.1:1".parse().unwrap(), "10.0.0.2:1".parse().unwrap()],
-            "the peers of both answers"
+            [found("10.0.0.2:1", true), found("10.0.0.1:1", false)],
+            "the peers of both answers, those of the v2 one (first) as v2 peers"
         );
         tokio::time::sleep(Duration::from_secs(61)).await;
         assert_eq!(

@@ -168,6 +168,8 @@ pub(crate) struct TorrentTask {
     /// Peers the DHT finds; whether the DHT may be used now; the node (for
     /// the `port` messages of peers).
     dht_rx: Option<mpsc::Receiver<Vec<SocketAddr>>>,
+    /// Peers the DHT finds under a hybrid's v2 info-hash.
+    dht_v2_rx: Option<mpsc::Receiver<Vec<SocketAddr>>>,
     dht_allowed: Arc<std::sync::atomic::AtomicBool>,
     dht: Option<monsoon_dht::Dht>,
     dht_tasks: Vec<JoinHandle<()>>,
@@ -218,29 +220,32 @@ impl TorrentTask {
             None => (None, None),
         };
         let dht_allowed = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (dht, dht_rx, dht_tasks) = match wiring.dht {
+        let (dht, dht_rx, dht_v2_rx, dht_tasks) = match wiring.dht {
             Some((node, every, port)) => {
                 let (tx, rx) = mpsc::channel(16);
-                // A hybrid is announced and looked up under both
-                // info-hashes, as libtorrent does.
-                let mut hashes = vec![core.info_hash()];
-                hashes.extend(core.info_hash_v2_short().filter(|h| *h != hashes[0]));
-                let tasks = hashes
-                    .into_iter()
+                let mut tasks = vec![dht::spawn(
+                    node.clone(),
+                    core.info_hash(),
+                    port,
+                    every,
+                    dht_allowed.clone(),
+                    tx,
+                )];
+                // A hybrid is announced and looked up under its v2
+                // info-hash too, as libtorrent does; the peers found
+                // there are v2 peers.
+                let v2 = core
+                    .info_hash_v2_short()
+                    .filter(|h| *h != core.info_hash())
                     .map(|h| {
-                        dht::spawn(
-                            node.clone(),
-                            h,
-                            port,
-                            every,
-                            dht_allowed.clone(),
-                            tx.clone(),
-                        )
-                    })
-                    .collect();
-                (Some(node), Some(rx), tasks)
+                        let (tx, rx) = mpsc::channel(16);
+                        let allowed = dht_allowed.clone();
+                        tasks.push(dht::spawn(node.clone(), h, port, every, allowed, tx));
+                        rx
+                    });
+                (Some(node), Some(rx), v2, tasks)
             }
-            None => (None, None, Vec::new()),
+            None => (None, None, None, Vec::new()),
         };
         let (lsd_rx, lsd_task) = match wiring.lsd {
             Some(service) => {
@@ -285,6 +290,7 @@ impl TorrentTask {
             resume_path: wiring.resume.map(|r| r.0),
             tracker_status,
             dht_rx,
+            dht_v2_rx,
             dht_allowed,
             dht,
             dht_tasks,
@@ -370,11 +376,18 @@ impl TorrentTask {
                         }
                     }
                 }
-                Some(addrs) = recv_opt(&mut self.tracker_rx) => {
-                    self.core.add_peers(now(), &addrs, PeerSource::Tracker);
+                Some(found) = recv_opt(&mut self.tracker_rx) => {
+                    if found.v2 {
+                        self.core.add_v2_peers(now(), &found.addrs, PeerSource::Tracker);
+                    } else {
+                        self.core.add_peers(now(), &found.addrs, PeerSource::Tracker);
+                    }
                 }
                 Some(addrs) = recv_opt(&mut self.dht_rx) => {
                     self.core.add_peers(now(), &addrs, PeerSource::Dht);
+                }
+                Some(addrs) = recv_opt(&mut self.dht_v2_rx) => {
+                    self.core.add_v2_peers(now(), &addrs, PeerSource::Dht);
                 }
                 Some(addrs) = recv_opt(&mut self.lsd_rx) => {
                     self.core.add_peers(now(), &addrs, PeerSource::Lsd);
@@ -537,7 +550,10 @@ impl TorrentTask {
                         (Ok(half_open), Ok(peer)) => connect::spawn(
                             addr,
                             self.connector.clone(),
-                            self.our_handshake,
+                            Handshake {
+                                info_hash: self.core.dial_info_hash(addr),
+                                ..self.our_handshake
+                            },
                             (
                                 self.cfg.encryption,
                                 Limits {

@@ -190,6 +190,14 @@ impl TorrentCore {
         } else {
             self.answer_hashes(&req)
         };
+        debug!(
+            key,
+            base = req.base_layer,
+            index = req.index,
+            count = req.length,
+            answered = answer.is_some(),
+            "hash request"
+        );
         let msg = match answer {
             Some(hashes) => Message::Hashes {
                 request: req,

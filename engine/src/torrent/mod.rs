@@ -437,14 +437,41 @@ impl TorrentCore {
 
     /// Peer addresses to try, from `source`.
     pub fn add_peers(&mut self, now: Instant, addrs: &[SocketAddr], source: PeerSource) {
+        self.learn(now, addrs, source, false);
+    }
+
+    /// Peer addresses a tracker or the DHT gave for a hybrid's v2
+    /// info-hash: they speak v2, and are dialled naming it (see
+    /// [`dial_info_hash`](Self::dial_info_hash)), as libtorrent dials the
+    /// peers of its v2 announces.
+    pub fn add_v2_peers(&mut self, now: Instant, addrs: &[SocketAddr], source: PeerSource) {
+        self.learn(now, addrs, source, true);
+    }
+
+    fn learn(&mut self, now: Instant, addrs: &[SocketAddr], source: PeerSource, v2: bool) {
         self.set_now(now);
         for &addr in addrs {
             if addr.port() == 0 || (addr.port() == self.listen_port && addr.ip().is_loopback()) {
                 continue;
             }
             self.list.add(addr, source, now);
+            if v2 {
+                self.list.mark_v2(addr);
+            }
         }
         self.connect_more();
+    }
+
+    /// The info-hash our handshake names when we dial `addr`: a hybrid's
+    /// truncated v2 info-hash for a peer that announced it, else
+    /// [`info_hash`](Self::info_hash) (with the v2 bit, a hybrid's offer to
+    /// upgrade, which libtorrent takes on a plaintext connection only: an
+    /// encrypted one is bound to the info-hash of its MSE handshake).
+    pub fn dial_info_hash(&self, addr: SocketAddr) -> [u8; 20] {
+        match self.info_hash_v2_short() {
+            Some(short) if self.list.learnt_v2(&addr) => short,
+            _ => self.info_hash,
+        }
     }
 
     /// The torrent's lifecycle state.

@@ -4,7 +4,7 @@
 //! fit, or come too fast), and a hybrid whose two halves disagree.
 
 use monsoon_engine::torrent::Direction;
-use monsoon_engine::{CloseReason, MetaVersion, TorrentError, TorrentState};
+use monsoon_engine::{CloseReason, MetaVersion, PeerSource, TorrentError, TorrentState};
 use monsoon_piece::PeerKey;
 use monsoon_storage::merkle::{self, Hash256};
 use monsoon_wire::{Handshake, HashRequest, Message, Reserved};
@@ -72,6 +72,34 @@ fn a_hybrid_speaks_v2_with_peers_naming_its_v2_hash_or_offering_to_upgrade() {
         h.handshake(30, Incoming, &other),
         Err(CloseReason::WrongInfoHash)
     );
+}
+
+#[test]
+fn peers_that_announced_the_v2_hash_are_dialled_by_it() {
+    let t = torrent(MetaVersion::Hybrid, None);
+    let (v1, v2) = (t.meta.info_hash, short(&t));
+    let mut h = Harness::new(t, Have::Nothing);
+    let (a, b) = (Harness::addr(1), Harness::addr(2));
+    let now = h.now;
+    h.core.add_peers(now, &[a], PeerSource::Tracker);
+    h.core.add_v2_peers(now, &[b], PeerSource::Dht);
+    h.pump();
+    let mut dialled = h.connects();
+    dialled.sort();
+    assert_eq!(dialled, [a, b]);
+    assert_eq!(h.core.dial_info_hash(a), v1, "v1 with the offer to upgrade");
+    assert_eq!(h.core.dial_info_hash(b), v2);
+    // Its answer naming the v2 hash makes a v2 connection.
+    h.handshake(2, Direction::Outgoing, &handshake(v2, 2, false))
+        .unwrap();
+    assert!(speaks_v2(&h, 2));
+    // A v1 torrent has no v2 hash to name.
+    let t = SimTorrent::single(100_000, 32768, 2);
+    let v1 = t.meta.info_hash;
+    let mut h = Harness::new(t, Have::Nothing);
+    let now = h.now;
+    h.core.add_v2_peers(now, &[b], PeerSource::Tracker);
+    assert_eq!(h.core.dial_info_hash(b), v1);
 }
 
 #[test]

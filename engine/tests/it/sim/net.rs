@@ -337,7 +337,11 @@ impl Sim {
         match ev {
             Ev::Dial { from, to } => {
                 let from_addr = self.nodes[from].addr;
-                let hs = self.nodes[from].handshake;
+                // The dialler names the info-hash its core chooses.
+                let hs = Handshake {
+                    info_hash: self.nodes[from].core.dial_info_hash(self.nodes[to].addr),
+                    ..self.nodes[from].handshake
+                };
                 let n = &mut self.nodes[to];
                 if !n.online {
                     return self.schedule(
