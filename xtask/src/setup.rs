@@ -17,6 +17,9 @@ pub(crate) const PACKAGES: &[(&str, &str)] = &[
     ("mktorrent", "/usr/bin/mktorrent"),
     ("transmission-cli", "/usr/bin/transmission-create"),
     ("transmission-daemon", "/usr/bin/transmission-daemon"),
+    // A BitTorrent v1-only client that reads hybrid torrents right (the
+    // e2e hybrid swarm).
+    ("rtorrent", "/usr/bin/rtorrent"),
 ];
 
 pub(crate) fn run() -> Result<()> {

@@ -14,6 +14,7 @@ mod matrix;
 mod procs;
 mod scenarios;
 mod seeders;
+mod v2;
 
 use std::fs;
 use std::path::{Path, PathBuf};

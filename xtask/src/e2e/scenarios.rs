@@ -3,8 +3,8 @@
 //! a corrupt peer, a resume after SIGKILL, the DHT node against
 //! libtorrent's DHT, magnet links (`magnet.rs`: via a tracker, via the DHT
 //! alone, metadata served, a peer learnt by PEX), local service discovery
-//! both ways (`lsd.rs`), 10,000 files under a limit of 64 open files, and
-//! encryption (`encryption.rs`).
+//! both ways (`lsd.rs`), 10,000 files under a limit of 64 open files,
+//! encryption (`encryption.rs`), and v2 and hybrid torrents (`v2.rs`).
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,7 +17,7 @@ use super::data::{self, MIB};
 use super::matrix::Matrix;
 use super::procs::{self, Proc};
 use super::seeders::{Kind, LtOptions, Seeder, TorrentFacts, Tracker, flush};
-use super::{Client, create_torrent, encryption, lsd, magnet};
+use super::{Client, create_torrent, encryption, lsd, magnet, v2};
 
 /// The longest one download may take before it counts as hung.
 const DOWNLOAD_LIMIT: Duration = Duration::from_secs(120);
@@ -217,6 +217,14 @@ pub(super) fn run_all(
         };
         for (scenario, column, f) in encryption::cells(&t) {
             cell(&mut m, &scenario, column, &*f);
+        }
+        match v2::setup(bin, &work.join("v2")) {
+            Ok(setup) => {
+                for (scenario, column, f) in setup.cells() {
+                    cell(&mut m, &scenario, column, &*f);
+                }
+            }
+            Err(e) => m.record("v2/hybrid setup", "libtorrent", Duration::ZERO, &Err(e)),
         }
     }
     Ok(m)
