@@ -107,7 +107,10 @@ pub(crate) async fn run(args: DownloadArgs, fd_limit: Option<u64>) -> Result<()>
             // Once the metadata is in: --only, --save-torrent.
             let (h, only_patterns, save) =
                 (handle.clone(), args.only.clone(), args.save_torrent.clone());
-            tokio::spawn(async move { after_metadata(h, only_patterns, save, trackers).await });
+            let added = (!args.quiet).then(std::time::Instant::now);
+            tokio::spawn(async move {
+                after_metadata(h, only_patterns, save, trackers, added).await;
+            });
             (handle, name)
         }
     };
@@ -145,12 +148,14 @@ fn only(patterns: &[String], meta: &Metainfo) -> Result<Vec<u8>> {
     Ok(prio)
 }
 
-/// A magnet link's metadata arrived: apply `--only`, write `--save-torrent`.
+/// A magnet link's metadata arrived: say how long it took since `added`
+/// (unless quiet), apply `--only`, write `--save-torrent`.
 async fn after_metadata(
     handle: TorrentHandle,
     patterns: Vec<String>,
     save: Option<PathBuf>,
     trackers: Vec<String>,
+    added: Option<std::time::Instant>,
 ) {
     let mut stats = handle.subscribe();
     let meta = loop {
@@ -161,6 +166,15 @@ async fn after_metadata(
             return;
         }
     };
+    if let Some(added) = added {
+        eprintln!(
+            "metadata: {} ({}, {} pieces) after {:.3} s",
+            meta.name,
+            crate::units::size(meta.total_length),
+            meta.piece_count(),
+            added.elapsed().as_secs_f64()
+        );
+    }
     if !patterns.is_empty() {
         match only(&patterns, &meta) {
             Ok(prio) => {

@@ -22,6 +22,7 @@ pub(crate) struct Progress {
     bar: Option<ProgressBar>,
     plain: bool,
     last_line: Option<std::time::Instant>,
+    started: std::time::Instant,
 }
 
 impl Progress {
@@ -44,6 +45,7 @@ impl Progress {
             bar,
             plain: !quiet && !terminal,
             last_line: None,
+            started: std::time::Instant::now(),
         }
     }
 
@@ -76,12 +78,13 @@ impl Progress {
         }
         if let (Some(s), true) = (done, self.bar.is_some() || self.plain) {
             eprintln!(
-                "done: {} verified, {} downloaded, {} wasted, {} uploaded (ratio {:.2})",
+                "done: {} verified, {} downloaded, {} wasted, {} uploaded (ratio {:.2}) in {:.2} s",
                 HumanBytes(s.done_bytes),
                 HumanBytes(s.downloaded),
                 HumanBytes(s.wasted),
                 HumanBytes(s.uploaded),
-                s.ratio()
+                s.ratio(),
+                self.started.elapsed().as_secs_f64()
             );
         }
     }

@@ -161,6 +161,8 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         clients.push(Bencher::Libtorrent);
         if cmd::have("rqbit") {
             clients.push(Bencher::Rqbit);
+        } else {
+            println!("bench: without rqbit (`cargo xtask setup --bench` installs it)");
         }
     }
 

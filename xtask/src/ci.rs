@@ -7,7 +7,7 @@ use anyhow::Result;
 use crate::{cmd, e2e, fuzz, setup};
 
 pub(crate) fn run() -> Result<()> {
-    setup::run()?;
+    setup::run(false)?;
     cmd::run("cargo", &["fmt", "--all", "--", "--check"])?;
     cmd::run(
         "cargo",

@@ -17,13 +17,20 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   ci                  setup, fmt check, clippy, tests, fuzz build, every fuzz target for 20 s
                       from fuzz/corpus/, e2e (what .ci/run runs)
-  setup               install the Debian packages and cargo tools the tests need
+  setup [--bench]     install the Debian packages and cargo tools the tests need
+                      (--bench: rqbit too, a long `cargo install`)
   fuzz [--seconds N]  run every fuzz target for N seconds (default 30), keeping what it
                       finds in target/fuzz/corpus/ and failing inputs in target/fuzz/artifacts/
   fuzz --ci           the CI step alone: every target for 20 s from fuzz/corpus/ only
-  e2e [--quick]       monsoon against libtorrent, aria2c, Transmission and opentracker on
-                      127.0.0.1; prints a matrix, fails if a cell fails
-                      (--client aria2c: same matrix with aria2c downloading, to check the harness)
+  e2e [--quick]       on 127.0.0.1 with opentracker: monsoon downloads from libtorrent,
+                      aria2c and Transmission, and the seeder under test uploads to
+                      libtorrent, aria2c, Transmission, qBittorrent and rtorrent; prints
+                      two matrices, fails if a cell fails
+                      (--client aria2c: aria2c downloads, to check the harness;
+                      --upload-seeder libtorrent|monsoon: who seeds in the upload matrix;
+                      --only TEXT: the cells whose scenario contains TEXT;
+                      --matrix download|upload: one matrix;
+                      --leecher NAME: that leecher's upload cells)
   bench [--runs N] [--size-mib N]
                       1 GiB from libtorrent on loopback: monsoon vs aria2c (and rqbit,
                       transmission-cli if installed); median wall, CPU, peak RSS
@@ -41,7 +48,7 @@ fn main() -> Result<()> {
     let rest = &args[1..];
     match task.as_str() {
         "ci" => ci::run(),
-        "setup" => setup::run(),
+        "setup" => setup::run(setup::parse(rest)?),
         "fuzz" if rest == ["--ci"] => fuzz::ci(),
         "fuzz" => fuzz::run(seconds_arg(rest, 30)?),
         "e2e" => e2e::run(rest),

@@ -1,5 +1,6 @@
 //! Installs what the tests need on a fresh Debian machine: the real peers and
-//! tracker from Debian's packages, and cargo-fuzz.
+//! tracker from Debian's packages, and cargo-fuzz; with `--bench`, rqbit too
+//! (a long build, so only for the bench: CI runs `setup` without it).
 use std::process::Command;
 
 use anyhow::{Result, bail};
@@ -17,17 +18,30 @@ pub(crate) const PACKAGES: &[(&str, &str)] = &[
     ("mktorrent", "/usr/bin/mktorrent"),
     ("transmission-cli", "/usr/bin/transmission-create"),
     ("transmission-daemon", "/usr/bin/transmission-daemon"),
-    // A BitTorrent v1-only client that reads hybrid torrents right (the
-    // e2e hybrid swarm).
+    ("qbittorrent-nox", "/usr/bin/qbittorrent-nox"),
     ("rtorrent", "/usr/bin/rtorrent"),
 ];
 
-pub(crate) fn run() -> Result<()> {
+/// Installs what is missing; `bench` adds rqbit (`cargo install rqbit
+/// --locked`), which `cargo xtask bench` then measures too.
+pub(crate) fn run(bench: bool) -> Result<()> {
     apt_packages()?;
     if !cmd::have("cargo-fuzz") {
         cmd::run("cargo", &["install", "--locked", "cargo-fuzz"])?;
     }
+    if bench && !cmd::have("rqbit") {
+        cmd::run("cargo", &["install", "--locked", "rqbit"])?;
+    }
     Ok(())
+}
+
+/// Reads `setup`'s options: nothing, or `--bench`.
+pub(crate) fn parse(args: &[String]) -> Result<bool> {
+    match args {
+        [] => Ok(false),
+        [flag] if flag == "--bench" => Ok(true),
+        _ => bail!("setup takes no option but --bench"),
+    }
 }
 
 fn installed(pkg: &str) -> bool {

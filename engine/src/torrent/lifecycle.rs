@@ -142,6 +142,9 @@ impl TorrentCore {
             self.life.announced = true;
             self.push(Action::Announce(Event::Started));
         }
+        // Peers already connected (a magnet's, or those kept through a
+        // recheck) may have unchoked us: ask them now, not at the next tick.
+        self.refill_all();
         self.connect_more();
     }
 

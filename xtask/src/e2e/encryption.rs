@@ -20,7 +20,7 @@ use anyhow::{Context, Result, bail, ensure};
 
 use super::data;
 use super::procs::{self, Proc};
-use super::seeders::{LtOptions, PYTHON, Seeder, TorrentFacts, script};
+use super::seeders::{LtOptions, PYTHON, Seeder, TorrentFacts, Transmission, script};
 
 /// How long a download may take.
 const LIMIT: Duration = Duration::from_secs(120);
@@ -250,8 +250,14 @@ pub(super) fn from_transmission(t: &Target<'_>, dir: &Path) -> Result<String> {
 /// Transmission with encryption required downloads from
 /// `monsoon seed --encryption require` (which dials it).
 pub(super) fn to_transmission(t: &Target<'_>, dir: &Path) -> Result<String> {
-    let leecher = TransmissionLeecher::start(dir)?;
-    leecher.add(t.torrent)?;
+    let out = dir.join("out");
+    fs::create_dir_all(&out)?;
+    let leecher = Transmission::start(&out, dir, true)?;
+    let torrent = t.torrent.to_str().context("torrent path is not UTF-8")?;
+    let added = leecher.remote(&["-a", torrent])?;
+    if !added.contains("success") {
+        bail!("transmission-remote -a: {added}");
+    }
     let (_seed, _) = monsoon_seed(t, Some(leecher.port), dir)?;
     let got = dir.join("out").join(&t.facts.name);
     procs::wait_until("transmission download", LIMIT, || {
@@ -261,72 +267,4 @@ pub(super) fn to_transmission(t: &Target<'_>, dir: &Path) -> Result<String> {
     })?;
     data::compare(&t.content(), &got)?;
     Ok(String::new())
-}
-
-/// transmission-daemon as a leecher with encryption required.
-struct TransmissionLeecher {
-    port: u16,
-    rpc: u16,
-    _proc: Proc,
-}
-
-impl TransmissionLeecher {
-    fn start(dir: &Path) -> Result<Self> {
-        let config = dir.join("transmission");
-        let out = dir.join("out");
-        fs::create_dir_all(&config)?;
-        fs::create_dir_all(&out)?;
-        let (port, rpc) = (procs::free_port()?, procs::free_port()?);
-        let proc = Proc::spawn(
-            "transmission-daemon (leecher)",
-            Command::new("transmission-daemon")
-                .args([
-                    "-f",
-                    "--log-error",
-                    "-T",
-                    "--no-dht",
-                    "--no-lpd",
-                    "--no-portmap",
-                ])
-                .args(["--no-utp", "-er", "-GSR", "--no-incomplete-dir", "-C"])
-                .args([
-                    "--allowed",
-                    "127.0.0.1",
-                    "-r",
-                    "127.0.0.1",
-                    "-i",
-                    "127.0.0.1",
-                ])
-                .args(["-p", &rpc.to_string(), "-P", &port.to_string()])
-                .arg("-g")
-                .arg(&config)
-                .arg("-w")
-                .arg(&out),
-            &dir.join("transmission.log"),
-        )?;
-        procs::wait_listening("transmission rpc", rpc, LIMIT)?;
-        Ok(Self {
-            port,
-            rpc,
-            _proc: proc,
-        })
-    }
-
-    fn remote(&self, args: &[&str]) -> Result<String> {
-        procs::check_output(
-            Command::new("transmission-remote")
-                .arg(format!("127.0.0.1:{}", self.rpc))
-                .args(args),
-            Duration::from_secs(30),
-        )
-    }
-
-    fn add(&self, torrent: &Path) -> Result<()> {
-        let torrent = torrent.to_str().context("torrent path is not UTF-8")?;
-        let text = self.remote(&["-a", torrent])?;
-        if !text.contains("success") {
-            bail!("transmission-remote -a: {text}");
-        }
-        Ok(())
-    }
 }

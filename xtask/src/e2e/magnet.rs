@@ -1,11 +1,12 @@
 //! Magnet links, metadata exchange, the DHT and PEX against libtorrent:
 //! monsoon fetches a magnet through a tracker and through the DHT alone,
-//! serves metadata to a libtorrent magnet download, and learns a peer
-//! only through libtorrent's PEX.
+//! serves metadata to a libtorrent magnet download (found through the
+//! tracker, and through monsoon's DHT node alone), and learns a peer only
+//! through libtorrent's PEX.
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail, ensure};
 
@@ -81,7 +82,9 @@ fn download(
     Ok(String::new())
 }
 
-/// A magnet link with a tracker, from a libtorrent seeder.
+/// A magnet link with a tracker, from a libtorrent seeder; then libtorrent
+/// fetches the same magnet from the same seeder, and the detail compares the
+/// times to metadata and to completion.
 pub(super) fn via_tracker(bin: &Path, s: &Subject<'_>, dir: &Path) -> Result<String> {
     let _seeder = Seeder::libtorrent(
         s.torrent,
@@ -89,13 +92,33 @@ pub(super) fn via_tracker(bin: &Path, s: &Subject<'_>, dir: &Path) -> Result<Str
         &dir.join("seeder"),
         LtOptions::default(),
     )?;
+    let started = Instant::now();
     download(
         bin,
         s,
         &s.magnet(true),
         &["--no-dht".into(), "--no-lsd".into()],
         dir,
-    )
+    )?;
+    let process = started.elapsed().as_secs_f64();
+    let log = std::fs::read_to_string(dir.join("download.log")).unwrap_or_default();
+    let our_metadata = seconds_after(&log, "metadata: ").unwrap_or(f64::NAN);
+    let ours = seconds_after(&log, "done: ").unwrap_or(f64::NAN);
+    let theirs = libtorrent_magnet(s, &s.magnet(true), &[], &dir.join("libtorrent"))?;
+    Ok(format!(
+        "monsoon: metadata {our_metadata:.3} s, done {ours:.2} s (process {process:.2} s); \
+         libtorrent: metadata {:.3} s, done {:.2} s",
+        seconds_after(&theirs, "metadata after").unwrap_or(f64::NAN),
+        seconds_after(&theirs, "finished after").unwrap_or(f64::NAN),
+    ))
+}
+
+/// The seconds in the last line of `text` starting with `prefix` and
+/// ending `after S s` or `in S s`.
+fn seconds_after(text: &str, prefix: &str) -> Option<f64> {
+    let line = text.lines().rev().find(|l| l.starts_with(prefix))?;
+    let rest = line.strip_suffix(" s")?;
+    rest.rsplit_once(' ')?.1.parse().ok()
 }
 
 /// A magnet link without tracker or peer: two libtorrent seeders in a DHT
@@ -128,21 +151,22 @@ pub(super) fn via_dht(bin: &Path, s: &Subject<'_>, dir: &Path) -> Result<String>
     download(bin, s, &s.magnet(false), &args, dir)
 }
 
-/// libtorrent downloads a magnet link whose metadata only `monsoon seed`
-/// has (through the tracker).
-pub(super) fn metadata_to_libtorrent(bin: &Path, s: &Subject<'_>, dir: &Path) -> Result<String> {
+/// Starts `monsoon seed` of the subject on a free port with `args`; returns
+/// once it serves, with its port (TCP, and UDP for its DHT node). Its log
+/// (`seed.log`) has the engine's connection events (see
+/// [`incoming_handshakes`]).
+fn monsoon_seed(bin: &Path, s: &Subject<'_>, args: &[String], dir: &Path) -> Result<(Proc, u16)> {
+    let port = procs::free_port()?;
     let mut seed = Command::new(bin);
     seed.env("XDG_STATE_HOME", dir.join("state"))
+        .env("MONSOON_LOG", "monsoon_engine::torrent::connections=debug")
+        .env("NO_COLOR", "1")
         .arg("seed")
         .arg(s.torrent)
         .arg("-d")
         .arg(s.data_dir)
-        .args([
-            "--port",
-            &procs::free_port()?.to_string(),
-            "--no-dht",
-            "--no-lsd",
-        ]);
+        .args(["--port", &port.to_string(), "--no-lsd"])
+        .args(args);
     let mut seeder = Proc::spawn("monsoon seed", &mut seed, &dir.join("seed.log"))?;
     procs::wait_until("monsoon seed to serve", Duration::from_secs(60), || {
         ensure!(
@@ -154,11 +178,17 @@ pub(super) fn metadata_to_libtorrent(bin: &Path, s: &Subject<'_>, dir: &Path) ->
             .unwrap_or_default()
             .contains("listening on"))
     })?;
+    Ok((seeder, port))
+}
+
+/// Runs `lt_download.py --magnet MAGNET args` into `dir/out`, compares the
+/// bytes, and returns what it printed.
+fn libtorrent_magnet(s: &Subject<'_>, magnet: &str, args: &[String], dir: &Path) -> Result<String> {
     let out = dir.join("out");
     std::fs::create_dir_all(&out)?;
     let mut lt = Command::new(PYTHON);
     lt.arg(script("lt_download.py"))
-        .args(["--magnet", &s.magnet(true)])
+        .args(["--magnet", magnet])
         .arg("--save-path")
         .arg(&out)
         .args([
@@ -166,7 +196,8 @@ pub(super) fn metadata_to_libtorrent(bin: &Path, s: &Subject<'_>, dir: &Path) ->
             &procs::free_port()?.to_string(),
             "--max-seconds",
             "100",
-        ]);
+        ])
+        .args(args);
     let (status, text) = procs::output(&mut lt, LIMIT)?;
     if !status.success() {
         bail!(
@@ -175,7 +206,103 @@ pub(super) fn metadata_to_libtorrent(bin: &Path, s: &Subject<'_>, dir: &Path) ->
         );
     }
     data::compare(&s.data_dir.join(&s.facts.name), &out.join(&s.facts.name))?;
+    Ok(text)
+}
+
+/// libtorrent downloads a magnet link whose metadata only `monsoon seed`
+/// has (through the tracker).
+pub(super) fn metadata_to_libtorrent(bin: &Path, s: &Subject<'_>, dir: &Path) -> Result<String> {
+    let (_seeder, _) = monsoon_seed(bin, s, &["--no-dht".into()], dir)?;
+    libtorrent_magnet(s, &s.magnet(true), &[], dir)?;
     Ok(String::new())
+}
+
+/// libtorrent downloads a magnet link without tracker, knowing only
+/// monsoon's DHT node: through it, libtorrent's lookup reaches a third node
+/// (a libtorrent session seeding another torrent) where `monsoon seed`
+/// announced itself, then fetches the metadata and every byte from monsoon,
+/// the only peer that has them. libtorrent only looks up and never announces,
+/// so the connection must be libtorrent's, to the address monsoon announced.
+pub(super) fn dht_to_libtorrent(bin: &Path, s: &Subject<'_>, dir: &Path) -> Result<String> {
+    // The third node: a libtorrent DHT node seeding an unrelated torrent.
+    let other = dir.join("other");
+    std::fs::create_dir_all(&other)?;
+    std::fs::write(other.join("other.bin"), b"not the subject of this cell")?;
+    let other_torrent = dir.join("other.torrent");
+    procs::check_output(
+        Command::new(bin)
+            .arg("create")
+            .arg(other.join("other.bin"))
+            .arg("-o")
+            .arg(&other_torrent),
+        Duration::from_secs(30),
+    )?;
+    let node = Seeder::libtorrent(
+        &other_torrent,
+        &other,
+        &dir.join("dht-node"),
+        LtOptions {
+            dht: Some(Vec::new()),
+            ..LtOptions::default()
+        },
+    )?;
+    let args = [
+        "--no-trackers".to_owned(),
+        "--dht-bootstrap".to_owned(),
+        node.addr().to_string(),
+    ];
+    let (seeder, port) = monsoon_seed(bin, s, &args, dir)?;
+    let monsoon_node = format!("127.0.0.1:{port}");
+    libtorrent_magnet(
+        s,
+        &s.magnet(false),
+        &[
+            "--dht-node".into(),
+            monsoon_node,
+            "--dht-lookup-only".into(),
+        ],
+        dir,
+    )?;
+    // libtorrent found monsoon through the DHT and connected to monsoon's
+    // port (it does not announce itself, so monsoon cannot find it).
+    let incoming = incoming_handshakes(seeder.log());
+    ensure!(
+        incoming > 0,
+        "libtorrent never connected to monsoon, yet finished: from whom?"
+    );
+    Ok(format!("{incoming} incoming handshakes"))
+}
+
+/// How many peers connected to the seeder whose log is `log` and got as far
+/// as the torrent (connected, or refused as a duplicate of a connection
+/// monsoon made itself).
+fn incoming_handshakes(log: &Path) -> usize {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .map(without_colours)
+        .filter(|l| {
+            (l.contains("peer connected") && l.contains("direction=Incoming"))
+                || l.contains("already connected to this peer")
+        })
+        .count()
+}
+
+/// `line` without ANSI colour codes, whatever the terminal settings.
+fn without_colours(line: &str) -> String {
+    let mut plain = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
 }
 
 /// monsoon is given one libtorrent peer, which has half the data and is

@@ -1,19 +1,29 @@
-//! `cargo xtask e2e [--quick] [--client aria2c]`: monsoon downloads from real
-//! clients (libtorrent, aria2c, Transmission) through a real tracker
-//! (opentracker) on 127.0.0.1, and every byte is compared.
+//! `cargo xtask e2e [--quick] [--client aria2c] [--upload-seeder S] [--only C]`:
+//! on 127.0.0.1 with a real tracker (opentracker), monsoon downloads from
+//! real clients (libtorrent, aria2c, Transmission), and the seeder under
+//! test uploads to real clients (libtorrent, aria2c, Transmission,
+//! qBittorrent, rtorrent); every byte is compared.
 //!
-//! `--client aria2c` runs the same matrix with aria2c as the downloader: a
-//! check of the harness itself (aria2c cannot take a peer address, so the
-//! no-tracker cell is skipped). `--only TEXT` runs the cells whose scenario
-//! names contain TEXT.
+//! `--client aria2c` runs the download matrix with aria2c as the downloader:
+//! a check of the harness itself (aria2c cannot take a peer address, so the
+//! no-tracker cell is skipped). `--upload-seeder libtorrent|monsoon` picks
+//! the seeder under test of the upload matrix (default
+//! [`DEFAULT_UPLOAD_SEEDER`]). `--only TEXT` runs the cells whose scenario
+//! names contain TEXT; `--matrix download|upload` runs one matrix;
+//! `--leecher NAME` keeps only that leecher's upload cells.
+mod crowd;
 mod data;
+mod direct;
 mod encryption;
+mod http;
+mod leechers;
 mod lsd;
 mod magnet;
 mod matrix;
 mod procs;
 mod scenarios;
 mod seeders;
+mod upload;
 mod v2;
 
 use std::fs;
@@ -28,6 +38,13 @@ pub(crate) use procs::{Proc, check_output, free_port, output};
 pub(crate) use seeders::{Kind, LtOptions, PYTHON, Seeder, TorrentFacts, Tracker, script};
 
 use crate::{cmd, setup};
+use matrix::Matrix;
+use upload::UploadSeeder;
+
+/// The seeder under test of the upload matrix when `--upload-seeder` is not
+/// given: `monsoon seed`. `--upload-seeder libtorrent` runs the same cells
+/// against libtorrent, a check of the harness itself.
+const DEFAULT_UPLOAD_SEEDER: UploadSeeder = UploadSeeder::Monsoon;
 
 /// The downloader under test.
 #[derive(Debug, Clone)]
@@ -112,6 +129,10 @@ struct Options {
     aria2_client: bool,
     /// Run only the cells whose scenario contains this text.
     only: Option<String>,
+    upload_seeder: UploadSeeder,
+    download: bool,
+    upload: bool,
+    leecher: Option<leechers::Leecher>,
 }
 
 fn parse(args: &[String]) -> Result<Options> {
@@ -119,6 +140,10 @@ fn parse(args: &[String]) -> Result<Options> {
         quick: false,
         aria2_client: false,
         only: None,
+        upload_seeder: DEFAULT_UPLOAD_SEEDER,
+        download: true,
+        upload: true,
+        leecher: None,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -133,8 +158,20 @@ fn parse(args: &[String]) -> Result<Options> {
                 Some(text) => opts.only = Some(text.clone()),
                 None => bail!("--only takes part of a scenario's name"),
             },
+            "--upload-seeder" => {
+                opts.upload_seeder = UploadSeeder::parse(it.next().map(String::as_str))?;
+            }
+            "--leecher" => {
+                opts.leecher = Some(leechers::Leecher::parse(it.next().map(String::as_str))?);
+            }
+            "--matrix" => match it.next().map(String::as_str) {
+                Some("download") => opts.upload = false,
+                Some("upload") => opts.download = false,
+                other => bail!("--matrix takes download or upload, not {other:?}"),
+            },
             other => bail!(
-                "unknown e2e option `{other}` (expected --quick, --client aria2c, --only TEXT)"
+                "unknown e2e option `{other}` (expected --quick, --client aria2c, --only TEXT, \
+                 --upload-seeder libtorrent|monsoon, --matrix download|upload, --leecher NAME)"
             ),
         }
     }
@@ -149,11 +186,46 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     } else {
         Client::Monsoon(build_monsoon()?)
     };
+    let monsoon_seed = match (
+        opts.upload && opts.upload_seeder == UploadSeeder::Monsoon,
+        &client,
+    ) {
+        (false, _) => None,
+        (true, Client::Monsoon(bin)) => Some(require_command(bin, "seed")?),
+        (true, Client::Aria2) => Some(require_command(&build_monsoon()?, "seed")?),
+    };
     let work = fresh_dir("e2e")?;
     let big = if opts.quick { 16 * MIB } else { 64 * MIB };
-    let matrix = scenarios::run_all(&work, &client, big, opts.only.as_deref())?;
-    println!("\n{}", matrix.render());
-    let failed = matrix.failures();
+    let mut down = Matrix::default();
+    let suite = scenarios::prepare(&work, &client, big, &mut down)?;
+    let mut cells = scenarios::Cells::new(work.join("cells"), opts.only.clone());
+    if opts.download {
+        scenarios::run_all(&suite, &client, &mut cells, &mut down);
+    }
+    let mut up = Matrix::default();
+    if opts.upload {
+        let env = upload::Env {
+            seeder: opts.upload_seeder,
+            monsoon: monsoon_seed.as_deref(),
+            only: opts.leecher,
+        };
+        upload::run_all(&suite, &env, &mut cells, &mut up);
+    }
+    if opts.download {
+        println!(
+            "\ndownload: {} downloads from each seeding client (columns)\n{}",
+            client.name(),
+            down.render()
+        );
+    }
+    if opts.upload {
+        println!(
+            "\nupload: {} seeds to each leeching client (columns)\n{}",
+            opts.upload_seeder.name(),
+            up.render()
+        );
+    }
+    let failed = down.failures() + up.failures();
     if failed > 0 {
         bail!(
             "e2e: {failed} cell(s) failed (logs under {})",
@@ -172,7 +244,7 @@ pub(crate) fn ensure_packages() -> Result<()> {
     {
         return Ok(());
     }
-    setup::run()
+    setup::run(false)
 }
 
 /// `target/NAME`, emptied.
@@ -198,6 +270,24 @@ pub(crate) fn build_monsoon() -> Result<PathBuf> {
         );
     }
     Ok(bin)
+}
+
+/// Checks that `bin` has the subcommand `command` (`bin command --help`
+/// succeeds); returns `bin`.
+pub(crate) fn require_command(bin: &Path, command: &str) -> Result<PathBuf> {
+    let (status, text) = output(
+        Command::new(bin).args([command, "--help"]),
+        Duration::from_secs(30),
+    )?;
+    if !status.success() {
+        bail!(
+            "{} has no `{command}` command yet (`{command} --help` failed: {}); \
+             `--upload-seeder libtorrent` runs the upload matrix without it",
+            bin.display(),
+            procs::last_lines(&text, 3)
+        );
+    }
+    Ok(bin.to_path_buf())
 }
 
 /// Makes `out` for `content` announcing to `url`, with `monsoon create`

@@ -146,9 +146,29 @@ impl Proc {
         }
     }
 
+    /// Its exit status if it has exited (without waiting).
+    pub(crate) fn try_status(&mut self) -> Result<Option<ExitStatus>> {
+        Ok(self.child.try_wait()?)
+    }
+
     /// Whether it has exited (without waiting).
     pub(crate) fn exited(&mut self) -> bool {
         !matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// SIGTERM (a polite stop: the program may clean up and choose its exit
+    /// status), then waits at most `limit` for the exit, killing it after.
+    pub(crate) fn terminate(&mut self, limit: Duration) -> Result<ExitStatus> {
+        if let Some(status) = self.child.try_wait()? {
+            return Ok(status);
+        }
+        // std has no SIGTERM, and the xtask takes no libc for one call.
+        check_output(
+            Command::new("kill").args(["-TERM", &self.child.id().to_string()]),
+            Duration::from_secs(10),
+        )
+        .with_context(|| format!("SIGTERM to {}", self.name))?;
+        self.wait(limit)
     }
 
     /// SIGKILL and reap.
@@ -344,6 +364,27 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("why"), "{err}");
+    }
+
+    #[test]
+    fn terminate_lets_the_child_choose_its_exit() {
+        // The shell exits 7 on SIGTERM; a SIGKILL would leave no exit code.
+        let mut p = Proc::spawn(
+            "trapper",
+            Command::new("sh").args([
+                "-c",
+                "trap 'exit 7' TERM; echo up; while :; do sleep 0.05; done",
+            ]),
+            &log("trap"),
+        )
+        .unwrap();
+        wait_until("the trap is set", Duration::from_secs(30), || {
+            Ok(std::fs::read_to_string(log("trap"))?.contains("up"))
+        })
+        .unwrap();
+        let status = p.terminate(Duration::from_secs(30)).unwrap();
+        assert_eq!(status.code(), Some(7));
+        std::fs::remove_file(log("trap")).unwrap();
     }
 
     #[test]

@@ -1,10 +1,11 @@
-//! The e2e scenarios, each one cell of the matrix: data and torrents, then
-//! downloads from each seeding client, all of them, a peer given by address,
-//! a corrupt peer, a resume after SIGKILL, the DHT node against
-//! libtorrent's DHT, magnet links (`magnet.rs`: via a tracker, via the DHT
-//! alone, metadata served, a peer learnt by PEX), local service discovery
-//! both ways (`lsd.rs`), 10,000 files under a limit of 64 open files,
-//! encryption (`encryption.rs`), and v2 and hybrid torrents (`v2.rs`).
+//! The e2e download scenarios, each one cell of the matrix: data and
+//! torrents, then monsoon downloads from each seeding client, all of them, a
+//! peer given by address, a corrupt peer, a resume after SIGKILL, the DHT
+//! node against libtorrent's DHT, magnet links and PEX (`magnet.rs`), local
+//! service discovery both ways (`lsd.rs`), 10,000 files under a limit of 64
+//! open files, encryption (`encryption.rs`), and v2 and hybrid torrents both
+//! ways (`v2.rs`). The upload column (`upload.rs`) uses the same data,
+//! torrents, tracker and cell runner.
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail, ensure};
 
+use super::crowd::{self, Crowd, Fate};
 use super::data::{self, MIB};
 use super::matrix::Matrix;
 use super::procs::{self, Proc};
@@ -20,22 +22,77 @@ use super::seeders::{Kind, LtOptions, Seeder, TorrentFacts, Tracker, flush};
 use super::{Client, create_torrent, encryption, lsd, magnet, v2};
 
 /// The longest one download may take before it counts as hung.
-const DOWNLOAD_LIMIT: Duration = Duration::from_secs(120);
+pub(super) const DOWNLOAD_LIMIT: Duration = Duration::from_secs(120);
 
 /// One torrent and its data.
-struct Item {
+pub(super) struct Item {
     /// Its label in the matrix.
-    label: &'static str,
-    torrent: PathBuf,
+    pub(super) label: &'static str,
+    pub(super) torrent: PathBuf,
     /// The folder holding the torrent's file or top folder (a save path).
-    data_dir: PathBuf,
-    facts: TorrentFacts,
+    pub(super) data_dir: PathBuf,
+    pub(super) facts: TorrentFacts,
 }
 
 impl Item {
     /// The file or top folder the torrent describes.
-    fn content(&self) -> PathBuf {
+    pub(super) fn content(&self) -> PathBuf {
         self.data_dir.join(&self.facts.name)
+    }
+}
+
+/// What both columns share: the torrents (single file first, then the
+/// folder) and the tracker they announce to.
+pub(super) struct Suite {
+    pub(super) items: Vec<Item>,
+    pub(super) tracker: Tracker,
+}
+
+/// Runs cells one after another, each in its own numbered folder, printing
+/// a line per cell and recording it in a matrix.
+pub(super) struct Cells {
+    dir: PathBuf,
+    n: usize,
+    only: Option<String>,
+}
+
+impl Cells {
+    /// Cells in numbered folders under `dir`; with `only`, just those whose
+    /// scenario contains that text (the others keep their numbers).
+    pub(super) fn new(dir: PathBuf, only: Option<String>) -> Cells {
+        Cells { dir, n: 0, only }
+    }
+
+    /// Runs `f` in a fresh folder and records the cell `scenario` / `column`
+    /// in `m`; `f` returns a detail for the log line.
+    pub(super) fn run(
+        &mut self,
+        m: &mut Matrix,
+        scenario: &str,
+        column: &str,
+        f: &dyn Fn(&Path) -> Result<String>,
+    ) {
+        self.n += 1;
+        if self
+            .only
+            .as_ref()
+            .is_some_and(|text| !scenario.contains(text.as_str()))
+        {
+            return;
+        }
+        let dir = self.dir.join(format!("{:02}", self.n));
+        print!("e2e: {scenario} / {column} ({}) ... ", dir.display());
+        flush();
+        let started = Instant::now();
+        let result = std::fs::create_dir_all(&dir)
+            .map_err(anyhow::Error::from)
+            .and_then(|()| f(&dir));
+        let took = started.elapsed();
+        match &result {
+            Ok(detail) => println!("ok {:.1}s {detail}", took.as_secs_f64()),
+            Err(e) => println!("FAILED {:.1}s: {e:#}", took.as_secs_f64()),
+        }
+        m.record(scenario, column, took, &result.map(drop));
     }
 }
 
@@ -45,14 +102,10 @@ struct Env<'a> {
     tracker: &'a Tracker,
 }
 
-/// Makes the data, the torrents and the tracker, then runs every cell.
-pub(super) fn run_all(
-    work: &Path,
-    client: &Client,
-    big: u64,
-    only: Option<&str>,
-) -> Result<Matrix> {
-    let mut m = Matrix::default();
+/// Makes the data, the torrents (with `monsoon create` when the client is
+/// monsoon, recording those cells and `monsoon info`'s in `m`) and the
+/// tracker.
+pub(super) fn prepare(work: &Path, client: &Client, big: u64, m: &mut Matrix) -> Result<Suite> {
     let data = work.join("data");
     println!(
         "e2e: making {} MiB of test data under {}",
@@ -115,50 +168,33 @@ pub(super) fn run_all(
 
     let hashes: Vec<&str> = items.iter().map(|i| i.facts.info_hash.as_str()).collect();
     let tracker = Tracker::start(&work.join("tracker"), tracker_port, &hashes)?;
+    Ok(Suite { items, tracker })
+}
+
+/// The download column: `client` downloads from real seeders.
+pub(super) fn run_all(suite: &Suite, client: &Client, cells: &mut Cells, m: &mut Matrix) {
+    let items = &suite.items;
     let env = Env {
         client,
-        tracker: &tracker,
+        tracker: &suite.tracker,
     };
-    let cells = work.join("cells");
-    let mut n = 0;
-    let mut cell =
-        |m: &mut Matrix, scenario: &str, column: &str, f: &dyn Fn(&Path) -> Result<String>| {
-            if only.is_some_and(|text| !scenario.contains(text)) {
-                return;
-            }
-            n += 1;
-            let dir = cells.join(format!("{n:02}"));
-            print!("e2e: {scenario} / {column} ({}) ... ", dir.display());
-            flush();
-            let started = Instant::now();
-            let result = std::fs::create_dir_all(&dir)
-                .map_err(anyhow::Error::from)
-                .and_then(|()| f(&dir));
-            let took = started.elapsed();
-            match &result {
-                Ok(detail) => println!("ok {:.1}s {detail}", took.as_secs_f64()),
-                Err(e) => println!("FAILED {:.1}s: {e:#}", took.as_secs_f64()),
-            }
-            m.record(scenario, column, took, &result.map(drop));
-        };
-
     for kind in [Kind::Libtorrent, Kind::Aria2, Kind::Transmission] {
-        for item in &items {
-            cell(&mut m, item.label, kind.name(), &|dir| {
+        for item in items {
+            cells.run(m, item.label, kind.name(), &|dir| {
                 from_seeders(&env, item, &[kind], dir)
             });
         }
     }
     let all = [Kind::Libtorrent, Kind::Aria2, Kind::Transmission];
-    for item in &items {
-        cell(&mut m, item.label, "all three", &|dir| {
+    for item in items {
+        cells.run(m, item.label, "all three", &|dir| {
             from_seeders(&env, item, &all, dir)
         });
     }
     if !matches!(client, Client::Aria2) {
-        for item in &items {
-            cell(
-                &mut m,
+        for item in items {
+            cells.run(
+                m,
                 &format!("{} --peer, no tracker", item.label),
                 "libtorrent",
                 &|dir| by_address(&env, item, dir),
@@ -166,49 +202,55 @@ pub(super) fn run_all(
         }
     }
     let single = &items[0];
-    cell(&mut m, "corrupt peer + good peer", "libtorrent", &|dir| {
+    cells.run(m, "corrupt peer + good peer", "libtorrent", &|dir| {
         corrupt_peer(&env, single, dir)
     });
-    cell(&mut m, "resume after SIGKILL", "libtorrent", &|dir| {
+    cells.run(m, "resume after SIGKILL", "libtorrent", &|dir| {
         resume(&env, single, dir)
     });
-    cell(&mut m, "DHT node (monsoon-dht)", "libtorrent", &dht_interop);
+    cells.run(m, "DHT node (monsoon-dht)", "libtorrent", &dht_interop);
     if let Client::Monsoon(bin) = client {
         let subject = magnet::Subject {
             torrent: &single.torrent,
             data_dir: &single.data_dir,
             facts: &single.facts,
-            tracker_url: url.clone(),
+            tracker_url: suite.tracker.announce_url(),
         };
-        cell(&mut m, "magnet, tracker", "libtorrent", &|dir| {
+        cells.run(m, "magnet, tracker", "libtorrent", &|dir| {
             magnet::via_tracker(bin, &subject, dir)
         });
-        cell(&mut m, "magnet, DHT only", "libtorrent", &|dir| {
+        cells.run(m, "magnet, DHT only", "libtorrent", &|dir| {
             magnet::via_dht(bin, &subject, dir)
         });
-        cell(&mut m, "metadata to a magnet", "libtorrent", &|dir| {
+        cells.run(m, "metadata to a magnet", "libtorrent", &|dir| {
             magnet::metadata_to_libtorrent(bin, &subject, dir)
         });
-        cell(&mut m, "peer learnt by PEX", "libtorrent", &|dir| {
+        cells.run(m, "magnet to libtorrent, DHT only", "libtorrent", &|dir| {
+            magnet::dht_to_libtorrent(bin, &subject, dir)
+        });
+        cells.run(m, "peer learnt by PEX", "libtorrent", &|dir| {
             magnet::pex(bin, &subject, dir)
         });
-        cell(
-            &mut m,
-            "LSD: monsoon finds the seeder",
-            "libtorrent",
-            &|dir| lsd::from_libtorrent(bin, &subject, dir),
-        );
-        cell(&mut m, "LSD: found by a leecher", "libtorrent", &|dir| {
+        cells.run(m, "LSD: monsoon finds the seeder", "libtorrent", &|dir| {
+            lsd::from_libtorrent(bin, &subject, dir)
+        });
+        cells.run(m, "LSD: found by a leecher", "libtorrent", &|dir| {
             lsd::to_libtorrent(bin, &subject, dir)
         });
-        cell(
-            &mut m,
+        cells.run(
+            m,
             &format!("{MANY_FILES} files, ulimit -n {FD_LIMIT}"),
             "libtorrent",
-            &|dir| many_files(&env, bin, dir),
+            &|dir| many_files(&env, bin, dir, FD_LIMIT, 0),
+        );
+        cells.run(
+            m,
+            &format!("{MANY_FILES} files, {CROWD} incoming peers, ulimit -n {CROWD_FD_LIMIT}"),
+            "libtorrent",
+            &|dir| many_files(&env, bin, dir, CROWD_FD_LIMIT, CROWD),
         );
     }
-    if let Some(bin) = monsoon {
+    if let Client::Monsoon(bin) = client {
         let t = encryption::Target {
             monsoon: bin,
             torrent: &single.torrent,
@@ -216,18 +258,17 @@ pub(super) fn run_all(
             facts: &single.facts,
         };
         for (scenario, column, f) in encryption::cells(&t) {
-            cell(&mut m, &scenario, column, &*f);
+            cells.run(m, &scenario, column, &*f);
         }
-        match v2::setup(bin, &work.join("v2")) {
+        match v2::setup(bin, &cells.dir.with_file_name("v2")) {
             Ok(setup) => {
                 for (scenario, column, f) in setup.cells() {
-                    cell(&mut m, &scenario, column, &*f);
+                    cells.run(m, &scenario, column, &*f);
                 }
             }
             Err(e) => m.record("v2/hybrid setup", "libtorrent", Duration::ZERO, &Err(e)),
         }
     }
-    Ok(m)
 }
 
 /// monsoon-dht's node against two libtorrent DHT sessions: the crate's
@@ -264,12 +305,28 @@ fn dht_interop(dir: &Path) -> Result<String> {
 /// works only if the open-file cache fits the limit (or sheds on EMFILE).
 const MANY_FILES: usize = 10_000;
 const FD_LIMIT: u32 = 64;
+/// Idle incoming peers that connect during the second many-files download
+/// (`crowd.rs`), and the descriptor limit it runs under: more peers than
+/// the limit leaves room for once files and the seeder are counted.
+const CROWD: usize = 200;
+const CROWD_FD_LIMIT: u32 = 256;
+/// A crowd peer left without an answer or a close for longer than this
+/// before the download ended counts as a hang.
+const CROWD_ANSWER: Duration = Duration::from_secs(10);
 
 /// A torrent of 10,000 small files (about 1 MB), made by `monsoon create`,
 /// downloaded from a libtorrent seeder given by address, by `monsoon
-/// download` under `ulimit -n 64` (soft and hard, so monsoon cannot raise
-/// it); every file compared.
-fn many_files(env: &Env<'_>, bin: &Path, dir: &Path) -> Result<String> {
+/// download` under `ulimit -n fd_limit` (soft and hard, so monsoon cannot
+/// raise it); every file compared. With `crowd` > 0, that many idle peers
+/// connect as soon as monsoon listens: the download must still finish, and
+/// each crowd connection must be answered or closed, none left hanging.
+fn many_files(
+    env: &Env<'_>,
+    bin: &Path,
+    dir: &Path,
+    fd_limit: u32,
+    crowd: usize,
+) -> Result<String> {
     let data_dir = dir.join("data");
     let content = data::make_many_files(&data_dir, "many", MANY_FILES)?;
     let torrent = dir.join("many.torrent");
@@ -293,13 +350,48 @@ fn many_files(env: &Env<'_>, bin: &Path, dir: &Path) -> Result<String> {
     let mut limited = Command::new("sh");
     limited
         .arg("-c")
-        .arg(format!("ulimit -n {FD_LIMIT} && exec \"$0\" \"$@\""))
+        .arg(format!("ulimit -n {fd_limit} && exec \"$0\" \"$@\""))
         .arg(download.get_program())
         .args(download.get_args());
     let proc = Proc::spawn(env.client.name(), &mut limited, &dir.join("download-1.log"))?;
-    let done = finish(proc)?;
+    if crowd == 0 {
+        let done = finish(proc)?;
+        data::compare(&content, &out.join("many"))?;
+        return Ok(done);
+    }
+    procs::wait_listening("monsoon download", port, DOWNLOAD_LIMIT)?;
+    let hash = TorrentFacts::read(&torrent)?.info_hash;
+    let people = Crowd::join(SocketAddr::from(([127, 0, 0, 1], port)), &hash, crowd)?;
+    let done = finish(proc);
+    let exited = Instant::now();
+    let outcomes = people.leave();
+    let done = done?;
     data::compare(&content, &out.join("many"))?;
-    Ok(done)
+    let late = outcomes
+        .iter()
+        .filter(|o| o.connected.is_none_or(|at| at >= exited))
+        .count();
+    ensure!(
+        late == 0,
+        "{late} crowd peers connected only after the download ended: the cell proves nothing"
+    );
+    let hanging = outcomes
+        .iter()
+        .filter(|o| {
+            o.fate == Fate::Hanging
+                && o.connected
+                    .is_some_and(|at| exited.duration_since(at) > CROWD_ANSWER)
+        })
+        .count();
+    let fates: Vec<Fate> = outcomes.iter().map(|o| o.fate).collect();
+    let summary = crowd::summary(&fates);
+    ensure!(hanging == 0, "{hanging} hanging: {summary}");
+    // A client without a peer limit would answer all of them.
+    ensure!(
+        fates.contains(&Fate::Closed),
+        "monsoon answered every one of {crowd} idle peers under ulimit -n {fd_limit}: {summary}"
+    );
+    Ok(format!("{done} {summary}"))
 }
 
 /// `monsoon info --json` agrees with libtorrent on the info-hash and sizes.

@@ -156,6 +156,71 @@ impl Tracker {
         Ok(rest[..end].parse()?)
     }
 
+    /// The peer addresses the tracker hands out for `info_hash` (hex), asked
+    /// by announcing a probe leecher at 127.0.0.1:9 (the discard port, so a
+    /// client that tries it is refused at once) that then announces
+    /// `stopped`, so the swarm is left as it was.
+    pub(crate) fn peers(&self, info_hash: &str) -> Result<Vec<SocketAddr>> {
+        let reply = self.probe(info_hash, "")?;
+        self.probe(info_hash, "&event=stopped")?;
+        let key = b"5:peers";
+        let at = reply
+            .windows(key.len())
+            .position(|w| w == key)
+            .with_context(|| format!("no peers in {:?}", String::from_utf8_lossy(&reply)))?
+            + key.len();
+        let colon = reply[at..]
+            .iter()
+            .position(|&b| b == b':')
+            .context("bad peers length")?;
+        let len: usize = std::str::from_utf8(&reply[at..at + colon])?.parse()?;
+        let list = reply
+            .get(at + colon + 1..at + colon + 1 + len)
+            .context("short peers string")?;
+        Ok(list
+            .chunks_exact(6)
+            .map(|p| SocketAddr::from(([p[0], p[1], p[2], p[3]], u16::from_be_bytes([p[4], p[5]]))))
+            .collect())
+    }
+
+    /// One announce of the probe leecher; the raw reply.
+    fn probe(&self, info_hash: &str, event: &str) -> Result<Vec<u8>> {
+        let mut query = String::new();
+        for i in (0..info_hash.len()).step_by(2) {
+            write!(query, "%{}", &info_hash[i..i + 2])?;
+        }
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+        s.set_read_timeout(Some(Duration::from_secs(5)))?;
+        write!(
+            s,
+            "GET /announce?info_hash={query}&peer_id=-XT0001-probe0000000&port=9&uploaded=0\
+             &downloaded=0&left=1&compact=1&numwant=200{event} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
+        )?;
+        let mut reply = Vec::new();
+        s.read_to_end(&mut reply)?;
+        Ok(reply)
+    }
+
+    /// Waits at most `limit` until the tracker does (`listed`) or does not
+    /// hand out `peer`.
+    pub(crate) fn wait_listed(
+        &self,
+        info_hash: &str,
+        peer: SocketAddr,
+        listed: bool,
+        limit: Duration,
+    ) -> Result<()> {
+        let what = if listed {
+            format!("the tracker lists {peer}")
+        } else {
+            format!("the tracker no longer lists {peer}")
+        };
+        procs::wait_until(&what, limit, || {
+            Ok(self.peers(info_hash)?.contains(&peer) == listed)
+        })
+    }
+
     /// Waits until the tracker lists at least `n` seeders for `info_hash`.
     pub(crate) fn wait_seeders(&self, info_hash: &str, n: u32) -> Result<()> {
         procs::wait_until(&format!("{n} seeder(s) on the tracker"), READY, || {
@@ -335,77 +400,37 @@ impl Seeder {
 
     /// A transmission-daemon seeder: starts the daemon, adds the torrent,
     /// waits for its check, then re-announces (the first announce went out
-    /// while it was still checking). `encrypted`: encryption required
-    /// (`-er`, settings.json `encryption: 2`), else tolerated (`-et`).
+    /// while it was still checking). `encrypted`: encryption required,
+    /// else tolerated (see [`Transmission::start`]).
     pub(crate) fn transmission(
         torrent: &Path,
         data_dir: &Path,
         work: &Path,
         encrypted: bool,
     ) -> Result<Seeder> {
-        let config = work.join("transmission");
-        fs::create_dir_all(&config)?;
-        let port = procs::free_port()?;
-        let rpc = procs::free_port()?;
-        let proc = Proc::spawn(
-            "transmission-daemon",
-            Command::new("transmission-daemon")
-                .args([
-                    "-f",
-                    "--log-error",
-                    "-T",
-                    "--no-dht",
-                    "--no-lpd",
-                    "--no-portmap",
-                ])
-                .args(["--no-utp", if encrypted { "-er" } else { "-et" }])
-                .args(["-GSR", "--no-incomplete-dir", "-C"])
-                .args([
-                    "--allowed",
-                    "127.0.0.1",
-                    "-r",
-                    "127.0.0.1",
-                    "-i",
-                    "127.0.0.1",
-                ])
-                .args(["-p", &rpc.to_string(), "-P", &port.to_string()])
-                .arg("-g")
-                .arg(&config)
-                .arg("-w")
-                .arg(data_dir),
-            &work.join("transmission.log"),
-        )?;
-        procs::wait_listening("transmission rpc", rpc, READY)?;
-        let remote = |args: &[&str]| {
-            procs::check_output(
-                Command::new("transmission-remote")
-                    .arg(format!("127.0.0.1:{rpc}"))
-                    .args(args),
-                Duration::from_secs(30),
-            )
-        };
+        let daemon = Transmission::start(data_dir, work, encrypted)?;
         let torrent = torrent.to_str().context("torrent path is not UTF-8")?;
-        remote(&["-a", torrent])?;
+        daemon.remote(&["-a", torrent])?;
         procs::wait_until("transmission check", READY, || {
-            let list = remote(&["-l"])?;
+            let list = daemon.remote(&["-l"])?;
             let row = list.lines().nth(1).unwrap_or_default();
             Ok(row.contains("100%") && !row.contains("Verif"))
         })?;
-        remote(&["-t", "all", "--reannounce"])?;
-        procs::wait_listening("transmission peer port", port, READY)?;
+        daemon.remote(&["-t", "all", "--reannounce"])?;
+        procs::wait_listening("transmission peer port", daemon.port, READY)?;
         Ok(Seeder {
             kind: Kind::Transmission,
-            port,
-            proc,
+            port: daemon.port,
+            proc: daemon.proc,
         })
     }
 
-    /// Its peer address.
     /// The seeder's process id.
     pub(crate) fn pid(&self) -> u32 {
         self.proc.pid()
     }
 
+    /// Its peer address.
     pub(crate) fn addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
@@ -436,6 +461,75 @@ impl Seeder {
     }
 }
 
+/// A transmission-daemon on 127.0.0.1 with its own configuration folder,
+/// driven through transmission-remote; seeder or leecher.
+pub(crate) struct Transmission {
+    /// The daemon (killed on drop).
+    pub(crate) proc: Proc,
+    /// Its RPC port.
+    pub(crate) rpc: u16,
+    /// Its peer port.
+    pub(crate) port: u16,
+}
+
+impl Transmission {
+    /// Starts the daemon with `work/transmission` as its configuration and
+    /// `download_dir` for data; returns once its RPC port answers. No DHT,
+    /// LSD, port mapping or uTP. `encrypted`: encryption required (`-er`),
+    /// else tolerated (`-et`).
+    pub(crate) fn start(download_dir: &Path, work: &Path, encrypted: bool) -> Result<Transmission> {
+        let config = work.join("transmission");
+        fs::create_dir_all(&config)?;
+        let port = procs::free_port()?;
+        let rpc = procs::free_port()?;
+        let proc = Proc::spawn(
+            "transmission-daemon",
+            Command::new("transmission-daemon")
+                .args([
+                    "-f",
+                    "--log-error",
+                    "-T",
+                    "--no-dht",
+                    "--no-lpd",
+                    "--no-portmap",
+                ])
+                .args(["--no-utp", if encrypted { "-er" } else { "-et" }])
+                .args(["-GSR", "--no-incomplete-dir", "-C"])
+                .args([
+                    "--allowed",
+                    "127.0.0.1",
+                    "-r",
+                    "127.0.0.1",
+                    "-i",
+                    "127.0.0.1",
+                ])
+                .args(["-p", &rpc.to_string(), "-P", &port.to_string()])
+                .arg("-g")
+                .arg(&config)
+                .arg("-w")
+                .arg(download_dir),
+            &work.join("transmission.log"),
+        )?;
+        procs::wait_listening("transmission rpc", rpc, READY)?;
+        Ok(Transmission { proc, rpc, port })
+    }
+
+    /// Runs `transmission-remote 127.0.0.1:RPC args…`; returns its output.
+    pub(crate) fn remote(&self, args: &[&str]) -> Result<String> {
+        Transmission::remote_to(self.rpc, args)
+    }
+
+    /// [`Transmission::remote`] for a daemon known by its RPC port.
+    pub(crate) fn remote_to(rpc: u16, args: &[&str]) -> Result<String> {
+        procs::check_output(
+            Command::new("transmission-remote")
+                .arg(format!("127.0.0.1:{rpc}"))
+                .args(args),
+            Duration::from_secs(30),
+        )
+    }
+}
+
 /// Flushes stdout so progress lines show before a long step.
 pub(crate) fn flush() {
     let _ = std::io::stdout().flush();
@@ -446,7 +540,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn opentracker_starts_and_scrapes_zero_seeders() {
+    fn opentracker_scrapes_and_lists_peers() {
         assert!(
             crate::cmd::have("opentracker"),
             "opentracker is missing: run `cargo xtask setup` (Debian package opentracker)"
@@ -465,18 +559,41 @@ mod tests {
         for i in (0..hash.len()).step_by(2) {
             write!(query, "%{}", &hash[i..i + 2]).unwrap();
         }
-        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        write!(
-            s,
-            "GET /announce?info_hash={query}&peer_id=-XT0001-000000000000&port=6881\
-             &uploaded=0&downloaded=0&left=0&event=started&compact=1 HTTP/1.0\r\n\r\n"
-        )
-        .unwrap();
-        let mut reply = Vec::new();
-        s.read_to_end(&mut reply).unwrap();
-        let reply = String::from_utf8_lossy(&reply);
-        assert!(reply.contains("8:interval"), "announce answered {reply:?}");
+        let announce = |event: &str| {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            write!(
+                s,
+                "GET /announce?info_hash={query}&peer_id=-XT0001-000000000000&port=6881\
+                 &uploaded=0&downloaded=0&left=0&event={event}&compact=1 HTTP/1.0\r\n\r\n"
+            )
+            .unwrap();
+            let mut reply = Vec::new();
+            s.read_to_end(&mut reply).unwrap();
+            reply
+        };
+        let reply = announce("started");
+        assert!(String::from_utf8_lossy(&reply).contains("8:interval"));
         assert_eq!(tracker.seeders(hash).unwrap(), 1);
+        let seeder = SocketAddr::from(([127, 0, 0, 1], 6881));
+        assert!(tracker.peers(hash).unwrap().contains(&seeder));
+        tracker
+            .wait_listed(hash, seeder, true, Duration::from_secs(30))
+            .unwrap();
+        // The probe left no leecher behind.
+        let scrape = || {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            write!(s, "GET /scrape?info_hash={query} HTTP/1.0\r\n\r\n").unwrap();
+            let mut reply = Vec::new();
+            s.read_to_end(&mut reply).unwrap();
+            String::from_utf8_lossy(&reply).into_owned()
+        };
+        let text = scrape();
+        assert!(text.contains("10:incompletei0e"), "{text}");
+        announce("stopped");
+        assert!(!tracker.peers(hash).unwrap().contains(&seeder));
+        tracker
+            .wait_listed(hash, seeder, false, Duration::from_secs(30))
+            .unwrap();
         drop(tracker);
         fs::remove_dir_all(dir).unwrap();
     }

@@ -17,7 +17,7 @@ use monsoon_engine::{ConnectError, Metainfo, PeerSource, SessionConfig, TorrentS
 use monsoon_piece::PeerKey;
 use monsoon_storage::MemoryStorage;
 use monsoon_tracker::Event;
-use monsoon_wire::{Handshake, Message};
+use monsoon_wire::{Handshake, Message, MetadataMessage};
 
 pub(crate) use super::node::{Fault, Have, Log, NodeSpec};
 use super::torrent::SimTorrent;
@@ -557,8 +557,10 @@ impl Sim {
         let pieces = self.meta().piece_count();
         match &msg {
             Message::Request(r) => {
+                let at = self.elapsed();
                 let log = &mut self.nodes[i].log;
                 log.requests.push((link.peer, *r));
+                log.first_request_at.get_or_insert(at);
                 if self.nodes[i].core.have().get(r.index) {
                     self.nodes[i].log.requested_owned.push(r.index);
                 }
@@ -624,6 +626,28 @@ impl Sim {
             {
                 self.nodes[i].rejected += 1;
                 out[0] = Message::HashReject(*request);
+            }
+            (Fault::ShortMetadata, Message::Extended { id: 1, payload }) if payload.len() > 100 => {
+                out[0] = Message::Extended {
+                    id: 1,
+                    payload: payload.slice(..payload.len() - 1),
+                };
+            }
+            (Fault::MetadataPieceOutOfRange, Message::Extended { id: 1, payload }) => {
+                if let Ok((MetadataMessage::Data { total_size, .. }, used)) =
+                    MetadataMessage::decode(payload)
+                {
+                    let mut bad = MetadataMessage::Data {
+                        piece: 1000,
+                        total_size,
+                    }
+                    .encode();
+                    bad.extend_from_slice(&payload[used..]);
+                    out[0] = Message::Extended {
+                        id: 1,
+                        payload: bad.freeze(),
+                    };
+                }
             }
             (Fault::StallAfter(n), Message::Piece { data, .. }) if link.sent >= n => {
                 // Swallowed, as if written to a peer that never gets it.

@@ -29,6 +29,10 @@ pub(crate) enum Fault {
     MetadataSize(u64),
     /// Flips a byte of every metadata piece it sends.
     CorruptMetadata,
+    /// Sends every metadata piece one byte short.
+    ShortMetadata,
+    /// Sends every metadata piece under an index past the last piece.
+    MetadataPieceOutOfRange,
     /// Flips a byte of every BEP 52 `hashes` message it sends.
     CorruptHashes,
     /// Rejects the first `n` hash requests it gets (a `hash reject` for
@@ -129,6 +133,8 @@ pub(crate) struct Log {
     pub(crate) connected: Vec<(Duration, usize)>,
     /// Requests sent, per (peer node, piece).
     pub(crate) requests: Vec<(usize, BlockRef)>,
+    /// When the first request went out (virtual time since the start).
+    pub(crate) first_request_at: Option<Duration>,
     /// Requests for a piece it already had when it asked (must stay empty).
     pub(crate) requested_owned: Vec<u32>,
     /// Cancels sent: (peer node, block).

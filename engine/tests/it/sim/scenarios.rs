@@ -480,6 +480,19 @@ fn a_magnet_link_fetches_the_metadata_then_downloads() {
         .unwrap()
         .0;
     let done = l.completed_at.unwrap();
+    // The peers unchoked us while the metadata came: requests go out as
+    // soon as the check is done, not at some later tick.
+    let downloading = l
+        .states
+        .iter()
+        .find(|s| s.1 == TorrentState::Downloading)
+        .unwrap()
+        .0;
+    let first = l.first_request_at.unwrap();
+    assert!(
+        first <= downloading + Duration::from_millis(100),
+        "first request {first:?}, downloading since {downloading:?}"
+    );
     assert!(
         l.connected.iter().all(|c| c.0 <= arrived),
         "{:?}",
@@ -534,6 +547,40 @@ fn metadata_that_does_not_hash_closes_whoever_sent_it() {
     assert_eq!(sim.nodes[2].core.state(), TorrentState::FetchingMetadata);
     sim.introduce(2, &[1]);
     complete(&mut sim, 2);
+}
+
+/// A magnet leecher meets only `fault`'s seeder first: it must close it
+/// for bad metadata and stay fetching; then an honest seeder finishes it.
+fn bad_metadata_piece(fault: Fault) {
+    let t = many_files();
+    let specs = vec![
+        NodeSpec::seed(MB).with_fault(fault),
+        NodeSpec::seed(MB),
+        NodeSpec::magnet(MB),
+    ];
+    let mut sim = Sim::new(t, specs, config());
+    sim.introduce(2, &[0]);
+    let closed = sim.run_until(Duration::from_secs(10), |s| {
+        s.nodes[2]
+            .log
+            .closed
+            .iter()
+            .any(|c| c.1 == 0 && c.2 == CloseReason::BadMetadata)
+    });
+    assert!(closed, "{fault:?}: {:?}", sim.nodes[2].log.closed);
+    assert_eq!(sim.nodes[2].core.state(), TorrentState::FetchingMetadata);
+    sim.introduce(2, &[1]);
+    complete(&mut sim, 2);
+}
+
+#[test]
+fn a_metadata_piece_of_the_wrong_size_closes_the_sender() {
+    bad_metadata_piece(Fault::ShortMetadata);
+}
+
+#[test]
+fn a_metadata_piece_out_of_range_closes_the_sender() {
+    bad_metadata_piece(Fault::MetadataPieceOutOfRange);
 }
 
 #[test]
