@@ -101,7 +101,11 @@ impl DecodeOptions {
         if input.len() > self.max_input {
             return Err(Error::new(ErrorKind::InputTooLong, self.max_input));
         }
-        let p = Parser_ { opts: self };
+        let mut p = Parser_ {
+            opts: self,
+            items: Vec::new(),
+            entries: Vec::new(),
+        };
         match p.value(input, 0) {
             Ok((rest, v)) => Ok((v, input.len() - rest.len())),
             Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
@@ -158,12 +162,18 @@ impl nom::error::ParseError<&[u8]> for PErr {
 
 type Res<'a, T> = IResult<&'a [u8], T, PErr>;
 
-struct Parser_<'o> {
+/// The parser, with two stacks shared by every list and dictionary being
+/// decoded: a container's items go on the stack, then move to a `Vec` of
+/// exactly their number when it closes, so a one-entry list takes one
+/// slot (`Vec::push` would reserve four), and no `Vec` grows by copies.
+struct Parser_<'o, 'a> {
     opts: &'o DecodeOptions,
+    items: Vec<Value<'a>>,
+    entries: Vec<(&'a [u8], Value<'a>)>,
 }
 
-impl Parser_<'_> {
-    fn value<'a>(&self, input: &'a [u8], depth: usize) -> Res<'a, Value<'a>> {
+impl<'a> Parser_<'_, 'a> {
+    fn value(&mut self, input: &'a [u8], depth: usize) -> Res<'a, Value<'a>> {
         match input.first() {
             None => Err(PErr::at(ErrorKind::UnexpectedEof, input)),
             Some(b'i') => {
@@ -180,7 +190,7 @@ impl Parser_<'_> {
         }
     }
 
-    fn string<'a>(&self, input: &'a [u8]) -> Res<'a, &'a [u8]> {
+    fn string(&self, input: &'a [u8]) -> Res<'a, &'a [u8]> {
         let (rest, digits) = digit1(input)?;
         if digits.len() > 1 && digits[0] == b'0' {
             return Err(PErr::at(ErrorKind::LeadingZero, input));
@@ -203,27 +213,29 @@ impl Parser_<'_> {
         Ok(depth + 1)
     }
 
-    fn list<'a>(&self, input: &'a [u8], depth: usize) -> Res<'a, Value<'a>> {
+    fn list(&mut self, input: &'a [u8], depth: usize) -> Res<'a, Value<'a>> {
         let depth = self.enter(input, depth)?;
         let mut rest = &input[1..];
-        let mut items = Vec::new();
+        let start = self.items.len();
         loop {
             if let Some(after) = rest.strip_prefix(b"e") {
+                let items: Vec<Value<'a>> = self.items.drain(start..).collect();
                 return Ok((after, Value::List(items)));
             }
             let (r, v) = self.value(rest, depth)?;
-            items.push(v);
+            self.items.push(v);
             rest = r;
         }
     }
 
-    fn dict<'a>(&self, input: &'a [u8], depth: usize) -> Res<'a, Value<'a>> {
+    fn dict(&mut self, input: &'a [u8], depth: usize) -> Res<'a, Value<'a>> {
         let depth = self.enter(input, depth)?;
         let mut rest = &input[1..];
-        let mut entries: Vec<(&'a [u8], Value<'a>)> = Vec::new();
+        let start = self.entries.len();
         let mut sorted = true;
         loop {
             if let Some(after) = rest.strip_prefix(b"e") {
+                let entries: Vec<(&'a [u8], Value<'a>)> = self.entries.drain(start..).collect();
                 if !sorted {
                     check_duplicates(&entries, input)?;
                 }
@@ -237,7 +249,7 @@ impl Parser_<'_> {
             }
             let key_at = rest;
             let (r, key) = self.string(rest)?;
-            if let Some((prev, _)) = entries.last() {
+            if let Some((prev, _)) = self.entries[start..].last() {
                 match (*prev).cmp(key) {
                     std::cmp::Ordering::Equal => {
                         return Err(PErr::at(ErrorKind::DuplicateKey, key_at));
@@ -250,7 +262,7 @@ impl Parser_<'_> {
                 }
             }
             let (r, v) = self.value(r, depth)?;
-            entries.push((key, v));
+            self.entries.push((key, v));
             rest = r;
         }
     }

@@ -105,7 +105,7 @@ pub(crate) fn run(args: CreateArgs) -> anyhow::Result<()> {
         None => PathBuf::from(format!("{}.torrent", meta.name)),
     };
     write_out(&out, &bytes, args.force)?;
-    let files = meta.files.iter().filter(|f| !f.padding).count();
+    let files = meta.files.iter().filter(|f| !f.is_padding()).count();
     let mut stdout = std::io::stdout().lock();
     let hashes = match (meta.version, meta.info_hash_v2_hex()) {
         (MetaVersion::V1, _) | (_, None) => format!("info-hash {}", meta.info_hash_hex()),

@@ -140,7 +140,10 @@ fn only(patterns: &[String], meta: &Metainfo) -> Result<Vec<u8>> {
     let prio: Vec<u8> = meta
         .files
         .iter()
-        .map(|f| u8::from(patterns.iter().any(|p| path_matches(p, &f.path.join("/")))))
+        .map(|f| {
+            let path = f.path().to_string();
+            u8::from(patterns.iter().any(|p| path_matches(p, &path)))
+        })
         .collect();
     if prio.iter().all(|p| *p == 0) {
         bail!("no file of the torrent matches {patterns:?}");

@@ -2,11 +2,11 @@
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
-use std::io::Write as _;
+use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use anyhow::Context;
-use monsoon_metainfo::{Magnet, MetaVersion, Metainfo};
+use monsoon_metainfo::{FileRef, Magnet, MetaVersion, Metainfo};
 use serde_json::{Value, json};
 
 use crate::{torrent_file, units};
@@ -23,33 +23,37 @@ pub(crate) struct InfoArgs {
 }
 
 pub(crate) fn run(args: InfoArgs) -> anyhow::Result<()> {
-    let out = match args.target.to_str() {
+    let stdout = io::stdout();
+    // Written as it is made: a torrent of a million files prints tens of
+    // megabytes, which need not sit in memory.
+    let mut out = BufWriter::new(stdout.lock());
+    let written = match args.target.to_str() {
         Some(s) if s.trim_start().to_ascii_lowercase().starts_with("magnet:") => {
             let m = Magnet::parse(s).context("invalid magnet link")?;
-            if args.json {
+            let text = if args.json {
                 magnet_json(&m).to_string()
             } else {
                 magnet_text(&m)
-            }
+            };
+            writeln!(out, "{}", text.trim_end())
         }
         _ => {
             let path = Path::new(&args.target);
             let m = load(path)?;
             if args.json {
-                torrent_json(&m).to_string()
+                write_torrent_json(&mut out, &m)
             } else {
-                torrent_text(&m)
+                write_torrent_text(&mut out, &m)
             }
         }
     };
-    let mut stdout = std::io::stdout().lock();
-    quiet_pipe(writeln!(stdout, "{}", out.trim_end()))
+    quiet_pipe(written.and_then(|()| out.flush()))
 }
 
 /// A closed stdout (`monsoon info x | head -1`) is not an error.
-pub(crate) fn quiet_pipe(r: std::io::Result<()>) -> anyhow::Result<()> {
+pub(crate) fn quiet_pipe(r: io::Result<()>) -> anyhow::Result<()> {
     match r {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         r => r.context("writing to stdout"),
     }
 }
@@ -61,33 +65,10 @@ pub(crate) fn load(path: &Path) -> anyhow::Result<Metainfo> {
     Metainfo::from_bytes(&bytes).with_context(|| format!("{}: invalid torrent", path.display()))
 }
 
-fn torrent_json(m: &Metainfo) -> Value {
-    let files: Vec<Value> = m
-        .files
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let mut v = json!({ "path": f.path.join("/"), "length": f.length });
-            if f.padding {
-                v["padding"] = json!(true);
-            }
-            if f.executable {
-                v["executable"] = json!(true);
-            }
-            if f.hidden {
-                v["hidden"] = json!(true);
-            }
-            if let Some(target) = &f.symlink {
-                v["symlink"] = json!(target.join("/"));
-            }
-            if let Some(root) = &f.pieces_root {
-                v["pieces_root"] = json!(hex(root));
-                v["piece_layer"] = json!(m.piece_layer(i).is_some());
-            }
-            v
-        })
-        .collect();
-    json!({
+/// The JSON object of a torrent, keys in sorted order as serde_json
+/// writes them, its `files` array written a file at a time.
+fn write_torrent_json(out: &mut impl Write, m: &Metainfo) -> io::Result<()> {
+    let head = match json!({
         "name": m.name,
         "version": version(m.version),
         "info_hash": m.info_hash_hex(),
@@ -97,14 +78,62 @@ fn torrent_json(m: &Metainfo) -> Value {
         "piece_length": m.piece_length,
         "piece_count": m.piece_count(),
         "multi_file": m.multi_file,
-        "files": files,
         "trackers": m.trackers,
         "url_list": m.url_list,
         "private": m.private,
         "creation_date": m.creation_date,
         "comment": m.comment,
         "created_by": m.created_by,
-    })
+    }) {
+        Value::Object(head) => head,
+        _ => serde_json::Map::new(),
+    };
+    let mut keys: Vec<&str> = head.keys().map(String::as_str).chain(["files"]).collect();
+    keys.sort_unstable();
+    out.write_all(b"{")?;
+    for (n, key) in keys.into_iter().enumerate() {
+        if n > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, key)?;
+        out.write_all(b":")?;
+        match head.get(key) {
+            Some(v) => serde_json::to_writer(&mut *out, v)?,
+            None => {
+                out.write_all(b"[")?;
+                for f in &m.files {
+                    if f.index() > 0 {
+                        out.write_all(b",")?;
+                    }
+                    serde_json::to_writer(&mut *out, &file_json(m, f))?;
+                }
+                out.write_all(b"]")?;
+            }
+        }
+    }
+    out.write_all(b"}\n")
+}
+
+/// One element of `files`.
+fn file_json(m: &Metainfo, f: FileRef<'_>) -> Value {
+    let mut v = json!({ "path": f.path().to_string(), "length": f.length() });
+    if f.is_padding() {
+        v["padding"] = json!(true);
+    }
+    if f.is_executable() {
+        v["executable"] = json!(true);
+    }
+    if f.is_hidden() {
+        v["hidden"] = json!(true);
+    }
+    if let Some(target) = f.symlink() {
+        v["symlink"] = json!(target.to_string());
+    }
+    if let Some(root) = f.pieces_root() {
+        v["pieces_root"] = json!(hex(root));
+        v["piece_layer"] = json!(m.piece_layer(f.index()).is_some());
+    }
+    v
 }
 
 /// `v1`, `v2` or `hybrid`.
@@ -120,7 +149,8 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn torrent_text(m: &Metainfo) -> String {
+/// The text description of a torrent, its files written a line at a time.
+fn write_torrent_text(out: &mut impl Write, m: &Metainfo) -> io::Result<()> {
     let mut s = String::new();
     let _ = writeln!(s, "name:          {}", m.name);
     let _ = writeln!(s, "version:       {}", version(m.version));
@@ -167,27 +197,28 @@ fn torrent_text(m: &Metainfo) -> String {
             let _ = writeln!(s, "  {u}");
         }
     }
-    let padding = m.files.iter().filter(|f| f.padding).count();
+    let padding = m.files.iter().filter(|f| f.is_padding()).count();
     let shown = m.files.len() - padding;
     let _ = write!(s, "files ({shown}");
     if padding > 0 {
         let _ = write!(s, ", plus {padding} padding");
     }
     let _ = writeln!(s, "):");
-    for f in m.files.iter().filter(|f| !f.padding) {
-        let _ = write!(s, "  {:>12}  {}", units::size(f.length), f.path.join("/"));
-        if let Some(target) = &f.symlink {
-            let _ = write!(s, " -> {}", target.join("/"));
+    out.write_all(s.as_bytes())?;
+    for f in m.files.iter().filter(|f| !f.is_padding()) {
+        write!(out, "  {:>12}  {}", units::size(f.length()), f.path())?;
+        if let Some(target) = f.symlink() {
+            write!(out, " -> {target}")?;
         }
-        if let Some(root) = &f.pieces_root {
-            let _ = write!(s, "  root {}", hex(root));
+        if let Some(root) = f.pieces_root() {
+            write!(out, "  root {}", hex(root))?;
         }
-        let _ = writeln!(s);
+        writeln!(out)?;
     }
     if m.version.has_v2() && !m.has_piece_layers() {
-        let _ = writeln!(s, "piece layers:  missing (to be fetched from peers)");
+        writeln!(out, "piece layers:  missing (to be fetched from peers)")?;
     }
-    s
+    Ok(())
 }
 
 fn magnet_json(m: &Magnet) -> Value {

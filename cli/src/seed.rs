@@ -106,20 +106,20 @@ pub(crate) async fn run(args: SeedCmdArgs, fd_limit: Option<u64>) -> Result<()> 
 
 /// "a/x.bin (3 pieces), b.bin (missing)": the files with bad pieces.
 fn damage_report(
-    files: &[monsoon_engine::FileInfo],
+    files: &monsoon_engine::FileTable,
     piece_length: u32,
     have: impl Fn(u32) -> bool,
 ) -> String {
     let plen = u64::from(piece_length);
     let mut parts = Vec::new();
-    for f in files.iter().filter(|f| !f.padding && f.length > 0) {
-        let first = (f.offset / plen) as u32;
-        let last = ((f.offset + f.length - 1) / plen) as u32;
+    for f in files.iter().filter(|f| !f.is_padding() && f.length() > 0) {
+        let first = (f.offset() / plen) as u32;
+        let last = ((f.offset() + f.length() - 1) / plen) as u32;
         let bad = (first..=last).filter(|&p| !have(p)).count();
         if bad == (last - first + 1) as usize {
-            parts.push(format!("{} (all {bad} pieces)", f.path.join("/")));
+            parts.push(format!("{} (all {bad} pieces)", f.path()));
         } else if bad > 0 {
-            parts.push(format!("{} ({bad} pieces)", f.path.join("/")));
+            parts.push(format!("{} ({bad} pieces)", f.path()));
         }
     }
     const SHOWN: usize = 5;

@@ -34,8 +34,8 @@ pub use encryption::{Encryption, PeerEncryption};
 pub use error::{EngineError, TorrentError};
 pub use handle::TorrentHandle;
 pub use metainfo::{
-    CreateError, CreateOptions, FileInfo, MAX_PATH_DEPTH, MAX_PIECE_LENGTH, MAX_PIECES,
-    MIN_CREATE_PIECE_LENGTH, Magnet, MagnetError, MetaVersion, Metainfo, MetainfoError,
+    CreateError, CreateOptions, FilePath, FileRef, FileTable, MAX_PATH_DEPTH, MAX_PIECE_LENGTH,
+    MAX_PIECES, MIN_CREATE_PIECE_LENGTH, Magnet, MagnetError, MetaVersion, Metainfo, MetainfoError,
     create_torrent, default_piece_length, is_contained,
 };
 pub use monsoon_tracker::LsdSettings;

@@ -1,24 +1,15 @@
 //! File priorities (what a user chooses) to piece priorities (what the
 //! picker uses).
 
-use monsoon_storage::{FileEntry, Layout, StorageError};
+use monsoon_storage::{Layout, StorageError};
 
 use crate::error::EngineError;
 
-/// The storage layout of a torrent's files.
+/// The storage layout of a torrent's files: over the metainfo's own file
+/// table (shared, not copied). Symbolic links (BEP 47) have no data and
+/// are not created yet: storage skips them as it skips padding.
 pub(crate) fn layout_of(meta: &crate::Metainfo) -> Result<Layout, StorageError> {
-    let files = meta
-        .files
-        .iter()
-        .map(|f| FileEntry {
-            path: f.path.clone(),
-            length: f.length,
-            // Symbolic links (BEP 47) have no data and are not created
-            // yet: never written, like padding.
-            padding: f.padding || f.symlink.is_some(),
-        })
-        .collect();
-    Layout::new(files, meta.piece_length)
+    Layout::from_table(meta.files.clone(), meta.piece_length)
 }
 
 /// Piece priorities from file priorities: a piece gets the highest priority
@@ -42,7 +33,7 @@ pub(crate) fn piece_priorities(
     }
     let mut prio = vec![0u8; n];
     for (i, f) in layout.files().iter().enumerate() {
-        if f.padding || f.length == 0 {
+        if f.is_padding() || f.length() == 0 {
             continue;
         }
         for p in layout.file_pieces(i) {

@@ -237,12 +237,13 @@ pub(crate) fn check_with_resume(
     let layout = storage.layout();
     let n = layout.piece_count();
     let files = layout.files();
-    let mut changed: Vec<bool> = (0..files.len())
-        .map(|i| {
-            let f = &files[i];
-            if f.padding || f.length == 0 {
+    let mut changed: Vec<bool> = files
+        .iter()
+        .map(|f| {
+            if f.is_padding() || f.length() == 0 {
                 return false;
             }
+            let i = f.index();
             let now = storage.file_stamp(i);
             now.is_none() || now != resume.files.get(i).copied().flatten()
         })
@@ -250,7 +251,7 @@ pub(crate) fn check_with_resume(
     // Spot checks: a few claimed pieces of each unchanged file.
     let mut spots = Vec::new();
     for (i, f) in files.iter().enumerate() {
-        if changed[i] || f.padding || f.length == 0 || spots.len() >= SPOT_CHECKS_TOTAL {
+        if changed[i] || f.is_padding() || f.length() == 0 || spots.len() >= SPOT_CHECKS_TOTAL {
             continue;
         }
         let range = layout.file_pieces(i);

@@ -13,28 +13,28 @@ fuzz_target!(|data: &[u8]| {
         let mut offset = 0u64;
         let mut seen = HashSet::new();
         for (i, f) in m.files.iter().enumerate() {
-            assert_eq!(f.offset, offset);
-            offset += f.length;
-            assert!(is_contained(&f.relative_path()), "{:?}", f.path);
-            if !f.padding {
+            assert_eq!(f.offset(), offset);
+            offset += f.length();
+            let path = f.path();
+            assert!(is_contained(&path.to_path_buf()), "{path:?}");
+            if !f.is_padding() {
                 assert!(
-                    seen.insert(f.path.join("/").to_ascii_lowercase()),
-                    "{:?}",
-                    f.path
+                    seen.insert(path.to_string().to_ascii_lowercase()),
+                    "{path:?}"
                 );
             }
-            if let Some(target) = &f.symlink {
-                assert_eq!(f.length, 0);
-                assert!(is_contained(&target.iter().collect::<std::path::PathBuf>()));
-                assert_eq!(target[0], f.path[0]);
+            if let Some(target) = f.symlink() {
+                assert_eq!(f.length(), 0);
+                assert!(is_contained(&target.to_path_buf()));
+                assert_eq!(target.components().next(), path.components().next());
             }
-            if f.pieces_root.is_some() && m.version == MetaVersion::V2 {
-                assert_eq!(f.offset % u64::from(m.piece_length), 0);
+            if f.pieces_root().is_some() && m.version == MetaVersion::V2 {
+                assert_eq!(f.offset() % u64::from(m.piece_length), 0);
             }
             if let Some(layer) = m.piece_layers.get(&i) {
                 let bpp = m.piece_length / merkle::BLOCK_SIZE;
                 let root = merkle::root_from_piece_layer(layer, bpp);
-                assert_eq!(Some(root), f.pieces_root);
+                assert_eq!(Some(&root), f.pieces_root());
             }
         }
         assert_eq!(offset, m.total_length);

@@ -223,14 +223,14 @@ fn v1_files(source: &Sources) -> Vec<OwnedValue> {
         .iter()
         .map(|f| {
             let path = f
-                .path
-                .iter()
-                .map(|c| OwnedValue::from(c.as_str()))
+                .path()
+                .components()
+                .map(OwnedValue::from)
                 .collect::<Vec<_>>();
             let mut d = OwnedValue::dict()
-                .insert("length", (f.length as i64).into())
+                .insert("length", (f.length() as i64).into())
                 .insert("path", path.into());
-            if f.padding {
+            if f.is_padding() {
                 d = d.insert("attr", "p".into());
             }
             d
@@ -250,14 +250,14 @@ fn v2_tree(
     let mut tree = Node::default();
     let mut layers = OwnedValue::dict();
     for (i, f) in layout.files().iter().enumerate() {
-        if f.padding {
+        if f.is_padding() {
             continue;
         }
-        let mut leaf = OwnedValue::dict().insert("length", (f.length as i64).into());
-        if f.length > 0 {
+        let mut leaf = OwnedValue::dict().insert("length", (f.length() as i64).into());
+        if f.length() > 0 {
             let pieces = layout.file_pieces(i);
             let own = &piece_hashes[pieces.start as usize..pieces.end as usize];
-            let root = if f.length > u64::from(layout.piece_len()) {
+            let root = if f.length() > u64::from(layout.piece_len()) {
                 let root = merkle::root_from_piece_layer(own, bpp);
                 layers = layers.insert(root, OwnedValue::bytes(own.concat()));
                 root
@@ -267,7 +267,7 @@ fn v2_tree(
             leaf = leaf.insert("pieces root", OwnedValue::bytes(root));
         }
         let path: Vec<&str> = if multi {
-            f.path.iter().map(String::as_str).collect()
+            f.path().components().collect()
         } else {
             vec![name]
         };

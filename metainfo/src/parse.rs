@@ -2,9 +2,9 @@
 //! and the top-level fields (trackers, web seeds, comment).
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
 
 use monsoon_bencode::{DecodeOptions, Dict, Value};
+use monsoon_storage::FileTable;
 use monsoon_storage::merkle::Hash256;
 use sha1::{Digest, Sha1};
 use sha2::Sha256;
@@ -12,7 +12,7 @@ use sha2::Sha256;
 use crate::conflicts::resolve_conflicts;
 use crate::error::MetainfoError;
 use crate::hex;
-use crate::paths::{decode_utf8, join};
+use crate::paths::decode_utf8;
 use crate::symlinks::resolve_symlinks;
 use crate::{v1, v2};
 
@@ -97,8 +97,25 @@ pub struct Metainfo {
     pub piece_length: u32,
     /// SHA-1 of every piece (empty for a v2-only torrent).
     pub pieces: Vec<[u8; 20]>,
-    /// The files in torrent order, with full sanitised paths and offsets.
-    pub files: Vec<FileInfo>,
+    /// The files in torrent order: full sanitised paths, lengths, offsets,
+    /// BEP 47 attributes and v2 merkle roots, in a compact table (see
+    /// [`FileTable`]; a clone shares it, so a storage
+    /// [`Layout`](monsoon_storage::Layout) built from it costs nothing per
+    /// file).
+    ///
+    /// Paths are `[name]` for a single-file torrent, `[name, dir, ...,
+    /// file]` for a multi-file one. Every component is sanitised (see the
+    /// crate docs): joined under any folder, the path stays inside it. No
+    /// two files share a path, and no file's path is the folder of another
+    /// (conflicts are renamed as libtorrent does: `dir/a.txt` becomes
+    /// `dir/a.1.txt`). A symbolic link's target ([`FileRef::symlink`]) is
+    /// given like a path, from the download folder, and always names a file
+    /// or folder of this torrent (a link whose target is not in the torrent
+    /// points to itself, as in libtorrent); a link has no data: create it
+    /// (inside the download folder only) instead of writing a file.
+    ///
+    /// [`FileRef::symlink`]: monsoon_storage::FileRef::symlink
+    pub files: FileTable,
     /// Sum of all file lengths (padding included).
     pub total_length: u64,
     /// Whether the torrent's files live in a folder named
@@ -122,63 +139,10 @@ pub struct Metainfo {
     pub info_bytes: Vec<u8>,
     /// BEP 52 piece layers, by file index: for each file larger than one
     /// piece whose layer the .torrent carries, one SHA-256 per piece of the
-    /// file, checked against the file's [`FileInfo::pieces_root`]. A file
+    /// file, checked against the file's
+    /// [`FileRef::pieces_root`](monsoon_storage::FileRef::pieces_root). A file
     /// missing here needs its layer from peers (`hash request`).
     pub piece_layers: BTreeMap<usize, Vec<Hash256>>,
-}
-
-/// One file of a torrent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileInfo {
-    /// Full relative path under the download folder: `[name]` for a
-    /// single-file torrent, `[name, dir, ..., file]` for a multi-file one.
-    /// Every component is sanitised (see the crate docs): joined under any
-    /// folder, the path stays inside it. No two files share a path, and no
-    /// file's path is the folder of another (conflicts are renamed as
-    /// libtorrent does: `dir/a.txt` becomes `dir/a.1.txt`).
-    pub path: Vec<String>,
-    /// Length in bytes (0 for a symbolic link).
-    pub length: u64,
-    /// A padding file (BEP 47 `attr` `p`, or one that v2 implies): its bytes
-    /// are zeros and are never written to disk.
-    pub padding: bool,
-    /// Offset of the file's first byte in the torrent's byte stream.
-    pub offset: u64,
-    /// BEP 47 `attr` `x`: the file is executable.
-    pub executable: bool,
-    /// BEP 47 `attr` `h`: the file is hidden.
-    pub hidden: bool,
-    /// BEP 47 `attr` `l`: the file is a symbolic link to this path, given
-    /// like [`FileInfo::path`] (from the download folder, sanitised
-    /// components). The target always names a file or folder of this
-    /// torrent; a link whose target is not in the torrent points to itself,
-    /// as in libtorrent. A link has no data: create it (inside the download
-    /// folder only) instead of writing a file.
-    pub symlink: Option<Vec<String>>,
-    /// The root of the file's BEP 52 merkle tree (v2 and hybrid torrents,
-    /// files with data).
-    pub pieces_root: Option<Hash256>,
-}
-
-impl FileInfo {
-    /// The path as a relative [`PathBuf`] (only plain components).
-    pub fn relative_path(&self) -> PathBuf {
-        join(&self.path)
-    }
-
-    /// A file with no attributes.
-    pub(crate) fn plain(path: Vec<String>, length: u64) -> FileInfo {
-        FileInfo {
-            path,
-            length,
-            padding: false,
-            offset: 0,
-            executable: false,
-            hidden: false,
-            symlink: None,
-            pieces_root: None,
-        }
-    }
 }
 
 impl Metainfo {
@@ -240,8 +204,8 @@ impl Metainfo {
         };
         // A name that sanitises to nothing ("", ".", "..") becomes the
         // SHA-1 info-hash in hex, as libtorrent does.
-        let dir_name =
-            crate::paths::sanitize_component(name_raw).unwrap_or_else(|| hex::encode(&sha1));
+        let dir_name = crate::paths::sanitize_component(name_raw)
+            .map_or_else(|| hex::encode(&sha1), Into::into);
 
         let v1_files = match version {
             MetaVersion::V2 => None,
@@ -258,7 +222,10 @@ impl Metainfo {
             }
             None => v1_files.expect("v1 when there is no file tree"),
         };
-        let total_length = set_offsets(&mut files)?;
+        let total_length = files.total_length();
+        if total_length > MAX_TOTAL_LENGTH {
+            return Err(MetainfoError::LengthOverflow);
+        }
         let piece_count = total_length.div_ceil(u64::from(piece_length));
         if piece_count > u64::from(MAX_PIECES) {
             return Err(MetainfoError::TooManyPieces(piece_count));
@@ -284,25 +251,20 @@ impl Metainfo {
         let name = if multi_file {
             dir_name
         } else {
-            files[0].path[0].clone()
+            files.file(0).name().to_owned()
         };
         let piece_layers = match (version.has_v2(), top.get_dict(b"piece layers")) {
             (true, Some(layers)) => v2::piece_layers(layers, &files, piece_length)?,
             _ => BTreeMap::new(),
         };
-        if multi_file {
-            resolve_symlinks(&mut files);
-        }
-        resolve_conflicts(&mut files, multi_file.then_some(name.as_str()));
-
-        Ok(Metainfo {
+        let mut meta = Metainfo {
             info_hash,
             info_hash_v2,
             version,
             name,
             piece_length,
             pieces,
-            files,
+            files: FileTable::default(),
             total_length,
             multi_file,
             trackers: trackers(top),
@@ -311,9 +273,21 @@ impl Metainfo {
             creation_date: top.get_int(b"creation date").filter(|&d| d >= 0),
             comment: text(top, b"comment", b"comment.utf-8"),
             created_by: text(top, b"created by", b"created by.utf-8"),
-            info_bytes: info.raw().to_vec(),
+            info_bytes: Vec::new(),
             piece_layers,
-        })
+        };
+        let info_raw = info.raw();
+        // The decoded tree (hundreds of bytes a file) is not needed any
+        // more: freed before the copy of the info dictionary and the path
+        // checks, so that it never adds to their memory.
+        drop(value);
+        if multi_file {
+            resolve_symlinks(&mut files);
+        }
+        resolve_conflicts(&mut files, multi_file.then_some(meta.name.as_str()));
+        meta.files = files;
+        meta.info_bytes = info_raw.to_vec();
+        Ok(meta)
     }
 
     /// Number of pieces.
@@ -348,8 +322,8 @@ impl Metainfo {
     /// torrents and a missing layer.
     pub fn piece_layer(&self, file: usize) -> Option<&[Hash256]> {
         let f = self.files.get(file)?;
-        let root = f.pieces_root.as_ref()?;
-        if f.length <= u64::from(self.piece_length) {
+        let root = f.pieces_root()?;
+        if f.length() <= u64::from(self.piece_length) {
             return Some(std::slice::from_ref(root));
         }
         self.piece_layers.get(&file).map(Vec::as_slice)
@@ -361,8 +335,7 @@ impl Metainfo {
     pub fn has_piece_layers(&self) -> bool {
         self.files
             .iter()
-            .enumerate()
-            .all(|(i, f)| f.pieces_root.is_none() || self.piece_layer(i).is_some())
+            .all(|f| f.pieces_root().is_none() || self.piece_layer(f.index()).is_some())
     }
 }
 
@@ -380,19 +353,6 @@ fn piece_length(info: &Dict<'_>, v2: bool) -> Result<u32, MetainfoError> {
         return Err(MetainfoError::PieceLengthNotPowerOfTwo(pl));
     }
     Ok(pl as u32)
-}
-
-/// Sets each file's offset; returns the total length.
-fn set_offsets(files: &mut [FileInfo]) -> Result<u64, MetainfoError> {
-    let mut offset = 0u64;
-    for f in files {
-        f.offset = offset;
-        offset = offset
-            .checked_add(f.length)
-            .filter(|&o| o <= MAX_TOTAL_LENGTH)
-            .ok_or(MetainfoError::LengthOverflow)?;
-    }
-    Ok(offset)
 }
 
 fn pieces(raw: &[u8], expected: u64) -> Result<Vec<[u8; 20]>, MetainfoError> {

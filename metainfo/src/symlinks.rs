@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::parse::FileInfo;
+use monsoon_storage::{FileRef, FileTable};
 
 /// At most this many links are followed while resolving one target (a
 /// chain of links pointing through each other); a longer chain makes the
@@ -13,37 +13,54 @@ const MAX_LINK_HOPS: usize = 40;
 
 /// Resolves the targets of the symbolic links of a multi-file torrent.
 ///
-/// On entry a link's [`FileInfo::symlink`] is its target relative to the
+/// On entry a link's target ([`FileRef::symlink`]) is relative to the
 /// torrent's folder (sanitised components); on return it is the full path
-/// from the download folder (like [`FileInfo::path`]) of a file or folder of
+/// from the download folder (like [`FileRef::path`]) of a file or folder of
 /// the torrent — the target itself, the target taken relative to the link's
 /// own folder, or, when neither names anything in the torrent (even through
 /// other links), the link itself.
-pub(crate) fn resolve_symlinks(files: &mut [FileInfo]) {
-    if files.iter().all(|f| f.symlink.is_none()) {
+///
+/// [`FileRef::symlink`]: monsoon_storage::FileRef::symlink
+/// [`FileRef::path`]: monsoon_storage::FileRef::path
+pub(crate) fn resolve_symlinks(files: &mut FileTable) {
+    if files.iter().all(|f| !f.is_symlink()) {
         return;
     }
-    let rel = |f: &FileInfo| f.path[1..].join("/");
-    let all: HashMap<String, usize> = files.iter().enumerate().map(|(i, f)| (rel(f), i)).collect();
+    for (i, target) in resolved_targets(files) {
+        // Targets are paths of the torrent: the pool stays far below its
+        // 4 GiB limit for any torrent within the input limits.
+        files
+            .set_symlink(i, Some(&target))
+            .expect("a link target fits in the string pool");
+    }
+}
+
+/// Each link's index and resolved full target.
+fn resolved_targets(files: &FileTable) -> Vec<(usize, Vec<String>)> {
+    let rel = |f: &FileRef<'_>| f.path().components().skip(1).collect::<Vec<_>>().join("/");
+    let all: HashMap<String, usize> = files.iter().map(|f| (rel(&f), f.index())).collect();
     let mut dirs: HashSet<String> = HashSet::new();
-    for f in files.iter() {
-        let inner = &f.path[1..];
+    for f in files {
+        let path: Vec<&str> = f.path().components().collect();
+        let inner = &path[1..];
         for end in 1..inner.len() {
             dirs.insert(inner[..end].join("/"));
         }
     }
-    let is_link = |p: &str| all.get(p).is_some_and(|&i| files[i].symlink.is_some());
+    let is_link = |p: &str| all.get(p).is_some_and(|&i| files.file(i).is_symlink());
 
     // First pass: targets that name a file or folder, from the torrent's
     // folder or from the link's own folder.
     let mut resolved: Vec<(usize, String)> = Vec::new();
     let mut dir_links: HashMap<String, String> = HashMap::new();
     let mut second_pass = Vec::new();
-    for (i, f) in files.iter().enumerate() {
-        let Some(target) = &f.symlink else { continue };
-        let me = rel(f);
-        let from_root = target.join("/");
-        let parent = f.path[1..f.path.len() - 1].join("/");
+    for f in files {
+        let Some(target) = f.symlink() else { continue };
+        let i = f.index();
+        let me = rel(&f);
+        let from_root = target.to_string();
+        let path: Vec<&str> = f.path().components().collect();
+        let parent = path[1..path.len() - 1].join("/");
         let from_link = if parent.is_empty() {
             from_root.clone()
         } else {
@@ -67,16 +84,19 @@ pub(crate) fn resolve_symlinks(files: &mut [FileInfo]) {
     }
     // Second pass: targets that go through folders that are links.
     for (i, target) in second_pass {
-        let me = rel(&files[i]);
+        let me = rel(&files.file(i));
         let ok = resolves(&target, &all, &dirs, &dir_links);
         resolved.push((i, if ok { target } else { me }));
     }
-    for (i, target) in resolved {
-        let name = files[i].path[0].clone();
-        let mut full = vec![name];
-        full.extend(target.split('/').map(str::to_owned));
-        files[i].symlink = Some(full);
-    }
+    resolved
+        .into_iter()
+        .map(|(i, target)| {
+            let name = files.file(i).path().components().next().unwrap_or_default();
+            let mut full = vec![name.to_owned()];
+            full.extend(target.split('/').map(str::to_owned));
+            (i, full)
+        })
+        .collect()
 }
 
 /// Whether `target` names a file or folder once each leading folder that is

@@ -1,10 +1,13 @@
 //! The v1 file list: `files` (multi-file) or `length` (single file), with
 //! BEP 47 attributes, as libtorrent reads them (`extract_single_file`).
 
+use std::borrow::Cow;
+
 use monsoon_bencode::{Dict, Value};
+use monsoon_storage::{FileAttrs, FileTable, FileTableBuilder, StorageError};
 
 use crate::error::MetainfoError;
-use crate::parse::{FileInfo, MAX_FILE_LENGTH, MAX_PATH_DEPTH};
+use crate::parse::{MAX_FILE_LENGTH, MAX_PATH_DEPTH};
 use crate::paths::sanitize_component;
 
 /// BEP 47 `attr` flags.
@@ -35,14 +38,14 @@ impl Attr {
 }
 
 /// The files of a v1 (or the v1 half of a hybrid) torrent, each with its
-/// full sanitised path, and whether the torrent is multi-file. Offsets are
-/// set later; symlink targets are relative to the torrent's folder.
+/// full sanitised path, and whether the torrent is multi-file. Symlink
+/// targets are relative to the torrent's folder.
 pub(crate) fn files(
     info: &Dict<'_>,
     list: Option<&[Value<'_>]>,
     name_raw: &[u8],
     dir_name: &str,
-) -> Result<(Vec<FileInfo>, bool), MetainfoError> {
+) -> Result<(FileTable, bool), MetainfoError> {
     let Some(list) = list else {
         if info.get(b"length").is_none() && !Attr::of(info).symlink {
             return Err(MetainfoError::MissingLength);
@@ -51,25 +54,34 @@ pub(crate) fn files(
             return Err(MetainfoError::UnusableName);
         }
         let name = sanitize_component(name_raw).ok_or(MetainfoError::UnusableName)?;
-        let file = entry(info, 0, vec![name])?;
-        return Ok((vec![file], false));
+        let mut table = FileTableBuilder::with_capacity(1);
+        entry(&mut table, info, 0, &[name])?;
+        return Ok((table.build(), false));
     };
     if list.is_empty() {
         return Err(MetainfoError::EmptyFileList);
     }
-    let mut files = Vec::with_capacity(list.len());
+    let mut table = FileTableBuilder::with_capacity(list.len());
+    // One buffer for every path: most components are borrowed from the
+    // input, so a file costs no allocation here.
+    let mut path: Vec<Cow<'_, str>> = Vec::new();
     for (i, e) in list.iter().enumerate() {
         let d = e
             .as_dict()
             .ok_or(MetainfoError::InvalidFileEntry { file: i })?;
-        let path = path(d, i, dir_name)?;
-        files.push(entry(d, i, path)?);
+        fill_path(&mut path, d, i, dir_name)?;
+        entry(&mut table, d, i, &path)?;
     }
-    Ok((files, true))
+    Ok((table.build(), true))
 }
 
-/// One file from its dictionary and its already sanitised path.
-fn entry(d: &Dict<'_>, i: usize, path: Vec<String>) -> Result<FileInfo, MetainfoError> {
+/// Adds one file from its dictionary and its already sanitised path.
+fn entry(
+    table: &mut FileTableBuilder,
+    d: &Dict<'_>,
+    i: usize,
+    path: &[Cow<'_, str>],
+) -> Result<(), MetainfoError> {
     let mut attr = Attr::of(d);
     // A symbolic link has no data, whatever `length` says.
     let length = if attr.symlink { 0 } else { length(d, i)? };
@@ -86,13 +98,22 @@ fn entry(d: &Dict<'_>, i: usize, path: Vec<String>) -> Result<FileInfo, Metainfo
         .iter()
         .skip(1)
         .any(|c| c.contains("_____padding_file_"));
-    Ok(FileInfo {
+    let attrs = FileAttrs {
         padding: attr.padding || bitcomet,
         executable: attr.executable,
         hidden: attr.hidden,
-        symlink: symlink.filter(|t: &Vec<String>| !t.is_empty()),
-        ..FileInfo::plain(path, length)
-    })
+    };
+    let index = table.push(path, length, attrs).map_err(too_large)?;
+    if let Some(target) = symlink.filter(|t| !t.is_empty()) {
+        table.set_symlink(index, &target).map_err(too_large)?;
+    }
+    Ok(())
+}
+
+/// The file table's only error on a torrent within the input limits: the
+/// total length overflows.
+pub(crate) fn too_large(_: StorageError) -> MetainfoError {
+    MetainfoError::LengthOverflow
 }
 
 /// A file's `length`: present, not negative, at most [`MAX_FILE_LENGTH`].
@@ -108,10 +129,10 @@ pub(crate) fn length(d: &Dict<'_>, file: usize) -> Result<u64, MetainfoError> {
 }
 
 /// A symbolic link's target, relative to the torrent's folder, sanitised.
-pub(crate) fn symlink_target(
-    target: &[Value<'_>],
+pub(crate) fn symlink_target<'a>(
+    target: &[Value<'a>],
     file: usize,
-) -> Result<Vec<String>, MetainfoError> {
+) -> Result<Vec<Cow<'a, str>>, MetainfoError> {
     if target.len() > MAX_PATH_DEPTH {
         return Err(MetainfoError::PathTooDeep {
             file,
@@ -128,11 +149,17 @@ pub(crate) fn symlink_target(
     Ok(out)
 }
 
-/// A multi-file entry's full path: `path.utf-8` when it is a list, else
-/// `path`; a padding file may have none (it goes under `.pad`).
-fn path(d: &Dict<'_>, file: usize, dir_name: &str) -> Result<Vec<String>, MetainfoError> {
+/// A multi-file entry's full path, into `path`: `path.utf-8` when it is a
+/// list, else `path`; a padding file may have none (it goes under `.pad`).
+fn fill_path<'a>(
+    path: &mut Vec<Cow<'a, str>>,
+    d: &Dict<'a>,
+    file: usize,
+    dir_name: &'a str,
+) -> Result<(), MetainfoError> {
     let raw = d.get_list(b"path.utf-8").or_else(|| d.get_list(b"path"));
-    let mut path = vec![dir_name.to_owned()];
+    path.clear();
+    path.push(Cow::Borrowed(dir_name));
     match raw {
         Some(raw) if !raw.is_empty() => {
             if raw.len() > MAX_PATH_DEPTH {
@@ -147,14 +174,14 @@ fn path(d: &Dict<'_>, file: usize, dir_name: &str) -> Result<Vec<String>, Metain
             }
             // Every component was dropped: the file still needs a name.
             if path.len() == 1 {
-                path.push("_".to_owned());
+                path.push(Cow::Borrowed("_"));
             }
         }
         _ if Attr::of(d).padding => {
             let length = d.get_int(b"length").unwrap_or(0);
-            path.extend([".pad".to_owned(), length.to_string()]);
+            path.extend([Cow::Borrowed(".pad"), Cow::Owned(length.to_string())]);
         }
         _ => return Err(MetainfoError::InvalidPath { file }),
     }
-    Ok(path)
+    Ok(())
 }

@@ -1,15 +1,17 @@
 //! BEP 52: the v2 `file tree` (with the padding it implies), the check that
 //! a hybrid torrent's v1 and v2 halves agree, and `piece layers`.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use monsoon_bencode::Dict;
 use monsoon_storage::merkle::{self, Hash256};
+use monsoon_storage::{FileAttrs, FileRef, FileTable, FileTableBuilder};
 
 use crate::error::MetainfoError;
-use crate::parse::{FileInfo, MAX_PATH_DEPTH};
+use crate::parse::MAX_PATH_DEPTH;
 use crate::paths::sanitize_component;
-use crate::v1::{Attr, length, symlink_target};
+use crate::v1::{Attr, length, symlink_target, too_large};
 
 /// The files of a `file tree`, in tree order, each non-empty file followed
 /// by the padding up to the next piece boundary (as libtorrent lays out a v2
@@ -20,25 +22,23 @@ pub(crate) fn files(
     dir_name: &str,
     has_files: bool,
     piece_length: u32,
-) -> Result<(Vec<FileInfo>, bool), MetainfoError> {
+) -> Result<(FileTable, bool), MetainfoError> {
     // A single file: one top-level entry that is a file, and no v1 `files`.
     let single = !has_files && tree.len() == 1 && is_leaf(&tree.entries()[0].1);
     let mut walk = Walk {
-        files: Vec::new(),
+        files: FileTableBuilder::new(),
         piece_length: u64::from(piece_length),
-        total: 0,
-        pad_dir: (!single).then(|| dir_name.to_owned()),
+        pad_dir: (!single).then_some(dir_name),
+        path: Vec::new(),
     };
-    let prefix = if single {
-        Vec::new()
-    } else {
-        vec![dir_name.to_owned()]
-    };
-    walk.dir(tree, prefix, 0)?;
+    if !single {
+        walk.path.push(Cow::Borrowed(dir_name));
+    }
+    walk.dir(tree, 0)?;
     if walk.files.is_empty() {
         return Err(MetainfoError::EmptyFileList);
     }
-    Ok((walk.files, !single))
+    Ok((walk.files.build(), !single))
 }
 
 /// Whether a tree node is a file: a dictionary whose only key is empty.
@@ -47,22 +47,17 @@ fn is_leaf(node: &monsoon_bencode::Value<'_>) -> bool {
         .is_some_and(|d| d.len() == 1 && d.entries()[0].0.is_empty())
 }
 
-struct Walk {
-    files: Vec<FileInfo>,
+struct Walk<'a> {
+    files: FileTableBuilder,
     piece_length: u64,
-    /// Bytes so far, padding included.
-    total: u64,
     /// The torrent's folder (`None` for a single file), where padding goes.
-    pad_dir: Option<String>,
+    pad_dir: Option<&'a str>,
+    /// The path of the node being walked.
+    path: Vec<Cow<'a, str>>,
 }
 
-impl Walk {
-    fn dir(
-        &mut self,
-        dir: &Dict<'_>,
-        prefix: Vec<String>,
-        depth: usize,
-    ) -> Result<(), MetainfoError> {
+impl<'a> Walk<'a> {
+    fn dir(&mut self, dir: &Dict<'a>, depth: usize) -> Result<(), MetainfoError> {
         let file = self.files.len();
         if depth >= MAX_PATH_DEPTH {
             return Err(MetainfoError::PathTooDeep {
@@ -77,23 +72,28 @@ impl Walk {
             if key.is_empty() {
                 return Err(bad);
             }
-            let mut path = prefix.clone();
-            path.extend(sanitize_component(key));
+            let name = sanitize_component(key);
+            let named = name.is_some();
+            self.path.extend(name);
             if node.len() == 1 && node.entries()[0].0.is_empty() {
                 let leaf = node.entries()[0].1.as_dict().ok_or(bad)?;
-                if path.is_empty() {
+                if self.path.is_empty() {
                     return Err(MetainfoError::UnusableName);
                 }
-                self.file(leaf, path)?;
+                self.file(leaf)?;
             } else {
-                self.dir(node, path, depth + 1)?;
+                self.dir(node, depth + 1)?;
+            }
+            if named {
+                self.path.pop();
             }
         }
         Ok(())
     }
 
-    /// One file (`extract_single_file2`), then its tail padding.
-    fn file(&mut self, d: &Dict<'_>, path: Vec<String>) -> Result<(), MetainfoError> {
+    /// One file at `self.path` (`extract_single_file2`), then its tail
+    /// padding.
+    fn file(&mut self, d: &Dict<'a>) -> Result<(), MetainfoError> {
         let index = self.files.len();
         let attr = Attr::of(d);
         if attr.padding {
@@ -114,30 +114,31 @@ impl Walk {
                 .ok_or(MetainfoError::MissingPiecesRoot { file: index })?;
             pieces_root = Some(root);
         }
-        self.total = self
-            .total
-            .checked_add(length)
-            .ok_or(MetainfoError::LengthOverflow)?;
-        self.files.push(FileInfo {
+        let attrs = FileAttrs {
             executable: attr.executable,
             hidden: attr.hidden,
-            symlink,
-            pieces_root,
-            ..FileInfo::plain(path, length)
-        });
-        let rest = self.total % self.piece_length;
+            ..FileAttrs::default()
+        };
+        self.files
+            .push(&self.path, length, attrs)
+            .map_err(too_large)?;
+        if let Some(target) = symlink {
+            self.files.set_symlink(index, &target).map_err(too_large)?;
+        }
+        if let Some(root) = pieces_root {
+            self.files.set_pieces_root(index, root);
+        }
+        let rest = self.files.total_length() % self.piece_length;
         if pieces_root.is_some() && rest != 0 {
             let pad = self.piece_length - rest;
-            self.total = self
-                .total
-                .checked_add(pad)
-                .ok_or(MetainfoError::LengthOverflow)?;
-            let mut path: Vec<String> = self.pad_dir.iter().cloned().collect();
-            path.extend([".pad".to_owned(), pad.to_string()]);
-            self.files.push(FileInfo {
+            let pad_name = pad.to_string();
+            let mut path: Vec<&str> = self.pad_dir.into_iter().collect();
+            path.extend([".pad", pad_name.as_str()]);
+            let attrs = FileAttrs {
                 padding: true,
-                ..FileInfo::plain(path, pad)
-            });
+                ..FileAttrs::default()
+            };
+            self.files.push(&path, pad, attrs).map_err(too_large)?;
         }
         Ok(())
     }
@@ -148,27 +149,19 @@ impl Walk {
 /// file with data has the same path, length and offset at the same index.
 /// Hybrids made before libtorrent 2.0.8 have no padding after the last
 /// file: the v2 list drops its own then, and is the one kept.
-pub(crate) fn check_hybrid(v2: &mut Vec<FileInfo>, v1: &[FileInfo]) -> Result<(), MetainfoError> {
+pub(crate) fn check_hybrid(v2: &mut FileTable, v1: &FileTable) -> Result<(), MetainfoError> {
     if v2.len() == v1.len() + 1 {
         remove_tail_padding(v2);
     }
-    let offsets = |files: &[FileInfo]| {
-        files
-            .iter()
-            .scan(0u64, |o, f| {
-                let start = *o;
-                *o = o.saturating_add(f.length);
-                Some(start)
-            })
-            .collect::<Vec<_>>()
-    };
-    let (o1, o2) = (offsets(v1), offsets(v2));
-    let data = |f: &FileInfo| !f.padding && f.length > 0;
+    let data = |f: &FileRef<'_>| !f.is_padding() && f.length() > 0;
     for i in 0..v1.len().max(v2.len()) {
         let same = match (v1.get(i), v2.get(i)) {
             (Some(a), Some(b)) => {
-                data(a) == data(b)
-                    && (!data(a) || (a.length == b.length && a.path == b.path && o1[i] == o2[i]))
+                data(&a) == data(&b)
+                    && (!data(&a)
+                        || (a.length() == b.length()
+                            && a.offset() == b.offset()
+                            && a.path() == b.path()))
             }
             _ => false,
         };
@@ -176,8 +169,7 @@ pub(crate) fn check_hybrid(v2: &mut Vec<FileInfo>, v1: &[FileInfo]) -> Result<()
             return Err(MetainfoError::HybridMismatch { file: i });
         }
     }
-    let total = |f: &[FileInfo]| f.iter().fold(0u64, |t, f| t.saturating_add(f.length));
-    if total(v1) != total(v2) {
+    if v1.total_length() != v2.total_length() {
         return Err(MetainfoError::HybridMismatch { file: v1.len() });
     }
     Ok(())
@@ -185,9 +177,9 @@ pub(crate) fn check_hybrid(v2: &mut Vec<FileInfo>, v1: &[FileInfo]) -> Result<()
 
 /// Drops the padding after the last file with data (empty files after it
 /// stay).
-fn remove_tail_padding(files: &mut Vec<FileInfo>) {
-    if let Some(last) = files.iter().rposition(|f| f.length > 0) {
-        if files[last].padding {
+fn remove_tail_padding(files: &mut FileTable) {
+    if let Some(last) = files.iter().rposition(|f| f.length() > 0) {
+        if files.file(last).is_padding() {
             files.remove(last);
         }
     }
@@ -199,7 +191,7 @@ fn remove_tail_padding(files: &mut Vec<FileInfo>) {
 /// hashes can come from peers), as in libtorrent.
 pub(crate) fn piece_layers(
     layers: &Dict<'_>,
-    files: &[FileInfo],
+    files: &FileTable,
     piece_length: u32,
 ) -> Result<BTreeMap<usize, Vec<Hash256>>, MetainfoError> {
     let mut by_root: HashMap<&[u8], &[u8]> = HashMap::with_capacity(layers.len());
@@ -212,15 +204,18 @@ pub(crate) fn piece_layers(
     }
     let blocks_per_piece = piece_length / merkle::BLOCK_SIZE;
     let mut out = BTreeMap::new();
-    for (file, f) in files.iter().enumerate() {
-        let Some(root) = f.pieces_root else { continue };
-        if f.length <= u64::from(piece_length) {
+    for f in files {
+        let file = f.index();
+        let Some(root) = f.pieces_root() else {
+            continue;
+        };
+        if f.length() <= u64::from(piece_length) {
             continue;
         }
         let Some(raw) = by_root.get(root.as_slice()) else {
             continue;
         };
-        let expected = f.length.div_ceil(u64::from(piece_length)) * 32;
+        let expected = f.length().div_ceil(u64::from(piece_length)) * 32;
         if raw.len() as u64 != expected {
             return Err(MetainfoError::PieceLayerLength {
                 file,
@@ -232,7 +227,7 @@ pub(crate) fn piece_layers(
             .chunks_exact(32)
             .map(|c| c.try_into().expect("chunks_exact(32) yields 32 bytes"))
             .collect();
-        if merkle::root_from_piece_layer(&layer, blocks_per_piece) != root {
+        if merkle::root_from_piece_layer(&layer, blocks_per_piece) != *root {
             return Err(MetainfoError::PieceLayerMismatch { file });
         }
         out.insert(file, layer);

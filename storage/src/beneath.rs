@@ -130,24 +130,38 @@ impl Root {
     }
 
     /// Opens the file at the plain components `rel` beneath the root.
-    pub(crate) fn open_file(&self, rel: &[String], mode: Mode) -> Result<File, StorageError> {
+    pub(crate) fn open_file<S: AsRef<str>>(
+        &self,
+        rel: &[S],
+        mode: Mode,
+    ) -> Result<File, StorageError> {
         self.open_with(rel, mode, Resolver::Auto)
     }
 
     /// [`Root::open_file`] with a chosen resolver.
-    pub(crate) fn open_with(
+    pub(crate) fn open_with<S: AsRef<str>>(
         &self,
-        rel: &[String],
+        rel: &[S],
         mode: Mode,
         resolver: Resolver,
     ) -> Result<File, StorageError> {
-        let shown = || rel.iter().fold(self.path.clone(), |p, c| p.join(c));
+        let shown = || {
+            rel.iter()
+                .fold(self.path.clone(), |p, c| p.join(c.as_ref()))
+        };
         if rel.is_empty() {
             return Err(StorageError::PathEscapesRoot(PathBuf::new()));
         }
         #[cfg(target_os = "linux")]
         if resolver == Resolver::Auto && !OPENAT2_MISSING.load(Ordering::Relaxed) {
-            let joined = cstring(&rel.join("/"), &shown())?;
+            let mut joined = String::new();
+            for (i, c) in rel.iter().enumerate() {
+                if i > 0 {
+                    joined.push('/');
+                }
+                joined.push_str(c.as_ref());
+            }
+            let joined = cstring(&joined, &shown())?;
             let resolve =
                 libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
             // openat2 wants a zero mode unless it creates.
@@ -178,18 +192,20 @@ impl Root {
     /// Opens `rel` one component at a time, each relative to the folder
     /// opened before it and never through a symlink; creates missing
     /// folders when `mode` creates.
-    fn walk(&self, rel: &[String], mode: Mode) -> Result<File, StorageError> {
+    fn walk<S: AsRef<str>>(&self, rel: &[S], mode: Mode) -> Result<File, StorageError> {
         let Some((name, dirs)) = rel.split_last() else {
             return Err(StorageError::PathEscapesRoot(PathBuf::new()));
         };
         let mut shown = self.path.clone();
         let mut current: Option<OwnedFd> = None;
         for c in dirs {
+            let c = c.as_ref();
             shown.push(c);
             let dir = current.as_ref().map_or(self.fd.as_fd(), AsFd::as_fd);
             let next = step_into(dir, c, mode.creates(), &shown)?;
             current = Some(next);
         }
+        let name = name.as_ref();
         shown.push(name);
         let dir = current.as_ref().map_or(self.fd.as_fd(), AsFd::as_fd);
         let cname = cstring(name, &shown)?;

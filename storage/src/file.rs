@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::Bytes;
 
 use crate::beneath::{Mode, Root};
-use crate::path::join_under;
+use crate::path::check_paths;
 use crate::storage::{FileStamp, buf_len, check_blocks, for_each_block_slice};
 use crate::vectored::write_all_vectored_at;
 use crate::{Layout, Storage, StorageError};
@@ -43,6 +43,11 @@ pub const DEFAULT_MAX_OPEN_FILES: usize = 128;
 ///   [`FileStorage::new`] rejects any component that could leave the root
 ///   ([`StorageError::PathEscapesRoot`]), as a second line of defence
 ///   behind the metainfo parser.
+/// - Padding files and symbolic links (BEP 47) are not regular files on
+///   disk ([`FileRef::on_disk`](crate::FileRef::on_disk)): never created,
+///   opened or deleted.
+/// - It keeps nothing per file but the layout's [`FileTable`](crate::FileTable):
+///   a file's full path is made when it is opened.
 /// - Every file is opened, created or read relative to an open descriptor
 ///   of the root, never through a symlink under it (`openat2` with
 ///   `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS` on Linux, a walk with
@@ -75,8 +80,6 @@ pub const DEFAULT_MAX_OPEN_FILES: usize = 128;
 pub struct FileStorage {
     root: PathBuf,
     layout: Layout,
-    /// Full path of each file (unused for padding files).
-    paths: Vec<PathBuf>,
     state: Mutex<State>,
 }
 
@@ -113,21 +116,10 @@ impl FileStorage {
     /// not touch the disk (the root is created on the first write).
     pub fn new(root: impl Into<PathBuf>, layout: Layout) -> Result<Self, StorageError> {
         let root = root.into();
-        let paths = layout
-            .files()
-            .iter()
-            .map(|f| {
-                if f.padding {
-                    Ok(PathBuf::new())
-                } else {
-                    join_under(&root, &f.path)
-                }
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        check_paths(layout.files())?;
         Ok(FileStorage {
             root,
             layout,
-            paths,
             state: Mutex::new(State {
                 root: None,
                 max_open: DEFAULT_MAX_OPEN_FILES,
@@ -156,11 +148,22 @@ impl FileStorage {
         &self.root
     }
 
-    /// Where `file` lives on disk (`None` for a padding file or an index
-    /// past the end).
-    pub fn path(&self, file: usize) -> Option<&Path> {
+    /// Where `file` lives on disk (`None` for a padding file, a symbolic
+    /// link or an index past the end).
+    pub fn path(&self, file: usize) -> Option<PathBuf> {
         let entry = self.layout.files().get(file)?;
-        (!entry.padding).then(|| self.paths[file].as_path())
+        entry.on_disk().then(|| self.disk_path(file))
+    }
+
+    /// `file`'s path under the root (checked safe by [`FileStorage::new`]).
+    fn disk_path(&self, file: usize) -> PathBuf {
+        self.root
+            .join(self.layout.files().file(file).path().to_path_buf())
+    }
+
+    /// `file`'s path components, to open it beneath the root.
+    fn components(&self, file: usize) -> Vec<&str> {
+        self.layout.files().file(file).path().components().collect()
     }
 
     /// Number of file handles currently cached.
@@ -172,8 +175,9 @@ impl FileStorage {
     /// them, having no bytes to write); call when the download completes.
     pub fn create_empty_files(&self) -> Result<(), StorageError> {
         for f in self.layout.files() {
-            if f.length == 0 && !f.padding {
-                self.retry_out_of_fds(|| self.root_dir(true)?.open_file(&f.path, Mode::Create))?;
+            if f.length() == 0 && f.on_disk() {
+                let rel = self.components(f.index());
+                self.retry_out_of_fds(|| self.root_dir(true)?.open_file(&rel, Mode::Create))?;
             }
         }
         Ok(())
@@ -262,7 +266,7 @@ impl FileStorage {
     }
 
     fn open(&self, file: usize, access: Access) -> Result<(File, bool), StorageError> {
-        let rel = &self.layout.files()[file].path;
+        let rel = &self.components(file);
         let root = self.root_dir(access == Access::Write)?;
         let err = match root.open_file(rel, Mode::ReadWrite) {
             Ok(f) => return Ok((f, true)),
@@ -281,8 +285,8 @@ impl FileStorage {
                     Ok(f) => {
                         // Only a file created here is sized: sparse, full
                         // length, so a later recheck reads zeros, not EOF.
-                        f.set_len(self.layout.files()[file].length)
-                            .map_err(|e| StorageError::io(&self.paths[file], e))?;
+                        f.set_len(self.layout.files().file(file).length())
+                            .map_err(|e| StorageError::io(self.disk_path(file), e))?;
                         Ok((f, true))
                     }
                     // Another thread created it in between.
@@ -310,7 +314,7 @@ impl Storage for FileStorage {
             }
             let file = self.handle(span.file, Access::Write)?;
             write_all_vectored_at(&file, slices, span.file_offset)
-                .map_err(|e| StorageError::io(&self.paths[span.file], e))?;
+                .map_err(|e| StorageError::io(self.disk_path(span.file), e))?;
             self.lock().dirty.insert(span.file);
             Ok(())
         })
@@ -324,16 +328,15 @@ impl Storage for FileStorage {
                 out.fill(0);
                 continue;
             }
-            let path = &self.paths[span.file];
             let file = self.handle(span.file, Access::Read)?;
             file.read_exact_at(out, span.file_offset)
                 .map_err(|e| match e.kind() {
                     io::ErrorKind::UnexpectedEof => StorageError::ShortRead {
-                        path: path.clone(),
+                        path: self.disk_path(span.file),
                         offset: span.file_offset,
                         needed: u64::from(span.len),
                     },
-                    _ => StorageError::io(path, e),
+                    _ => StorageError::io(self.disk_path(span.file), e),
                 })?;
         }
         Ok(())
@@ -344,7 +347,7 @@ impl Storage for FileStorage {
         for (n, &file) in dirty.iter().enumerate() {
             let result = self.handle(file, Access::Read).and_then(|f| {
                 f.sync_data()
-                    .map_err(|e| StorageError::io(&self.paths[file], e))
+                    .map_err(|e| StorageError::io(self.disk_path(file), e))
             });
             if let Err(e) = result {
                 // Keep what was not synced for the next flush.
@@ -357,10 +360,11 @@ impl Storage for FileStorage {
 
     fn file_stamp(&self, file: usize) -> Option<FileStamp> {
         use std::os::unix::fs::MetadataExt;
-        let f = self.layout.files().get(file)?;
+        self.layout.files().get(file)?;
+        let rel = self.components(file);
         // Opened as every other access is: beneath the root, no symlinks.
         let opened = self
-            .retry_out_of_fds(|| self.root_dir(false)?.open_file(&f.path, Mode::Read))
+            .retry_out_of_fds(|| self.root_dir(false)?.open_file(&rel, Mode::Read))
             .ok()?;
         let meta = opened.metadata().ok()?;
         if !meta.is_file() {
@@ -377,10 +381,12 @@ impl Storage for FileStorage {
         // Cached handles go first.
         self.lock().open.clear();
         let mut folders = std::collections::BTreeSet::new();
-        for f in self.layout.files().iter().filter(|f| !f.padding) {
+        for f in self.layout.files().iter().filter(|f| f.on_disk()) {
             let mut at = self.root.clone();
             let mut safe = true;
-            for (i, c) in f.path.iter().enumerate() {
+            let path = f.path();
+            let depth = path.len();
+            for (i, c) in path.components().enumerate() {
                 at.push(c);
                 match fs::symlink_metadata(&at) {
                     Ok(m) if m.file_type().is_symlink() => {
@@ -389,10 +395,10 @@ impl Storage for FileStorage {
                             target: fs::read_link(&at).unwrap_or_default(),
                         });
                     }
-                    Ok(m) if i + 1 < f.path.len() && m.is_dir() => {
+                    Ok(m) if i + 1 < depth && m.is_dir() => {
                         folders.insert(at.clone());
                     }
-                    Ok(m) if i + 1 == f.path.len() && m.is_file() => {}
+                    Ok(m) if i + 1 == depth && m.is_file() => {}
                     // Missing, or not what the torrent says: leave it.
                     _ => {
                         safe = false;
@@ -413,10 +419,12 @@ impl Storage for FileStorage {
 
     fn file_exists(&self, file: usize) -> bool {
         match self.layout.files().get(file) {
-            Some(f) if f.padding => true,
-            Some(f) => self
-                .retry_out_of_fds(|| self.root_dir(false)?.open_file(&f.path, Mode::Read))
-                .is_ok(),
+            Some(f) if !f.on_disk() => true,
+            Some(_) => {
+                let rel = self.components(file);
+                self.retry_out_of_fds(|| self.root_dir(false)?.open_file(&rel, Mode::Read))
+                    .is_ok()
+            }
             None => false,
         }
     }

@@ -154,7 +154,7 @@ pub fn recheck_by(
         .files()
         .iter()
         .enumerate()
-        .map(|(i, f)| f.padding || f.length == 0 || storage.file_exists(i))
+        .map(|(i, f)| f.is_padding() || f.length() == 0 || storage.file_exists(i))
         .collect();
     let verdicts: Vec<AtomicBool> = (0..count).map(|_| AtomicBool::new(false)).collect();
     for_each_piece(count, threads, |piece, buf| {
@@ -267,7 +267,7 @@ fn merkle_piece_hash(
         .chunks(merkle::BLOCK_SIZE as usize)
         .map(merkle::block_hash)
         .collect();
-    let file_len = layout.files()[span.file].length;
+    let file_len = layout.files().file(span.file).length();
     Ok(merkle::piece_hash(
         &leaves,
         piece_len / merkle::BLOCK_SIZE,

@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use crate::StorageError;
+use crate::{FileTable, StorageError};
 
 /// One file of a torrent, in metainfo order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -58,7 +58,11 @@ pub struct Span {
 ///
 /// All arithmetic is checked when the layout is built, so the accessors
 /// cannot overflow afterwards. Finding the spans of a range costs a binary
-/// search over the non-empty files, O(log files), plus O(1) per span.
+/// search over the files, O(log files), plus O(1) per span (O(log files)
+/// when zero-length files sit between two spans).
+///
+/// The files are a [`FileTable`], shared with whoever else holds it (the
+/// metainfo): a layout adds nothing per file.
 ///
 /// ```
 /// use monsoon_storage::{FileEntry, Layout, Span};
@@ -79,13 +83,7 @@ pub struct Span {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
-    files: Vec<FileEntry>,
-    /// Start of each file in the piece stream.
-    offsets: Vec<u64>,
-    /// Indices of the files with a non-zero length, in order.
-    nonempty: Vec<usize>,
-    /// `offsets[nonempty[i]]`, for binary search.
-    nonempty_starts: Vec<u64>,
+    files: FileTable,
     piece_len: u32,
     total_len: u64,
     piece_count: u32,
@@ -99,28 +97,19 @@ impl Layout {
     /// [`StorageError::TooLarge`] if the total length overflows `u64` or the
     /// piece count overflows `u32`. A torrent with no data has no pieces.
     pub fn new(files: Vec<FileEntry>, piece_len: u32) -> Result<Layout, StorageError> {
+        Layout::from_table(FileTable::from_entries(files)?, piece_len)
+    }
+
+    /// Like [`Layout::new`], over a [`FileTable`] (shared, not copied).
+    pub fn from_table(files: FileTable, piece_len: u32) -> Result<Layout, StorageError> {
         if piece_len == 0 {
             return Err(StorageError::ZeroPieceLength);
         }
-        let mut offsets = Vec::with_capacity(files.len());
-        let mut nonempty = Vec::new();
-        let mut nonempty_starts = Vec::new();
-        let mut total: u64 = 0;
-        for (i, f) in files.iter().enumerate() {
-            offsets.push(total);
-            if f.length > 0 {
-                nonempty.push(i);
-                nonempty_starts.push(total);
-            }
-            total = total.checked_add(f.length).ok_or(StorageError::TooLarge)?;
-        }
+        let total = files.total_length();
         let piece_count = total.div_ceil(u64::from(piece_len));
         let piece_count = u32::try_from(piece_count).map_err(|_| StorageError::TooLarge)?;
         Ok(Layout {
             files,
-            offsets,
-            nonempty,
-            nonempty_starts,
             piece_len,
             total_len: total,
             piece_count,
@@ -160,7 +149,7 @@ impl Layout {
     }
 
     /// The files, in metainfo order.
-    pub fn files(&self) -> &[FileEntry] {
+    pub fn files(&self) -> &FileTable {
         &self.files
     }
 
@@ -169,23 +158,24 @@ impl Layout {
     /// # Panics
     /// If `file >= self.files().len()`, like slice indexing.
     pub fn file_offset(&self, file: usize) -> u64 {
-        self.offsets[file]
+        self.files.file(file).offset()
     }
 
     /// The pieces that hold at least one byte of `file` (empty for a
     /// zero-length file or an index past the end). Used to turn per-file
     /// priorities into per-piece ones.
     pub fn file_pieces(&self, file: usize) -> Range<u32> {
-        let (Some(&start), Some(entry)) = (self.offsets.get(file), self.files.get(file)) else {
+        let Some(entry) = self.files.get(file) else {
             return 0..0;
         };
+        let (start, length) = (entry.offset(), entry.length());
         let pl = u64::from(self.piece_len);
         // Both bounded by piece_count, which fits in u32.
         let first = (start / pl) as u32;
-        if entry.length == 0 {
+        if length == 0 {
             return first..first;
         }
-        let end = (start + entry.length).div_ceil(pl) as u32;
+        let end = (start + length).div_ceil(pl) as u32;
         first..end
     }
 
@@ -216,10 +206,7 @@ impl Layout {
         let range = self.piece_range(piece);
         let pos = range.start.saturating_add(u64::from(begin)).min(range.end);
         let end = pos.saturating_add(u64::from(len)).min(range.end);
-        let idx = self
-            .nonempty_starts
-            .partition_point(|&s| s <= pos)
-            .saturating_sub(1);
+        let idx = self.files.file_at(pos).unwrap_or(0);
         Spans {
             layout: self,
             pos,
@@ -247,21 +234,28 @@ impl Iterator for Spans<'_> {
         if self.pos >= self.end {
             return None;
         }
-        let file = *self.layout.nonempty.get(self.idx)?;
-        let file_start = self.layout.nonempty_starts[self.idx];
-        let entry = &self.layout.files[file];
-        let file_end = file_start + entry.length;
-        let stop = self.end.min(file_end);
+        let files = &self.layout.files;
+        // Usually the file after the last span's; past zero-length files,
+        // a binary search.
+        let entry = match files.get(self.idx) {
+            Some(e) if e.range().contains(&self.pos) => e,
+            _ => {
+                self.idx = files.file_at(self.pos)?;
+                files.file(self.idx)
+            }
+        };
+        let range = entry.range();
+        let stop = self.end.min(range.end);
         let span = Span {
-            file,
-            file_offset: self.pos - file_start,
+            file: self.idx,
+            file_offset: self.pos - range.start,
             // Both bounded by the piece size, a u32.
             len: (stop - self.pos) as u32,
             piece_offset: (self.pos - self.piece_start) as u32,
-            padding: entry.padding,
+            padding: entry.is_padding(),
         };
         self.pos = stop;
-        if stop == file_end {
+        if stop == range.end {
             self.idx += 1;
         }
         Some(span)

@@ -1,9 +1,13 @@
 //! Where a torrent's bytes live: file layout, positioned I/O, piece hashing
 //! and recheck.
 //!
-//! - [`Layout`] lays a torrent's files ([`FileEntry`], including zero-length
-//!   and BEP 47 padding files) end to end and maps `(piece, begin, len)` to
-//!   file [`Span`]s.
+//! - [`FileTable`] holds a torrent's files compactly (one string pool for
+//!   every name, each folder once, a 24-byte row per file): paths, lengths,
+//!   offsets, BEP 47 attributes and v2 merkle roots, shared by the metainfo
+//!   and the layout.
+//! - [`Layout`] lays a torrent's files (a [`FileTable`], or [`FileEntry`]s,
+//!   including zero-length and BEP 47 padding files) end to end and maps
+//!   `(piece, begin, len)` to file [`Span`]s.
 //! - [`Storage`] is what the engine drives: write a verified piece (one
 //!   vectored positioned write per file span), read a block, flush.
 //!   [`FileStorage`] keeps the data in files under a download root;
@@ -58,6 +62,7 @@ compile_error!("monsoon-storage needs a Unix system (pread/pwritev)");
 mod beneath;
 mod error;
 mod file;
+mod file_path;
 mod hash;
 mod layout;
 mod memory;
@@ -65,10 +70,13 @@ pub mod merkle;
 mod path;
 mod storage;
 mod sys;
+mod table;
+mod table_builder;
 mod vectored;
 
 pub use error::StorageError;
 pub use file::{DEFAULT_MAX_OPEN_FILES, FileStorage};
+pub use file_path::{Components, FilePath};
 pub use hash::{
     Digests, PieceHashes, check_piece, hash_blocks, hash_bytes, hash_pieces, recheck, recheck_by,
     recheck_with_progress,
@@ -76,3 +84,5 @@ pub use hash::{
 pub use layout::{FileEntry, Layout, Span, Spans};
 pub use memory::MemoryStorage;
 pub use storage::{FileStamp, Storage};
+pub use table::{FileRef, FileTable, Files};
+pub use table_builder::{FileAttrs, FileTableBuilder};

@@ -52,7 +52,7 @@ impl MemoryStorage {
             .enumerate()
             .map(|(i, f)| {
                 let start = layout.file_offset(i) as usize;
-                (!f.padding).then(|| data[start..start + f.length as usize].to_vec())
+                (!f.is_padding()).then(|| data[start..start + f.length() as usize].to_vec())
             })
             .collect();
         Ok(MemoryStorage {
@@ -70,7 +70,7 @@ impl MemoryStorage {
         let files = self.files.read().unwrap_or_else(|e| e.into_inner());
         match &files[file] {
             Some(data) => data.clone(),
-            None => vec![0; self.layout.files()[file].length as usize],
+            None => vec![0; self.layout.files().file(file).length() as usize],
         }
     }
 }
@@ -87,7 +87,7 @@ impl Storage for MemoryStorage {
             if span.padding {
                 return Ok(());
             }
-            let len = self.layout.files()[span.file].length as usize;
+            let len = self.layout.files().file(span.file).length() as usize;
             let data = files[span.file].get_or_insert_with(|| vec![0; len]);
             let mut at = span.file_offset as usize;
             for s in slices {
@@ -109,7 +109,7 @@ impl Storage for MemoryStorage {
             }
             let Some(data) = &files[span.file] else {
                 return Err(StorageError::NotFound {
-                    path: self.layout.files()[span.file].path.iter().collect(),
+                    path: self.layout.files().file(span.file).path().to_path_buf(),
                 });
             };
             let at = span.file_offset as usize;

@@ -1,9 +1,9 @@
-//! Joining a file's path components under the download root, with the
-//! containment checks that keep a hostile torrent inside it.
+//! The containment checks on a file's path components that keep a hostile
+//! torrent inside the download root.
 
 use std::path::{Component, Path, PathBuf};
 
-use crate::StorageError;
+use crate::{FileTable, StorageError};
 
 /// Whether `c` is a single, plain path component: not empty, not `.` or
 /// `..`, no separator (`/` or `\`), no NUL, no drive prefix or root.
@@ -18,45 +18,53 @@ pub(crate) fn is_safe_component(c: &str) -> bool {
     )
 }
 
-/// Joins `components` under `root`, rejecting anything that could resolve
-/// outside it with [`StorageError::PathEscapesRoot`].
-pub(crate) fn join_under(root: &Path, components: &[String]) -> Result<PathBuf, StorageError> {
-    let display = || PathBuf::from(components.join("/"));
-    if components.is_empty() || !components.iter().all(|c| is_safe_component(c)) {
-        return Err(StorageError::PathEscapesRoot(display()));
+/// Checks that every file kept on disk has a path of safe components
+/// only (see [`is_safe_component`]), so that joined under any root it stays
+/// beneath it; else [`StorageError::PathEscapesRoot`] with the first such
+/// path. O(files + folders): each folder is checked once.
+pub(crate) fn check_paths(files: &FileTable) -> Result<(), StorageError> {
+    let mut safe_dirs = Vec::with_capacity(files.folder_count());
+    for d in 0..files.folder_count() {
+        let (parent, name) = files.folder(d);
+        // Parents come first.
+        let parent_safe = parent.is_none_or(|p| safe_dirs[p]);
+        safe_dirs.push(parent_safe && is_safe_component(name));
     }
-    let mut path = root.to_path_buf();
-    for c in components {
-        path.push(c);
+    let bad = files.iter().find(|f| {
+        f.on_disk() && !(is_safe_component(f.name()) && f.folder().is_none_or(|d| safe_dirs[d]))
+    });
+    match bad {
+        Some(f) => Err(StorageError::PathEscapesRoot(PathBuf::from(
+            f.path().to_string(),
+        ))),
+        None => Ok(()),
     }
-    // Second check on the result: it must be the root plus exactly the
-    // components given, all of them plain names.
-    let rest = path
-        .strip_prefix(root)
-        .map_err(|_| StorageError::PathEscapesRoot(display()))?;
-    let plain = rest.components().all(|c| matches!(c, Component::Normal(_)));
-    if !plain || rest.components().count() != components.len() {
-        return Err(StorageError::PathEscapesRoot(display()));
-    }
-    Ok(path)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn join(parts: &[&str]) -> Result<PathBuf, StorageError> {
-        let parts: Vec<String> = parts.iter().map(|s| (*s).to_owned()).collect();
-        join_under(Path::new("/dl"), &parts)
+    use crate::{FileAttrs, FileTableBuilder};
+
+    /// Checks a table of a plain file, `parts`, and a padding file.
+    fn join(parts: &[&str]) -> Result<(), StorageError> {
+        let mut b = FileTableBuilder::new();
+        b.push(&["ok", "a"], 1, FileAttrs::default()).unwrap();
+        b.push(parts, 1, FileAttrs::default()).unwrap();
+        let pad = FileAttrs {
+            padding: true,
+            ..FileAttrs::default()
+        };
+        b.push(&["..", ""], 1, pad).unwrap();
+        check_paths(&b.build())
     }
 
     #[test]
     fn plain_paths_join() {
-        assert_eq!(join(&["a", "b.txt"]).unwrap(), PathBuf::from("/dl/a/b.txt"));
-        assert_eq!(
-            join(&["..a", "b..", "..."]).unwrap(),
-            PathBuf::from("/dl/..a/b../...")
-        );
+        join(&["a", "b.txt"]).unwrap();
+        join(&["ok", "b.txt"]).unwrap();
+        join(&["..a", "b..", "..."]).unwrap();
     }
 
     #[test]
@@ -72,6 +80,7 @@ mod tests {
             &["a\\b"],
             &["a\0b"],
             &["ok", ""],
+            &["ok", "..", "x"],
         ] {
             assert!(
                 matches!(join(bad), Err(StorageError::PathEscapesRoot(_))),

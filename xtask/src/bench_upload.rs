@@ -244,7 +244,9 @@ fn start(s: Server, monsoon: &Path, torrent: &Path, data: &Path, dir: &Path) -> 
         )?),
         Server::Rqbit => {
             let mut c = Command::new("rqbit");
-            c.args(["--disable-dht", "download", "-o"])
+            // --overwrite: serve the file that is there (rqbit 9 refuses
+            // existing files without it).
+            c.args(["--disable-dht", "download", "--overwrite", "-o"])
                 .arg(data)
                 .arg(torrent);
             let p = Proc::spawn("rqbit seeder", &mut c, &log)?;

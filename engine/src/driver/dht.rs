@@ -14,9 +14,13 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{Instrument, debug, info_span};
 
-/// A lookup that found nobody is tried again after this long, doubling
-/// each time it finds nobody again (up to the announce interval).
+/// A lookup that found nobody is tried again after this long, the first
+/// [`QUICK_RETRIES`] times (a new torrent's first lookups often come before
+/// the DHT knows its peers: the swarm's announces, our own bootstrap), then
+/// after twice as long each time it finds nobody again, up to the announce
+/// interval.
 const RETRY_EMPTY: Duration = Duration::from_secs(5);
+const QUICK_RETRIES: u32 = 6;
 /// Addresses handed over at once.
 const BATCH: usize = 32;
 
@@ -55,13 +59,7 @@ pub(crate) fn spawn(
             } else {
                 0
             };
-            let wait = if empty > 0 {
-                RETRY_EMPTY
-                    .saturating_mul(1 << (empty - 1).min(10))
-                    .min(every)
-            } else {
-                every
-            };
+            let wait = next_lookup(empty, every);
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = out.closed() => return,
@@ -69,4 +67,33 @@ pub(crate) fn spawn(
         }
     };
     tokio::spawn(task.instrument(info_span!("dht")))
+}
+
+/// How long to wait before the next lookup after `empty` lookups in a row
+/// found nobody (0: the last one found someone).
+fn next_lookup(empty: u32, every: Duration) -> Duration {
+    if empty == 0 {
+        return every;
+    }
+    let doublings = empty.saturating_sub(QUICK_RETRIES).min(10);
+    RETRY_EMPTY.saturating_mul(1 << doublings).min(every)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookups_that_find_nobody_are_retried_quickly_then_less_often() {
+        let every = Duration::from_secs(15 * 60);
+        let waits: Vec<u64> = (1..=12).map(|n| next_lookup(n, every).as_secs()).collect();
+        assert_eq!(waits, [5, 5, 5, 5, 5, 5, 10, 20, 40, 80, 160, 320]);
+        assert_eq!(next_lookup(40, every), every);
+        assert_eq!(next_lookup(0, every), every);
+        // Never more often than the interval asks, when it is short.
+        assert_eq!(
+            next_lookup(1, Duration::from_secs(2)),
+            Duration::from_secs(2)
+        );
+    }
 }

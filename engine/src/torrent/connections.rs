@@ -15,7 +15,7 @@ use super::{Action, MAX_DEPARTED, TorrentCore};
 use crate::encryption::PeerEncryption;
 
 /// The `reqq` we advertise: requests we queue per peer.
-pub(super) const OUR_REQQ: u32 = 250;
+pub(super) const OUR_REQQ: u32 = 500;
 /// When the session's connection budget is spent, the address is tried
 /// again after this long.
 const LIMIT_RETRY: std::time::Duration = std::time::Duration::from_secs(2);

@@ -101,17 +101,20 @@ impl Merkle {
         let pl = u64::from(meta.piece_length);
         let mut files = BTreeMap::new();
         for (i, f) in meta.files.iter().enumerate() {
-            let Some(root) = f.pieces_root.filter(|_| !f.padding && f.length > 0) else {
+            let Some(&root) = f
+                .pieces_root()
+                .filter(|_| !f.is_padding() && f.length() > 0)
+            else {
                 continue;
             };
             m.by_root.entry(root).or_insert(i);
             if meta.piece_layer(i).is_none() {
-                let pieces = f.length.div_ceil(pl) as u32;
+                let pieces = f.length().div_ceil(pl) as u32;
                 files.insert(
                     i,
                     Pending {
                         root,
-                        len: f.length,
+                        len: f.length(),
                         pieces,
                         chunks: vec![None; pieces.div_ceil(CHUNK) as usize],
                     },
@@ -216,12 +219,12 @@ impl TorrentCore {
         let meta = self.meta.as_ref()?;
         let &file = self.merkle.by_root.get(&req.pieces_root)?;
         let f = meta.files.get(file)?;
-        let layers = merkle::leaf_count(f.length).trailing_zeros();
+        let layers = merkle::leaf_count(f.length()).trailing_zeros();
         let fits = req.base_layer < layers
             && (1..=MAX_COUNT).contains(&req.length)
             && req.length.is_power_of_two()
             && req.proof_layers < layers - req.base_layer;
-        if !fits || f.length <= u64::from(meta.piece_length) {
+        if !fits || f.length() <= u64::from(meta.piece_length) {
             return None;
         }
         let layer = meta.piece_layer(file)?;

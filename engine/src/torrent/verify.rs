@@ -143,25 +143,25 @@ impl Verifier {
             let pl = u64::from(meta.piece_length);
             let blocks_per_piece = meta.piece_length / merkle::BLOCK_SIZE;
             for (i, f) in meta.files.iter().enumerate() {
-                if f.padding || f.length == 0 || f.pieces_root.is_none() {
+                if f.is_padding() || f.length() == 0 || f.pieces_root().is_none() {
                     continue;
                 }
                 let Some(layer) = meta.piece_layer(i) else {
                     continue;
                 };
-                let first = f.offset / pl;
+                let first = f.offset() / pl;
                 for (k, hash) in layer.iter().enumerate() {
                     let at = k as u64 * pl;
                     let Some(slot) = merkle.get_mut((first + k as u64) as usize) else {
                         break;
                     };
-                    if at >= f.length {
+                    if at >= f.length() {
                         break;
                     }
                     *slot = Some(MerklePiece {
                         hash: *hash,
-                        data_len: (f.length - at).min(pl) as u32,
-                        file_len: f.length,
+                        data_len: (f.length() - at).min(pl) as u32,
+                        file_len: f.length(),
                         blocks_per_piece,
                     });
                 }

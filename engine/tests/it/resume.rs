@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use monsoon_engine::{AddTorrentOptions, ResumeData, ResumeError, Session, SessionConfig};
 use monsoon_piece::Bitfield;
-use monsoon_storage::{FileEntry, FileStamp, FileStorage, Layout, Storage, StorageError};
+use monsoon_storage::{FileStamp, FileStorage, Layout, Storage, StorageError};
 
 use crate::support::{Fault, TestTorrent, assert_same_files, make_torrent, seeder, temp_dir};
 
@@ -128,17 +128,7 @@ async fn run(
     resume: &Path,
     peer: Option<std::net::SocketAddr>,
 ) -> u64 {
-    let files = t
-        .meta
-        .files
-        .iter()
-        .map(|f| FileEntry {
-            path: f.path.clone(),
-            length: f.length,
-            padding: f.padding,
-        })
-        .collect();
-    let layout = Layout::new(files, t.meta.piece_length).unwrap();
+    let layout = Layout::from_table(t.meta.files.clone(), t.meta.piece_length).unwrap();
     let read = Arc::new(AtomicU64::new(0));
     let storage = Counting {
         inner: FileStorage::new(out, layout).unwrap(),

@@ -134,10 +134,10 @@ pub(crate) fn make_torrent(
     let meta = Metainfo::from_bytes(&torrent).unwrap();
     let mut data = Vec::with_capacity(meta.total_length as usize);
     for f in &meta.files {
-        if f.padding {
-            data.extend(std::iter::repeat_n(0u8, f.length as usize));
+        if f.is_padding() {
+            data.extend(std::iter::repeat_n(0u8, f.length() as usize));
         } else {
-            let p = f.path.iter().fold(root.clone(), |acc, c| acc.join(c));
+            let p = root.join(f.path().to_path_buf());
             data.extend(std::fs::read(&p).unwrap());
         }
     }
@@ -151,8 +151,8 @@ pub(crate) fn make_torrent(
 
 /// Reads every file of `meta` under `root` and compares with the source.
 pub(crate) fn assert_same_files(meta: &Metainfo, source: &Path, downloaded: &Path) {
-    for f in meta.files.iter().filter(|f| !f.padding) {
-        let rel = f.path.iter().fold(PathBuf::new(), |acc, c| acc.join(c));
+    for f in meta.files.iter().filter(|f| !f.is_padding()) {
+        let rel = f.path().to_path_buf();
         let want = std::fs::read(source.join(&rel)).unwrap();
         let got = std::fs::read(downloaded.join(&rel))
             .unwrap_or_else(|e| panic!("{}: {e}", rel.display()));

@@ -82,7 +82,7 @@ fn folder_round_trip() {
     let m = Metainfo::from_bytes(&bytes).unwrap();
     assert_eq!(m.name, "album");
     assert!(m.multi_file && m.private);
-    let paths: Vec<String> = m.files.iter().map(|f| f.path.join("/")).collect();
+    let paths: Vec<String> = m.files.iter().map(|f| f.path().to_string()).collect();
     assert_eq!(
         paths,
         [
@@ -95,7 +95,7 @@ fn folder_round_trip() {
     );
     let mut stream = Vec::new();
     for f in &m.files {
-        stream.extend(fs::read(root.join(f.relative_path())).unwrap());
+        stream.extend(fs::read(root.join(f.path().to_path_buf())).unwrap());
     }
     check_pieces(&m, &stream);
     assert_eq!(m.trackers, opts.trackers);
@@ -134,7 +134,7 @@ fn single_file_with_default_piece_length() {
     assert_eq!(m.name, "movie.mkv");
     assert!(!m.multi_file && !m.private);
     assert_eq!(m.piece_length, 16384);
-    assert_eq!(m.files[0].path, ["movie.mkv"]);
+    assert_eq!(m.files.file(0).path(), ["movie.mkv"]);
     check_pieces(&m, &content);
     assert_eq!(m.trackers, [["http://t/ann"]]);
     // A single tracker is written as `announce` only.

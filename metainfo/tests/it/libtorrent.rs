@@ -45,18 +45,18 @@ pub(crate) fn compare(m: &Metainfo, lt: &Value) -> Vec<String> {
                 diffs.push(format!("file {i} {what}: ours {ours}, libtorrent {theirs}"));
             }
         };
-        check("size", f.length.into(), &t["size"]);
-        check("offset", f.offset.into(), &t["offset"]);
-        check("pad", f.padding.into(), &t["pad"]);
+        check("size", f.length().into(), &t["size"]);
+        check("offset", f.offset().into(), &t["offset"]);
+        check("pad", f.is_padding().into(), &t["pad"]);
         // Padding is never written: only its length matters.
-        if !f.padding {
-            check("path", f.path.join("/").into(), &t["path"]);
+        if !f.is_padding() {
+            check("path", f.path().to_string().into(), &t["path"]);
         }
-        check("hidden", f.hidden.into(), &t["hidden"]);
-        check("executable", f.executable.into(), &t["executable"]);
-        let link = f.symlink.as_ref().map(|l| l.join("/"));
+        check("hidden", f.is_hidden().into(), &t["hidden"]);
+        check("executable", f.is_executable().into(), &t["executable"]);
+        let link = f.symlink().map(|l| l.to_string());
         check("symlink", link.into(), &t["symlink"]);
-        let root = f.pieces_root.map(|r| hex(&r));
+        let root = f.pieces_root().map(|r| hex(r));
         check("root", root.into(), &t["root"]);
     }
     diffs

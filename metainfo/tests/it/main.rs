@@ -1,11 +1,14 @@
 //! monsoon-metainfo integration tests (one binary): real-world-shaped
 //! torrents, one malformed case per error, path sanitising, creation, magnet
-//! links, and property tests.
+//! links, property tests, and the heap a million files take (this binary
+//! counts its allocations).
 
 mod create;
+mod heap;
 mod libtorrent;
 mod magnet;
 mod malformed;
+mod many_files;
 mod paths;
 mod v2;
 mod vectors;
@@ -91,8 +94,11 @@ fn single_file() {
     assert_eq!(m.piece_size(4), 0);
     assert_eq!(m.pieces[1].as_slice(), &hashes(4)[20..40]);
     assert_eq!(m.files.len(), 1);
-    assert_eq!(m.files[0].path, ["ubuntu.iso"]);
-    assert_eq!((m.files[0].length, m.files[0].offset), (100_000, 0));
+    assert_eq!(m.files.file(0).path(), ["ubuntu.iso"]);
+    assert_eq!(
+        (m.files.file(0).length(), m.files.file(0).offset()),
+        (100_000, 0)
+    );
     assert_eq!(m.trackers, [["http://tracker.example/announce"]]);
     assert!(m.url_list.is_empty());
     assert!(!m.private);
@@ -120,7 +126,7 @@ fn multi_file_offsets_and_paths() {
     let got: Vec<_> = m
         .files
         .iter()
-        .map(|f| (f.path.join("/"), f.length, f.offset, f.padding))
+        .map(|f| (f.path().to_string(), f.length(), f.offset(), f.is_padding()))
         .collect();
     assert_eq!(
         got,
@@ -131,7 +137,7 @@ fn multi_file_offsets_and_paths() {
         ]
     );
     assert_eq!(
-        m.files[2].relative_path(),
+        m.files.file(2).path().to_path_buf(),
         std::path::Path::new("album/cd2/x/02.flac")
     );
 }
@@ -187,12 +193,12 @@ fn padding_files() {
         .insert("piece length", 4096.into())
         .insert("pieces", hashes(3).into());
     let m = parse(&torrent(info)).unwrap();
-    let pads: Vec<bool> = m.files.iter().map(|f| f.padding).collect();
+    let pads: Vec<bool> = m.files.iter().map(|f| f.is_padding()).collect();
     assert_eq!(pads, [false, true, false, true, false]);
-    assert_eq!(m.files[2].offset, 4096);
-    assert_eq!(m.files[4].offset, 8192);
+    assert_eq!(m.files.file(2).offset(), 4096);
+    assert_eq!(m.files.file(4).offset(), 8192);
     // Identical padding paths are not renamed (they are never written).
-    assert_eq!(m.files[1].path, m.files[3].path);
+    assert_eq!(m.files.file(1).path(), m.files.file(3).path());
 }
 
 #[test]
@@ -275,8 +281,8 @@ fn utf8_variants_and_invalid_utf8_names() {
         .insert("piece length", 16384.into())
         .insert("pieces", hashes(1).into());
     let m = parse(&torrent(info)).unwrap();
-    assert_eq!(m.files[0].path, ["dir", "ÿ.txt"]);
-    assert_eq!(m.files[1].path, ["dir", "_.txt"]);
+    assert_eq!(m.files.file(0).path(), ["dir", "ÿ.txt"]);
+    assert_eq!(m.files.file(1).path(), ["dir", "_.txt"]);
 }
 
 #[test]
@@ -299,6 +305,6 @@ fn hybrid_v1_v2_loads_through_v1() {
     assert_eq!(m.info_hash, sha1(&info.encode()));
     assert_eq!(m.info_hash_v2, Some(Sha256::digest(info.encode()).into()));
     assert_eq!(m.total_length, 100);
-    assert_eq!(m.files[0].pieces_root, Some([1; 32]));
+    assert_eq!(m.files.file(0).pieces_root(), Some(&[1; 32]));
     assert_eq!(m.pieces.len(), 1);
 }

@@ -183,7 +183,7 @@ fn empty_or_invalid_file_list() {
     let info = multi_info("d", &[(&["a"], 1)], 16384).insert("files", s("a"));
     assert_eq!(err(&torrent(info.clone())), MetainfoError::MissingLength);
     let info = info.insert("length", 1.into());
-    assert_eq!(parse(&torrent(info)).unwrap().files[0].path, ["d"]);
+    assert_eq!(parse(&torrent(info)).unwrap().files.file(0).path(), ["d"]);
     let info = multi_info("d", &[(&["a"], 1)], 16384)
         .insert("files", OwnedValue::List(vec![OwnedValue::Int(1)]));
     assert_eq!(

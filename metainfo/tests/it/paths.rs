@@ -27,7 +27,7 @@ fn dot_dot_and_friends_are_dropped_or_replaced() {
         16384,
     );
     let m = parse(&torrent(info)).unwrap();
-    let paths: Vec<String> = m.files.iter().map(|f| f.path.join("/")).collect();
+    let paths: Vec<String> = m.files.iter().map(|f| f.path().to_string()).collect();
     // An empty component becomes `_`, so `dl/_` is a folder: the files
     // that sanitise to `_` are renamed.
     assert_eq!(
@@ -44,7 +44,7 @@ fn dot_dot_and_friends_are_dropped_or_replaced() {
         ]
     );
     for f in &m.files {
-        assert!(is_contained(&f.relative_path()), "{:?}", f.path);
+        assert!(is_contained(&f.path().to_path_buf()), "{:?}", f.path());
     }
 }
 
@@ -59,7 +59,7 @@ fn hostile_names_are_sanitised() {
     ] {
         let m = parse(&torrent(single_info(raw, 10, 16384))).unwrap();
         assert_eq!(m.name, want);
-        assert_eq!(m.files[0].path, [want]);
+        assert_eq!(m.files.file(0).path(), [want]);
     }
     let m = parse(&torrent(
         single_info("x", 10, 16384).insert("name", OwnedValue::bytes(b"caf\xe9")),
@@ -77,11 +77,11 @@ fn hostile_names_are_sanitised() {
     // A folder whose name sanitises to nothing is named after the info-hash
     // (an empty name is `_`, like any empty component).
     let m = parse(&torrent(multi_info("", &[(&["a"], 1)], 16384))).unwrap();
-    assert_eq!(m.files[0].path, ["_", "a"]);
+    assert_eq!(m.files.file(0).path(), ["_", "a"]);
     for raw in [".", "..", "/"] {
         let m = parse(&torrent(multi_info(raw, &[(&["a"], 1)], 16384))).unwrap();
         assert_eq!(m.name, m.info_hash_hex(), "{raw:?}");
-        assert_eq!(m.files[0].path, [m.info_hash_hex(), "a".to_owned()]);
+        assert_eq!(m.files.file(0).path(), [m.info_hash_hex(), "a".to_owned()]);
     }
 }
 
@@ -89,7 +89,11 @@ fn hostile_names_are_sanitised() {
 fn duplicate_paths_after_sanitising_are_renamed() {
     let info = multi_info("d", &[(&["a/b"], 1), (&["a\\b"], 1), (&["a_b"], 1)], 16384);
     let m = parse(&torrent(info)).unwrap();
-    let names: Vec<&str> = m.files.iter().map(|f| f.path[1].as_str()).collect();
+    let names: Vec<&str> = m
+        .files
+        .iter()
+        .map(|f| f.path().components().nth(1).unwrap())
+        .collect();
     assert_eq!(names, ["ab", "ab.1", "a_b"]);
 }
 
@@ -114,7 +118,7 @@ fn a_file_and_a_folder_of_the_same_name() {
         ),
     ] {
         let m = parse(&torrent(multi_info("t", files, 16384))).unwrap();
-        let paths: Vec<String> = m.files.iter().map(|f| f.path.join("/")).collect();
+        let paths: Vec<String> = m.files.iter().map(|f| f.path().to_string()).collect();
         assert_eq!(paths, want);
     }
     let info = multi_info(
@@ -130,7 +134,7 @@ fn a_file_and_a_folder_of_the_same_name() {
         16384,
     );
     let m = parse(&torrent(info)).unwrap();
-    let paths: Vec<String> = m.files.iter().map(|f| f.path.join("/")).collect();
+    let paths: Vec<String> = m.files.iter().map(|f| f.path().to_string()).collect();
     assert_eq!(
         paths,
         [
@@ -176,22 +180,22 @@ proptest! {
         prop_assert_eq!(m.files.len(), n);
         let root = Path::new("/downloads/root");
         for f in &m.files {
-            let rel = f.relative_path();
-            prop_assert!(is_contained(&rel), "{:?}", f.path);
+            let rel = f.path().to_path_buf();
+            prop_assert!(is_contained(&rel), "{:?}", f.path());
             prop_assert!(rel.components().all(|c| matches!(c, Component::Normal(_))));
-            prop_assert_eq!(rel.components().count(), f.path.len());
+            prop_assert_eq!(rel.components().count(), f.path().len());
             let full = root.join(&rel);
             prop_assert!(full.starts_with(root));
             prop_assert!(full.components().count() > root.components().count());
         }
         // No two files share a path (ignoring ASCII case), and no file is
         // where another file's folder is.
-        let keys: Vec<String> = m.files.iter().map(|f| f.path.join("/").to_ascii_lowercase()).collect();
+        let keys: Vec<String> = m.files.iter().map(|f| f.path().to_string().to_ascii_lowercase()).collect();
         let set: std::collections::HashSet<&String> = keys.iter().collect();
         prop_assert_eq!(set.len(), keys.len());
         for f in &m.files {
-            for end in 1..f.path.len() {
-                let dir = f.path[..end].join("/").to_ascii_lowercase();
+            for end in 1..f.path().len() {
+                let dir = f.path().to_vec()[..end].join("/").to_ascii_lowercase();
                 prop_assert!(!set.contains(&dir), "{} is a file and a folder", dir);
             }
         }
@@ -209,12 +213,12 @@ proptest! {
         }
         bytes.truncate(cut.index(bytes.len() + 1).max(bytes.len() / 2));
         if let Ok(m) = Metainfo::from_bytes(&bytes) {
-            let sum: u64 = m.files.iter().map(|f| f.length).sum();
+            let sum: u64 = m.files.iter().map(|f| f.length()).sum();
             prop_assert_eq!(sum, m.total_length);
             prop_assert!(m.total_length > 0);
             prop_assert_eq!(u64::from(m.piece_count()), m.total_length.div_ceil(u64::from(m.piece_length)));
             for f in &m.files {
-                prop_assert!(is_contained(&f.relative_path()));
+                prop_assert!(is_contained(&f.path().to_path_buf()));
             }
         }
     }
@@ -224,8 +228,8 @@ proptest! {
         let info = single_info("x", 10, 16384).insert("name", name);
         match parse(&torrent(info)) {
             Ok(m) => {
-                prop_assert_eq!(m.files[0].relative_path().components().count(), 1);
-                prop_assert!(is_contained(&m.files[0].relative_path()));
+                prop_assert_eq!(m.files.file(0).path().to_path_buf().components().count(), 1);
+                prop_assert!(is_contained(&m.files.file(0).path().to_path_buf()));
             }
             Err(e) => prop_assert_eq!(e, MetainfoError::UnusableName),
         }

@@ -140,7 +140,7 @@ fn v2_files_are_padded_to_piece_boundaries() {
     let got: Vec<(String, u64, u64, bool)> = m
         .files
         .iter()
-        .map(|f| (f.path.join("/"), f.length, f.offset, f.padding))
+        .map(|f| (f.path().to_string(), f.length(), f.offset(), f.is_padding()))
         .collect();
     assert_eq!(
         got,
@@ -158,7 +158,7 @@ fn v2_files_are_padded_to_piece_boundaries() {
     assert_eq!(m.piece_layer(0).unwrap().len(), 3);
     assert_eq!(
         m.piece_layer(2),
-        Some(&[m.files[2].pieces_root.unwrap()][..])
+        Some(&[*m.files.file(2).pieces_root().unwrap()][..])
     );
     assert_eq!(m.piece_layer(1), None);
     assert_eq!(m.piece_layer(4), None);
@@ -173,7 +173,7 @@ fn hybrid_keeps_the_v1_view() {
     assert_eq!(m.info_hash, <[u8; 20]>::from(Sha1::digest(info.encode())));
     assert_eq!(m.pieces.len(), 5);
     assert_eq!(m.files.len(), 6);
-    assert!(m.files[1].padding && m.files[3].padding);
+    assert!(m.files.file(1).is_padding() && m.files.file(3).is_padding());
 }
 
 #[test]
@@ -182,8 +182,8 @@ fn a_v2_single_file_is_named_by_its_key() {
     let m = Metainfo::from_bytes(&bytes).unwrap();
     assert!(!m.multi_file);
     assert_eq!(m.name, "key.bin");
-    assert_eq!(m.files[0].path, ["key.bin"]);
-    assert!(m.files[1].padding);
+    assert_eq!(m.files.file(0).path(), ["key.bin"]);
+    assert!(m.files.file(1).is_padding());
     assert_eq!(m.total_length, 32768);
 }
 
@@ -224,7 +224,12 @@ fn deep_trees_are_rejected() {
         false,
     );
     assert_eq!(
-        Metainfo::from_bytes(&bytes).unwrap().files[0].path.len(),
+        Metainfo::from_bytes(&bytes)
+            .unwrap()
+            .files
+            .file(0)
+            .path()
+            .len(),
         MAX_PATH_DEPTH + 1
     );
 }
@@ -320,7 +325,7 @@ proptest! {
         };
         prop_assert_eq!(&m.info_bytes, &info.encode());
         prop_assert_eq!(m.version, if hybrid { MetaVersion::Hybrid } else { MetaVersion::V2 });
-        let data: Vec<_> = m.files.iter().filter(|f| !f.padding).collect();
+        let data: Vec<_> = m.files.iter().filter(|f| !f.is_padding()).collect();
         prop_assert_eq!(data.len(), files.len());
         for (f, s) in data.iter().zip(&files) {
             let single = !m.multi_file;
@@ -329,19 +334,19 @@ proptest! {
             } else {
                 std::iter::once("t".to_owned()).chain(s.path.iter().cloned()).collect()
             };
-            prop_assert_eq!(&f.path, &want);
-            prop_assert_eq!(f.length, s.data.len() as u64);
-            if f.length > 0 {
+            prop_assert_eq!(f.path(), want);
+            prop_assert_eq!(f.length(), s.data.len() as u64);
+            if f.length() > 0 {
                 // Every file with data starts a piece.
-                prop_assert_eq!(f.offset % piece, 0);
+                prop_assert_eq!(f.offset() % piece, 0);
                 let leaves: Vec<Hash256> = s.data.chunks(BLOCK_SIZE as usize).map(merkle::block_hash).collect();
-                prop_assert_eq!(f.pieces_root, Some(merkle::root_from_leaves(&leaves)));
+                prop_assert_eq!(f.pieces_root(), Some(&merkle::root_from_leaves(&leaves)));
             } else {
-                prop_assert_eq!(f.pieces_root, None);
+                prop_assert_eq!(f.pieces_root(), None);
             }
         }
         prop_assert!(m.has_piece_layers());
-        prop_assert_eq!(m.total_length, m.files.iter().map(|f| f.length).sum::<u64>());
+        prop_assert_eq!(m.total_length, m.files.iter().map(|f| f.length()).sum::<u64>());
     }
 
     #[test]
@@ -357,12 +362,12 @@ proptest! {
         if let Ok(m) = Metainfo::from_bytes(&bytes) {
             let mut offset = 0;
             for (i, f) in m.files.iter().enumerate() {
-                prop_assert_eq!(f.offset, offset);
-                offset += f.length;
-                prop_assert!(is_contained(&f.relative_path()));
+                prop_assert_eq!(f.offset(), offset);
+                offset += f.length();
+                prop_assert!(is_contained(&f.path().to_path_buf()));
                 if let Some(layer) = m.piece_layers.get(&i) {
                     let bpp = m.piece_length / BLOCK_SIZE;
-                    prop_assert_eq!(Some(merkle::root_from_piece_layer(layer, bpp)), f.pieces_root);
+                    prop_assert_eq!(Some(&merkle::root_from_piece_layer(layer, bpp)), f.pieces_root());
                 }
             }
             prop_assert_eq!(offset, m.total_length);

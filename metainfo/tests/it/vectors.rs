@@ -71,7 +71,7 @@ fn parsing_libtorrent_torrents_gives_its_hashes_roots_and_layers() {
         let layers = v["piece_layers"].as_object().unwrap();
         assert_eq!(m.piece_layers.len(), layers.len(), "{name}");
         for (i, layer) in &m.piece_layers {
-            let root = hex(&m.files[*i].pieces_root.unwrap());
+            let root = hex(m.files.file(*i).pieces_root().unwrap());
             assert_eq!(layers[&root], hex(&layer.concat()), "{name} file {i}");
         }
         if m.version == MetaVersion::V2 {

@@ -82,13 +82,13 @@ fn files_smaller_than_a_block() {
     write_all(&storage, &data);
     for (i, f) in layout.files().iter().enumerate() {
         let path = dir.path().join("many").join(i.to_string());
-        if f.length == 0 {
+        if f.length() == 0 {
             assert!(!path.exists());
         } else {
             let start = layout.file_offset(i) as usize;
             assert_eq!(
                 fs::read(path).unwrap(),
-                &data[start..start + f.length as usize]
+                &data[start..start + f.length() as usize]
             );
         }
     }
@@ -300,7 +300,7 @@ fn concurrent_writers_and_readers() {
     for (i, f) in layout.files().iter().enumerate() {
         let start = layout.file_offset(i) as usize;
         let disk = fs::read(dir.path().join("c").join(i.to_string())).unwrap();
-        assert_eq!(disk, &data[start..start + f.length as usize]);
+        assert_eq!(disk, &data[start..start + f.length() as usize]);
     }
 }
 

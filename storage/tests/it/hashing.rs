@@ -68,11 +68,11 @@ fn merkle_hashes_are_piece_layers_and_roots() {
     let bpp = layout.piece_len() / BLOCK_SIZE;
     let mut checked = 0;
     for (i, f) in layout.files().iter().enumerate() {
-        if f.padding || f.length == 0 {
+        if f.is_padding() || f.length() == 0 {
             continue;
         }
         let start = layout.file_offset(i) as usize;
-        let file = &data[start..start + f.length as usize];
+        let file = &data[start..start + f.length() as usize];
         let leaves: Vec<Hash256> = file
             .chunks(BLOCK_SIZE as usize)
             .map(merkle::block_hash)
@@ -80,7 +80,7 @@ fn merkle_hashes_are_piece_layers_and_roots() {
         let root = merkle::root_from_leaves(&leaves);
         let mine =
             &h.merkle[layout.file_pieces(i).start as usize..layout.file_pieces(i).end as usize];
-        if f.length > u64::from(layout.piece_len()) {
+        if f.length() > u64::from(layout.piece_len()) {
             assert_eq!(mine, merkle::piece_layer(&leaves, bpp as usize));
             assert_eq!(merkle::root_from_piece_layer(mine, bpp), root);
         } else {

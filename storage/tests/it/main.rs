@@ -6,4 +6,5 @@ mod memory;
 mod props;
 mod recheck;
 mod symlinks;
+mod table;
 mod util;

@@ -35,7 +35,7 @@ fn byte_owners(layout: &Layout) -> Vec<(usize, u64)> {
         .files()
         .iter()
         .enumerate()
-        .flat_map(|(i, f)| (0..f.length).map(move |o| (i, o)))
+        .flat_map(|(i, f)| (0..f.length()).map(move |o| (i, o)))
         .collect()
 }
 
@@ -53,7 +53,7 @@ proptest! {
             for s in &spans {
                 prop_assert!(s.len > 0);
                 prop_assert_eq!(u64::from(s.piece_offset), expected - range.start);
-                prop_assert_eq!(s.padding, layout.files()[s.file].padding);
+                prop_assert_eq!(s.padding, layout.files().file(s.file).is_padding());
                 for k in 0..u64::from(s.len) {
                     prop_assert_eq!(owners[(expected + k) as usize], (s.file, s.file_offset + k));
                 }
@@ -68,7 +68,7 @@ proptest! {
                 .filter(|&p| {
                     let s = u64::from(p) * pl;
                     let e = s + pl;
-                    f.length > 0 && s < layout.file_offset(i) + f.length && layout.file_offset(i) < e
+                    f.length() > 0 && s < layout.file_offset(i) + f.length() && layout.file_offset(i) < e
                 })
                 .collect();
             prop_assert_eq!(pieces.clone().collect::<Vec<_>>(), model);
@@ -116,8 +116,8 @@ proptest! {
         }
         for (i, f) in layout.files().iter().enumerate() {
             let start = layout.file_offset(i) as usize;
-            prop_assert_eq!(memory.file_bytes(i), &model[start..start + f.length as usize]);
-            if !f.padding && f.length > 0 {
+            prop_assert_eq!(memory.file_bytes(i), &model[start..start + f.length() as usize]);
+            if !f.is_padding() && f.length() > 0 {
                 prop_assert_eq!(files.file_exists(i), created[i]);
                 prop_assert_eq!(memory.file_exists(i), created[i]);
             }

@@ -235,8 +235,8 @@ proptest::proptest! {
         let layout = Layout::new(entries, piece_len).unwrap();
         let before = snapshot(&outside);
         let behind = |f: usize| {
-            let e = &layout.files()[f];
-            !e.padding && planted.iter().any(|l| e.path.starts_with(l))
+            let e = &layout.files().file(f);
+            !e.is_padding() && planted.iter().any(|l| e.path().starts_with(l))
         };
         let storage = FileStorage::new(&root, layout.clone()).unwrap().with_max_open_files(2);
         let data = crate::util::content(&layout, 9);
@@ -262,7 +262,7 @@ proptest::proptest! {
             }
         }
         let empty_blocked = (0..layout.files().len())
-            .any(|f| layout.files()[f].length == 0 && behind(f));
+            .any(|f| layout.files().file(f).length() == 0 && behind(f));
         proptest::prop_assert_eq!(storage.create_empty_files().is_err(), empty_blocked);
         for f in 0..layout.files().len() {
             if behind(f) {

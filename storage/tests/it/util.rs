@@ -44,9 +44,9 @@ pub(crate) fn content(layout: &Layout, seed: u64) -> Vec<u8> {
         })
         .collect();
     for (i, f) in layout.files().iter().enumerate() {
-        if f.padding {
+        if f.is_padding() {
             let start = layout.file_offset(i) as usize;
-            data[start..start + f.length as usize].fill(0);
+            data[start..start + f.length() as usize].fill(0);
         }
     }
     data

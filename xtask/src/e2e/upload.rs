@@ -83,7 +83,9 @@ pub(crate) fn monsoon_seed_cmd(
         .arg(torrent)
         .arg("-d")
         .arg(data_dir)
-        .args(["--port", &port.to_string()]);
+        .args(["--port", &port.to_string()])
+        // Hermetic: leechers find it through the tracker or by address.
+        .args(["--no-dht", "--no-lsd"]);
     if !announce {
         c.arg("--no-trackers");
     }
@@ -351,10 +353,13 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        assert_eq!(args(true), "seed t.torrent -d data --port 6881");
+        assert_eq!(
+            args(true),
+            "seed t.torrent -d data --port 6881 --no-dht --no-lsd"
+        );
         assert_eq!(
             args(false),
-            "seed t.torrent -d data --port 6881 --no-trackers"
+            "seed t.torrent -d data --port 6881 --no-dht --no-lsd --no-trackers"
         );
     }
 

@@ -82,7 +82,7 @@ fn a_burst_of_ten_thousand_requests_is_bounded_then_closed() {
         }
     }
     // At most 2 MiB (plus one read) for it while nothing drained, the rest
-    // of the 250 it may queue waited, the rest was rejected, then dropped.
+    // of the 500 it may queue waited, the rest was rejected, then dropped.
     assert!(read <= 2 * 1024 * 1024 + 128 * 1024, "{read} bytes read");
     assert!(rejects >= 1000, "{rejects} rejects");
     assert_eq!(h.closes(), [(flood, CloseReason::RequestFlood)]);

@@ -155,7 +155,7 @@ fn hashes_of(m: &Message) -> Vec<Hash256> {
 fn hash_requests_are_answered_from_the_piece_layer_with_their_proof() {
     let (mut h, k) = v2_seed();
     let meta = h.torrent.meta.clone();
-    let root = meta.files[0].pieces_root.unwrap();
+    let root = meta.files.file(0).pieces_root().copied().unwrap();
     let layer = meta.piece_layer(0).unwrap().to_vec();
     assert_eq!(layer.len(), 38);
     let pad = merkle::pad_hash(2);
@@ -204,13 +204,14 @@ fn hash_requests_are_answered_from_the_piece_layer_with_their_proof() {
 fn hash_requests_that_do_not_fit_are_rejected() {
     let (mut h, k) = v2_seed();
     let meta = h.torrent.meta.clone();
-    let root = meta.files[0].pieces_root.unwrap();
+    let root = meta.files.file(0).pieces_root().copied().unwrap();
     let small = meta
         .files
         .iter()
-        .find(|f| f.path.last().unwrap() == "b.bin")
+        .find(|f| f.name() == "b.bin")
         .unwrap()
-        .pieces_root
+        .pieces_root()
+        .copied()
         .unwrap();
     let ok = HashRequest {
         pieces_root: root,
@@ -272,7 +273,7 @@ fn hash_requests_that_do_not_fit_are_rejected() {
 fn a_peer_asking_for_hashes_too_fast_is_rejected_then_closed() {
     let (mut h, k) = v2_seed();
     let req = HashRequest {
-        pieces_root: h.torrent.meta.files[0].pieces_root.unwrap(),
+        pieces_root: h.torrent.meta.files.file(0).pieces_root().copied().unwrap(),
         base_layer: 1,
         index: 0,
         length: 64,

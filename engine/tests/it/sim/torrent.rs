@@ -7,7 +7,7 @@ use std::sync::Arc;
 use monsoon_bencode::OwnedValue;
 use monsoon_engine::{MetaVersion, Metainfo};
 use monsoon_storage::merkle::{self, Hash256};
-use monsoon_storage::{FileEntry, Layout, MemoryStorage, Storage};
+use monsoon_storage::{Layout, MemoryStorage, Storage};
 use sha1::{Digest, Sha1};
 
 use super::net::Have;
@@ -56,17 +56,7 @@ impl SimTorrent {
     /// The torrent `torrent` whose content (padding included) is `data`.
     fn from_torrent(torrent: &[u8], data: Vec<u8>) -> Self {
         let meta = Metainfo::from_bytes(torrent).expect("a valid torrent");
-        let piece_len = meta.piece_length;
-        let entries = meta
-            .files
-            .iter()
-            .map(|f| FileEntry {
-                path: f.path.clone(),
-                length: f.length,
-                padding: f.padding,
-            })
-            .collect();
-        let layout = Layout::new(entries, piece_len).expect("layout");
+        let layout = Layout::from_table(meta.files.clone(), meta.piece_length).expect("layout");
         Self {
             meta: Arc::new(meta),
             data: Arc::new(data),

@@ -105,7 +105,7 @@ fn two_chunks() -> SimTorrent {
 #[test]
 fn a_btmh_magnet_link_fetches_the_metadata_then_the_piece_layers() {
     let t = two_chunks();
-    let big_root = t.meta.files[0].pieces_root.unwrap();
+    let big_root = t.meta.files.file(0).pieces_root().copied().unwrap();
     let specs = vec![NodeSpec::seed(10 * MB), NodeSpec::magnet(10 * MB)];
     let mut sim = Sim::new(t, specs, config());
     sim.introduce(1, &[0]);
