@@ -5,12 +5,14 @@
 
 mod announce;
 mod create;
+mod daemon;
 mod dht;
 mod download;
 mod fd_limit;
 mod info;
 mod limits;
 mod progress;
+mod remote;
 mod seed;
 mod serve;
 mod torrent_file;
@@ -40,6 +42,21 @@ enum Command {
     Seed(seed::SeedCmdArgs),
     /// Announce once to every tracker and show what each one answered.
     Announce(announce::AnnounceArgs),
+    /// Run the long-lived service: every torrent of the state directory,
+    /// an HTTP API and Transmission RPC.
+    Daemon(daemon::DaemonArgs),
+    /// Add a .torrent (or a magnet link) to a running daemon.
+    Add(remote::AddArgs),
+    /// List the daemon's torrents.
+    List(remote::ListArgs),
+    /// Pause one of the daemon's torrents.
+    Pause(remote::IdArgs),
+    /// Resume one of the daemon's torrents.
+    Resume(remote::IdArgs),
+    /// Remove one of the daemon's torrents (and its data with --delete).
+    Rm(remote::RmArgs),
+    /// Show the daemon's session: torrents, rates, limits, folders.
+    Status(remote::StatusArgs),
     /// Run a DHT node: join, look up an info-hash, show the routing table.
     Dht(dht::DhtArgs),
 }
@@ -55,6 +72,13 @@ async fn main() -> ExitCode {
         Command::Download(args) => download::run(args, fd_limit).await,
         Command::Seed(args) => seed::run(args, fd_limit).await,
         Command::Announce(args) => announce::run(args).await,
+        Command::Daemon(args) => daemon::run(args, fd_limit).await,
+        Command::Add(args) => remote::add(args).await,
+        Command::List(args) => remote::list(args).await,
+        Command::Pause(args) => remote::pause(args).await,
+        Command::Resume(args) => remote::resume(args).await,
+        Command::Rm(args) => remote::rm(args).await,
+        Command::Status(args) => remote::status(args).await,
         Command::Dht(args) => dht::run(args).await,
     };
     match result {

@@ -99,6 +99,10 @@ struct Options {
     upload: bool,
     /// `--limit`: the upload limit whose accuracy `--upload` checks.
     limit: u64,
+    /// `--resume`: the daemon's restart with fast resume vs a full check.
+    resume: bool,
+    /// `--size-mib` was given.
+    size_given: bool,
     /// `--encryption`: monsoon plaintext against monsoon with RC4.
     encryption: bool,
 }
@@ -109,6 +113,8 @@ fn parse(args: &[String]) -> Result<Options> {
         size_mib: 1024,
         profile: false,
         upload: false,
+        resume: false,
+        size_given: false,
         limit: 8 << 20,
         encryption: false,
     };
@@ -122,13 +128,17 @@ fn parse(args: &[String]) -> Result<Options> {
         };
         match arg.as_str() {
             "--runs" => opts.runs = usize::try_from(value()?)?.max(1),
-            "--size-mib" => opts.size_mib = value()?.max(1),
+            "--size-mib" => {
+                opts.size_mib = value()?.max(1);
+                opts.size_given = true;
+            }
             "--profile" => opts.profile = true,
             "--upload" => opts.upload = true,
+            "--resume" => opts.resume = true,
             "--limit" => opts.limit = value()?.max(1),
             "--encryption" => opts.encryption = true,
             other => bail!(
-                "unknown bench option `{other}` (expected --runs N, --size-mib N, --profile, --upload, --limit BYTES_PER_S, --encryption)"
+                "unknown bench option `{other}` (expected --runs N, --size-mib N, --profile, --upload, --limit BYTES_PER_S, --encryption, --resume)"
             ),
         }
     }
@@ -138,6 +148,15 @@ fn parse(args: &[String]) -> Result<Options> {
 pub(crate) fn run(args: &[String]) -> Result<()> {
     let opts = parse(args)?;
     e2e::ensure_packages()?;
+    if opts.resume {
+        let bin = e2e::build_monsoon()?;
+        let size = if opts.size_given {
+            opts.size_mib
+        } else {
+            50 << 10
+        };
+        return crate::bench_resume::run(&bin, size);
+    }
     if opts.upload {
         let bin = e2e::build_monsoon()?;
         return crate::bench_upload::run(&bin, opts.runs, opts.size_mib, opts.limit);

@@ -2,6 +2,7 @@
 #![allow(clippy::print_stdout)]
 
 mod bench;
+mod bench_resume;
 mod bench_upload;
 mod ci;
 mod cmd;
@@ -25,7 +26,9 @@ tasks:
   e2e [--quick]       on 127.0.0.1 with opentracker: monsoon downloads from libtorrent,
                       aria2c and Transmission, and the seeder under test uploads to
                       libtorrent, aria2c, Transmission, qBittorrent and rtorrent; prints
-                      two matrices, fails if a cell fails
+                      two matrices, fails if a cell fails; monsoon daemon against
+                      transmission-remote, PyPI's transmission-rpc and qbittorrent-api,
+                      and its web page in headless chromium
                       (--client aria2c: aria2c downloads, to check the harness;
                       --upload-seeder libtorrent|monsoon: who seeds in the upload matrix;
                       --only TEXT: the cells whose scenario contains TEXT;
@@ -37,6 +40,9 @@ tasks:
   bench --upload [--runs N] [--size-mib N] [--limit BYTES_PER_S]
                       1 GiB served to a libtorrent leecher by monsoon, libtorrent (and rqbit):
                       leecher wall, seeder CPU and peak RSS; then the upload limit's accuracy
+  bench --resume [--size-mib N]
+                      monsoon daemon seeding a sparse torrent (50 GiB): the first, full check vs
+                      the restart after SIGKILL with fast resume (time to seeding, bytes read)
   demo                build, make a 256 MiB torrent, seed it, download it with progress";
 
 fn main() -> Result<()> {

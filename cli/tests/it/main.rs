@@ -2,6 +2,7 @@
 
 mod announce;
 mod create;
+mod daemon;
 mod dht;
 mod fd_limit;
 mod info;

@@ -15,7 +15,7 @@ use anyhow::{Result, bail, ensure};
 
 use super::PYTHON;
 use super::data;
-use super::magnet::Subject;
+use super::magnet::{Subject, monsoon_seed};
 use super::procs::{self, Proc};
 use super::seeders::{LtOptions, Seeder, script};
 
@@ -66,25 +66,7 @@ pub(super) fn from_libtorrent(bin: &Path, s: &Subject<'_>, dir: &Path) -> Result
 
 /// A libtorrent leecher finds `monsoon seed` through LSD alone.
 pub(super) fn to_libtorrent(bin: &Path, s: &Subject<'_>, dir: &Path) -> Result<String> {
-    let mut seed = Command::new(bin);
-    seed.env("XDG_STATE_HOME", dir.join("state"))
-        .arg("seed")
-        .arg(s.torrent)
-        .arg("-d")
-        .arg(s.data_dir)
-        .args(["--port", &procs::free_port()?.to_string()])
-        .args(&LOCAL_ONLY[..4]);
-    let mut seeder = Proc::spawn("monsoon seed", &mut seed, &dir.join("seed.log"))?;
-    procs::wait_until("monsoon seed to serve", Duration::from_secs(60), || {
-        ensure!(
-            !seeder.exited(),
-            "monsoon seed exited: {}",
-            procs::tail(seeder.log())
-        );
-        Ok(std::fs::read_to_string(seeder.log())
-            .unwrap_or_default()
-            .contains("listening on"))
-    })?;
+    let (_seeder, _) = monsoon_seed(bin, s, &LOCAL_ONLY[..4], dir)?;
     let out = dir.join("out");
     std::fs::create_dir_all(&out)?;
     let mut lt = Command::new(PYTHON);

@@ -155,7 +155,12 @@ pub(super) fn via_dht(bin: &Path, s: &Subject<'_>, dir: &Path) -> Result<String>
 /// once it serves, with its port (TCP, and UDP for its DHT node). Its log
 /// (`seed.log`) has the engine's connection events (see
 /// [`incoming_handshakes`]).
-fn monsoon_seed(bin: &Path, s: &Subject<'_>, args: &[String], dir: &Path) -> Result<(Proc, u16)> {
+pub(super) fn monsoon_seed(
+    bin: &Path,
+    s: &Subject<'_>,
+    args: &[&str],
+    dir: &Path,
+) -> Result<(Proc, u16)> {
     let port = procs::free_port()?;
     let mut seed = Command::new(bin);
     seed.env("XDG_STATE_HOME", dir.join("state"))
@@ -165,7 +170,7 @@ fn monsoon_seed(bin: &Path, s: &Subject<'_>, args: &[String], dir: &Path) -> Res
         .arg(s.torrent)
         .arg("-d")
         .arg(s.data_dir)
-        .args(["--port", &port.to_string(), "--no-lsd"])
+        .args(["--port", &port.to_string()])
         .args(args);
     let mut seeder = Proc::spawn("monsoon seed", &mut seed, &dir.join("seed.log"))?;
     procs::wait_until("monsoon seed to serve", Duration::from_secs(60), || {
@@ -212,7 +217,7 @@ fn libtorrent_magnet(s: &Subject<'_>, magnet: &str, args: &[String], dir: &Path)
 /// libtorrent downloads a magnet link whose metadata only `monsoon seed`
 /// has (through the tracker).
 pub(super) fn metadata_to_libtorrent(bin: &Path, s: &Subject<'_>, dir: &Path) -> Result<String> {
-    let (_seeder, _) = monsoon_seed(bin, s, &["--no-dht".into()], dir)?;
+    let (_seeder, _) = monsoon_seed(bin, s, &["--no-dht", "--no-lsd"], dir)?;
     libtorrent_magnet(s, &s.magnet(true), &[], dir)?;
     Ok(String::new())
 }
@@ -246,11 +251,8 @@ pub(super) fn dht_to_libtorrent(bin: &Path, s: &Subject<'_>, dir: &Path) -> Resu
             ..LtOptions::default()
         },
     )?;
-    let args = [
-        "--no-trackers".to_owned(),
-        "--dht-bootstrap".to_owned(),
-        node.addr().to_string(),
-    ];
+    let node_addr = node.addr().to_string();
+    let args = ["--no-trackers", "--no-lsd", "--dht-bootstrap", &node_addr];
     let (seeder, port) = monsoon_seed(bin, s, &args, dir)?;
     let monsoon_node = format!("127.0.0.1:{port}");
     libtorrent_magnet(

@@ -12,6 +12,7 @@
 //! names contain TEXT; `--matrix download|upload` runs one matrix;
 //! `--leecher NAME` keeps only that leecher's upload cells.
 mod crowd;
+mod daemon;
 mod data;
 mod direct;
 mod encryption;
@@ -25,6 +26,7 @@ mod scenarios;
 mod seeders;
 mod upload;
 mod v2;
+mod webui;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -34,7 +36,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 pub(crate) use data::{MIB, compare, write_file};
-pub(crate) use procs::{Proc, check_output, free_port, output};
+pub(crate) use procs::{Proc, check_output, free_port, output, wait_listening};
 pub(crate) use seeders::{Kind, LtOptions, PYTHON, Seeder, TorrentFacts, Tracker, script};
 
 use crate::{cmd, setup};

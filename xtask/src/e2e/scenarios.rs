@@ -3,9 +3,11 @@
 //! peer given by address, a corrupt peer, a resume after SIGKILL, the DHT
 //! node against libtorrent's DHT, magnet links and PEX (`magnet.rs`), local
 //! service discovery both ways (`lsd.rs`), 10,000 files under a limit of 64
-//! open files, encryption (`encryption.rs`), and v2 and hybrid torrents both
-//! ways (`v2.rs`). The upload column (`upload.rs`) uses the same data,
-//! torrents, tracker and cell runner.
+//! open files, encryption (`encryption.rs`), v2 and hybrid torrents both
+//! ways (`v2.rs`), and `monsoon daemon` driven by transmission-remote, PyPI's
+//! transmission-rpc and qbittorrent-api, and its web page in headless
+//! chromium (`daemon.rs`, `webui.rs`). The upload column (`upload.rs`) uses
+//! the same data, torrents, tracker and cell runner.
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -61,6 +63,14 @@ impl Cells {
     /// scenario contains that text (the others keep their numbers).
     pub(super) fn new(dir: PathBuf, only: Option<String>) -> Cells {
         Cells { dir, n: 0, only }
+    }
+
+    /// Whether `--only` names `scenario` (for cells that run only when
+    /// asked for).
+    pub(super) fn named(&self, scenario: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_some_and(|text| scenario.contains(text.as_str()))
     }
 
     /// Runs `f` in a fresh folder and records the cell `scenario` / `column`
@@ -210,6 +220,66 @@ pub(super) fn run_all(suite: &Suite, client: &Client, cells: &mut Cells, m: &mut
     });
     cells.run(m, "DHT node (monsoon-dht)", "libtorrent", &dht_interop);
     if let Client::Monsoon(bin) = client {
+        let folder = &items[1];
+        cells.run(m, "daemon + transmission-remote", "libtorrent", &|dir| {
+            super::daemon::transmission_remote(
+                bin,
+                &single.torrent,
+                &single.data_dir,
+                &single.facts,
+                dir,
+            )
+        });
+        cells.run(
+            m,
+            "daemon + transmission-rpc (PyPI)",
+            "libtorrent",
+            &|dir| {
+                super::daemon::transmission_rpc(
+                    bin,
+                    &folder.torrent,
+                    &folder.data_dir,
+                    "a/b/c/deep.bin",
+                    dir,
+                )
+            },
+        );
+        cells.run(m, "daemon + qbittorrent-api (PyPI)", "libtorrent", &|dir| {
+            super::webui::qbittorrent_api(
+                bin,
+                &folder.torrent,
+                &folder.data_dir,
+                &folder.facts,
+                "a/b/c/deep.bin",
+                dir,
+                false,
+            )
+        });
+        // Asked for by name only (see webui::qbittorrent_api).
+        const VS_NOX: &str = "qbittorrent-api: monsoon vs qbittorrent-nox";
+        if cells.named(VS_NOX) {
+            cells.run(m, VS_NOX, "libtorrent", &|dir| {
+                super::webui::qbittorrent_api(
+                    bin,
+                    &folder.torrent,
+                    &folder.data_dir,
+                    &folder.facts,
+                    "a/b/c/deep.bin",
+                    dir,
+                    true,
+                )
+            });
+        }
+        cells.run(m, "daemon web page (chromium)", "libtorrent", &|dir| {
+            super::webui::web_ui(
+                bin,
+                &folder.torrent,
+                &folder.data_dir,
+                &folder.facts,
+                "a/b/c/deep.bin",
+                dir,
+            )
+        });
         let subject = magnet::Subject {
             torrent: &single.torrent,
             data_dir: &single.data_dir,

@@ -527,26 +527,7 @@ fn a_peer_with_a_huge_metadata_size_is_dropped() {
 
 #[test]
 fn metadata_that_does_not_hash_closes_whoever_sent_it() {
-    let t = many_files();
-    // Only the liar at first; the honest seeder comes later.
-    let specs = vec![
-        NodeSpec::seed(MB).with_fault(Fault::CorruptMetadata),
-        NodeSpec::seed(MB),
-        NodeSpec::magnet(MB),
-    ];
-    let mut sim = Sim::new(t, specs, config());
-    sim.introduce(2, &[0]);
-    let closed = sim.run_until(Duration::from_secs(10), |s| {
-        s.nodes[2]
-            .log
-            .closed
-            .iter()
-            .any(|c| c.1 == 0 && c.2 == CloseReason::BadMetadata)
-    });
-    assert!(closed, "{:?}", sim.nodes[2].log.closed);
-    assert_eq!(sim.nodes[2].core.state(), TorrentState::FetchingMetadata);
-    sim.introduce(2, &[1]);
-    complete(&mut sim, 2);
+    bad_metadata_piece(Fault::CorruptMetadata);
 }
 
 /// A magnet leecher meets only `fault`'s seeder first: it must close it
@@ -585,22 +566,5 @@ fn a_metadata_piece_out_of_range_closes_the_sender() {
 
 #[test]
 fn a_peer_lying_about_the_metadata_size_first_does_not_pin_it() {
-    let t = many_files();
-    let specs = vec![
-        NodeSpec::seed(MB).with_fault(Fault::MetadataSize(1000)),
-        NodeSpec::seed(MB),
-        NodeSpec::magnet(MB),
-    ];
-    let mut sim = Sim::new(t, specs, config());
-    sim.introduce(2, &[0]);
-    let closed = sim.run_until(Duration::from_secs(10), |s| {
-        s.nodes[2]
-            .log
-            .closed
-            .iter()
-            .any(|c| c.1 == 0 && c.2 == CloseReason::BadMetadata)
-    });
-    assert!(closed, "{:?}", sim.nodes[2].log.closed);
-    sim.introduce(2, &[1]);
-    complete(&mut sim, 2);
+    bad_metadata_piece(Fault::MetadataSize(1000));
 }
