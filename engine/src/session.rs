@@ -641,10 +641,20 @@ fn hex(b: &[u8; 20]) -> String {
 }
 
 /// Files under the download root for `meta` (zero-length files created now).
+/// BEP 47 symbolic links are not created (storage skips them, as it skips
+/// padding): a warning says how many, and names the first.
 pub(crate) fn storage_for(
     cfg: &SessionConfig,
     meta: &Metainfo,
 ) -> Result<Arc<dyn Storage>, monsoon_storage::StorageError> {
+    let mut links = meta.files.iter().filter(|f| f.is_symlink());
+    if let Some(first) = links.next() {
+        warn!(
+            links = links.count() + 1,
+            first = %first.path(),
+            "symbolic links (BEP 47) of the torrent are not created: skipped"
+        );
+    }
     let files = FileStorage::new(cfg.download_root.clone(), layout_of(meta)?)?
         .with_max_open_files(cfg.max_open_files);
     // Zero-length files have no pieces: create them up front.
