@@ -7,7 +7,8 @@
 //!
 //! Cells: monsoon downloads each from a libtorrent seeder and libtorrent
 //! downloads each from `monsoon seed`; a `urn:btmh` magnet link both ways
-//! (metadata, then the piece layers by `hash request`); and a hybrid swarm
+//! (metadata, then the piece layers by `hash request`), and a hybrid's
+//! link with both `xt` (`urn:btih` and `urn:btmh`); and a hybrid swarm
 //! with a v1-only client and libtorrent, with monsoon as the seeder and as
 //! the downloader: monsoon's log must show a connection that speaks v1 (the
 //! v1-only client) and one that speaks v2 (libtorrent).
@@ -184,6 +185,12 @@ impl V2Setup {
             "libtorrent",
             Box::new(move |dir| self.magnet_seed(v2_single, dir)),
         ));
+        let hybrid_single = &self.torrents[2];
+        cells.push((
+            hybrid_single.label("btih + btmh magnet, download"),
+            "libtorrent",
+            Box::new(move |dir| self.magnet_download(hybrid_single, dir)),
+        ));
         let hybrid_folder = &self.torrents[3];
         cells.push((
             hybrid_folder.label("swarm, download"),
@@ -319,18 +326,27 @@ impl V2Setup {
         self.to_libtorrent(t, None, dir)
     }
 
+    /// `t`'s magnet link: its v2 info-hash (`urn:btmh`), and for a hybrid
+    /// its v1 one too (`urn:btih`), as libtorrent writes them.
     fn magnet(&self, t: &V2Torrent) -> String {
         let tracker = self.tracker.announce_url();
+        let v1 =
+            t.v1.as_ref()
+                .map(|h| format!("xt=urn:btih:{h}&"))
+                .unwrap_or_default();
         format!(
-            "magnet:?xt=urn:btmh:1220{}&dn={}&tr={}",
+            "magnet:?{v1}xt=urn:btmh:1220{}&dn={}&tr={}",
             t.v2,
             t.name,
             escape(&tracker)
         )
     }
 
-    /// monsoon downloads a `urn:btmh` link (announced under the truncated
-    /// v2 info-hash): the metadata, then the piece layers from libtorrent.
+    /// monsoon downloads a magnet link from a libtorrent seeder: a
+    /// `urn:btmh` one (announced under the truncated v2 info-hash), or a
+    /// hybrid's with both `xt` (announced under the v1 one); the metadata
+    /// must match both hashes, then the piece layers come by `hash
+    /// request`.
     fn magnet_download(&self, t: &V2Torrent, dir: &Path) -> Result<String> {
         let _seeder = self.lt_seeder(t, dir)?;
         let proc = self.monsoon_download(Path::new(&self.magnet(t)), dir)?;
