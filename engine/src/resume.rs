@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 use monsoon_bencode::{OwnedValue, decode};
 use monsoon_piece::Bitfield;
 use monsoon_storage::{FileStamp, Storage};
-use sha1::{Digest, Sha1};
+
+use crate::torrent::{Verdict, Verifier};
 
 /// Largest resume file read (a 2^21-piece bitfield is 256 KiB; a million
 /// files' stamps about 40 MiB).
@@ -230,7 +231,7 @@ fn clamp(n: u64) -> i64 {
 /// resume file does not claim are missing. Returns the valid pieces.
 pub(crate) fn check_with_resume(
     storage: &dyn Storage,
-    hashes: &[[u8; 20]],
+    verifier: &Verifier,
     resume: &ResumeData,
 ) -> Result<Bitfield, monsoon_storage::StorageError> {
     let seed = random_seed();
@@ -263,8 +264,17 @@ pub(crate) fn check_with_resume(
             spots.push((i, p));
         }
     }
+    if verifier.piece_count() != n {
+        return Err(monsoon_storage::StorageError::HashCountMismatch {
+            expected: n,
+            actual: verifier.piece_count() as usize,
+        });
+    }
     for (i, p) in spots {
-        if !monsoon_storage::check_piece(storage, p, &hashes[p as usize]).unwrap_or(false) {
+        if !matches!(
+            hash_pieces(storage, verifier, &[p]).as_deref(),
+            Ok([(_, true)])
+        ) {
             changed[i] = true;
         }
     }
@@ -280,7 +290,7 @@ pub(crate) fn check_with_resume(
             have.set(p, true);
         }
     }
-    for (p, ok) in hash_pieces(storage, hashes, &to_hash)? {
+    for (p, ok) in hash_pieces(storage, verifier, &to_hash)? {
         have.set(p, ok);
     }
     Ok(have)
@@ -324,7 +334,7 @@ fn spot_picks(claimed: &[u32], seed: u64, n: usize) -> Vec<u32> {
 /// invalid piece, another error stops the check.
 fn hash_pieces(
     storage: &dyn Storage,
-    hashes: &[[u8; 20]],
+    verifier: &Verifier,
     pieces: &[u32],
 ) -> Result<Vec<(u32, bool)>, monsoon_storage::StorageError> {
     let threads = std::thread::available_parallelism()
@@ -342,7 +352,7 @@ fn hash_pieces(
                         let size = storage.layout().piece_size(p) as usize;
                         buf.resize(size, 0);
                         let ok = match storage.read_into(p, 0, &mut buf) {
-                            Ok(()) => <[u8; 20]>::from(Sha1::digest(&buf)) == hashes[p as usize],
+                            Ok(()) => verifier.piece(p).check_data(&buf) == Verdict::Match,
                             Err(e) if e.is_missing_data() => false,
                             Err(e) => return Err(e),
                         };

@@ -71,6 +71,11 @@ pub(super) struct PeerState {
     pub(super) optimistic_at: u64,
     /// How the connection is carried (told by the driver).
     pub(super) encryption: PeerEncryption,
+    /// It speaks BitTorrent v2 with us: we may send it BEP 52 hash
+    /// messages (see `TorrentCore::speaks_v2`).
+    pub(super) v2: bool,
+    /// Hash requests it made since the last tick (answered or rejected).
+    pub(super) hash_requests: u32,
     /// What its extension handshake said.
     pub(super) ext: super::ext::PeerExt,
     /// Peer exchange: the addresses we told it about, and when it last
@@ -115,6 +120,8 @@ impl PeerState {
             allowed_fast: Vec::new(),
             optimistic_at: 0,
             encryption: PeerEncryption::None,
+            v2: false,
+            hash_requests: 0,
             ext: super::ext::PeerExt::default(),
             pex_sent: std::collections::BTreeSet::new(),
             pex_heard: None,

@@ -16,6 +16,7 @@ impl TorrentCore {
         if !self.is_active()
             || self.fetch.is_some()
             || self.picker.is_complete()
+            || self.awaiting_layers()
             || self.pending_disk_bytes >= self.cfg.max_pending_disk_bytes
         {
             return;

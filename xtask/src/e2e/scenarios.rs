@@ -3,10 +3,11 @@
 //! peer given by address, a corrupt peer, a resume after SIGKILL, the DHT
 //! node against libtorrent's DHT, magnet links and PEX (`magnet.rs`), local
 //! service discovery both ways (`lsd.rs`), 10,000 files under a limit of 64
-//! open files, encryption (`encryption.rs`), and `monsoon daemon` driven by
-//! transmission-remote, PyPI's transmission-rpc and qbittorrent-api, and
-//! its web page in headless chromium (`daemon.rs`, `webui.rs`). The upload column
-//! (`upload.rs`) uses the same data, torrents, tracker and cell runner.
+//! open files, encryption (`encryption.rs`), v2 and hybrid torrents both
+//! ways (`v2.rs`), and `monsoon daemon` driven by transmission-remote, PyPI's
+//! transmission-rpc and qbittorrent-api, and its web page in headless
+//! chromium (`daemon.rs`, `webui.rs`). The upload column (`upload.rs`) uses
+//! the same data, torrents, tracker and cell runner.
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,7 +21,7 @@ use super::data::{self, MIB};
 use super::matrix::Matrix;
 use super::procs::{self, Proc};
 use super::seeders::{Kind, LtOptions, Seeder, TorrentFacts, Tracker, flush};
-use super::{Client, create_torrent, encryption, lsd, magnet};
+use super::{Client, create_torrent, encryption, lsd, magnet, v2};
 
 /// The longest one download may take before it counts as hung.
 pub(super) const DOWNLOAD_LIMIT: Duration = Duration::from_secs(120);
@@ -309,6 +310,14 @@ pub(super) fn run_all(suite: &Suite, client: &Client, cells: &mut Cells, m: &mut
         };
         for (scenario, column, f) in encryption::cells(&t) {
             cells.run(m, &scenario, column, &*f);
+        }
+        match v2::setup(bin, &cells.dir.with_file_name("v2")) {
+            Ok(setup) => {
+                for (scenario, column, f) in setup.cells() {
+                    cells.run(m, &scenario, column, &*f);
+                }
+            }
+            Err(e) => m.record("v2/hybrid setup", "libtorrent", Duration::ZERO, &Err(e)),
         }
     }
 }

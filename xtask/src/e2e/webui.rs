@@ -56,7 +56,7 @@ pub(super) fn web_ui(
     let xss_torrent = dir.join("xss.torrent");
     procs::check_output(
         Command::new(bin)
-            .arg("create")
+            .args(["create", "--v1"])
             .arg(xss_dir.join(xss_name))
             .arg("-o")
             .arg(&xss_torrent),

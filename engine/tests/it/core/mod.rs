@@ -5,3 +5,4 @@ mod harness;
 mod lifecycle;
 mod pex;
 mod upload;
+mod v2;
