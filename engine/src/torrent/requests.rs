@@ -71,10 +71,13 @@ impl TorrentCore {
         self.send(key, msgs);
     }
 
-    /// Withdraws the requests for pieces now skipped (priority 0): each is
-    /// released in the picker and cancelled on the wire, and its answer, if
-    /// already on the way, is accepted quietly. Without this a skipped file
-    /// keeps arriving for as long as the pipelines were deep.
+    /// Withdraws the requests for pieces now skipped (priority 0) of which
+    /// nothing has arrived: each is released in the picker and cancelled on
+    /// the wire, and its answer, if already on the way, is accepted quietly.
+    /// Without this a skipped file keeps arriving for as long as the
+    /// pipelines were deep. A skipped piece partly received keeps its
+    /// requests, so that it completes and is written rather than held in
+    /// memory half done.
     pub(super) fn cancel_skipped(&mut self) {
         let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
         for key in keys {
@@ -83,7 +86,9 @@ impl TorrentCore {
                 .requests(key)
                 .iter()
                 .copied()
-                .filter(|b| self.priorities[b.piece as usize] == 0)
+                .filter(|b| {
+                    self.priorities[b.piece as usize] == 0 && !self.picker.has_received(b.piece)
+                })
                 .collect();
             if skipped.is_empty() {
                 continue;

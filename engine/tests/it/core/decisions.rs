@@ -399,6 +399,43 @@ fn skipping_pieces_cancels_their_requests_in_flight() {
 }
 
 #[test]
+fn a_skipped_piece_partly_received_is_completed_not_abandoned() {
+    // 16 pieces of 4 blocks; the start depth asks for all of them.
+    let t = SimTorrent::single(1024 * 1024, 64 * 1024, 3);
+    let mut h = Harness::new(t, Have::Nothing);
+    let (k, asked) = with_peer(&mut h);
+    let started = asked[0].index;
+    let untouched = asked
+        .iter()
+        .map(|r| r.index)
+        .find(|&p| p != started)
+        .unwrap();
+    let first = h.block(asked[0]);
+    h.msg(k, first);
+    let mut prios = vec![1u8; 16];
+    prios[started as usize] = 0;
+    prios[untouched as usize] = 0;
+    h.core.set_piece_priorities(h.now, prios).unwrap();
+    h.pump();
+    let cancelled: Vec<u32> = h
+        .sent(k)
+        .iter()
+        .filter_map(|m| match m {
+            Message::Cancel(r) => Some(r.index),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(cancelled, [untouched; 4], "only the piece with nothing yet");
+    // The partly received one completes and is written.
+    for r in asked.iter().filter(|r| r.index == started).skip(1) {
+        let block = h.block(*r);
+        h.msg(k, block);
+    }
+    assert!(h.closes().is_empty());
+    assert_eq!(h.core.stats().pieces_done, 1, "verified and written");
+}
+
+#[test]
 fn requests_we_will_not_serve_are_rejected_with_the_fast_extension() {
     let mut h = Harness::new(big(), Have::Pieces(vec![0]));
     let k = h.connect(1);
