@@ -46,12 +46,18 @@ pub(crate) struct CreateArgs {
     /// Leave out the creation date (byte-identical output for the same data).
     #[arg(long)]
     no_date: bool,
-    /// Make a BitTorrent v2 torrent (BEP 52: per-file SHA-256 merkle trees),
-    /// which v1-only clients cannot load.
+    /// Make a BitTorrent v1 torrent only (BEP 3: SHA-1 pieces, no padding
+    /// between files), for clients that cannot load hybrids (Transmission
+    /// 3, aria2 1.36).
+    #[arg(long, conflicts_with_all = ["v2", "hybrid"])]
+    v1: bool,
+    /// Make a BitTorrent v2 torrent only (BEP 52: per-file SHA-256 merkle
+    /// trees), which v1-only clients cannot load.
     #[arg(long, conflicts_with = "hybrid")]
     v2: bool,
-    /// Make a hybrid v1 + v2 torrent (what libtorrent and qBittorrent make
-    /// by default): loadable by v1-only and v2 clients. Default: v1 only.
+    /// Make a hybrid v1 + v2 torrent, loadable by v1-only and v2 clients.
+    /// This is the default, as in libtorrent and qBittorrent; the flag is
+    /// accepted for scripts that say it.
     #[arg(long)]
     hybrid: bool,
 }
@@ -90,12 +96,11 @@ pub(crate) fn run(args: CreateArgs) -> anyhow::Result<()> {
         created_by: Some(concat!("monsoon/", env!("CARGO_PKG_VERSION")).to_owned()),
         creation_date,
         threads: args.threads,
-        version: if args.v2 {
-            MetaVersion::V2
-        } else if args.hybrid {
-            MetaVersion::Hybrid
-        } else {
-            MetaVersion::V1
+        // clap rejects any two of the three flags together.
+        version: match (args.v1, args.v2, args.hybrid) {
+            (true, _, _) => MetaVersion::V1,
+            (_, true, _) => MetaVersion::V2,
+            (_, _, _hybrid) => MetaVersion::Hybrid,
         },
     };
     let bytes = create_torrent(&args.path, &opts)?;

@@ -27,6 +27,8 @@ pub(crate) struct Auth {
     session_id: String,
     /// Cookies handed out by logins, newest last.
     logins: Mutex<VecDeque<String>>,
+    /// Wrong passwords by address, and bans.
+    pub(crate) throttle: crate::throttle::Throttle,
 }
 
 impl Auth {
@@ -35,6 +37,7 @@ impl Auth {
             password: password.filter(|p| !p.is_empty()),
             session_id: random_token(),
             logins: Mutex::new(VecDeque::new()),
+            throttle: crate::throttle::Throttle::default(),
         }
     }
 

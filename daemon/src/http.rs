@@ -14,6 +14,7 @@ use tokio::sync::watch;
 
 use crate::auth::{Auth, MONSOON_SESSION_HEADER};
 use crate::error::DaemonError;
+use crate::throttle::{AuthFailed, AuthSucceeded};
 use crate::torrents::Torrents;
 
 /// Sent by the web page: a 401 then carries no `WWW-Authenticate`, so
@@ -80,6 +81,52 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     }
 }
 
+/// Every request: an address banned for guessing the password gets 429
+/// and nothing else; a response that refused credentials counts against
+/// its address, one that accepted them clears the count.
+pub(crate) async fn throttle_guard(State(app): State<App>, req: Request, next: Next) -> Response {
+    let Some(ip) = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+    else {
+        return next.run(req).await;
+    };
+    let now = std::time::Instant::now();
+    let throttle = &app.auth.throttle;
+    if let Some(left) = throttle.banned(ip, now) {
+        let secs = left.as_secs() + 1;
+        let mut r = error_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            "banned",
+            &format!("too many wrong passwords from {ip}: refused for {secs} more seconds"),
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        return r;
+    }
+    let had_credentials = req.headers().contains_key(header::AUTHORIZATION);
+    let r = next.run(req).await;
+    if r.extensions().get::<AuthFailed>().is_some() {
+        if throttle.failed(ip, now) {
+            tracing::warn!(%ip, minutes = crate::throttle::BAN.as_secs() / 60, "too many wrong passwords: address banned");
+        }
+    } else if r.extensions().get::<AuthSucceeded>().is_some()
+        || (had_credentials && r.status().is_success())
+    {
+        throttle.succeeded(ip);
+    }
+    r
+}
+
+/// Marks a response as a refusal of credentials the request carried (a
+/// request without any is not a guess).
+pub(crate) fn refused_credentials(headers: &axum::http::HeaderMap, r: &mut Response) {
+    if headers.contains_key(header::AUTHORIZATION) {
+        r.extensions_mut().insert(AuthFailed);
+    }
+}
+
 /// The own API's guard: the `Host` check, the password, and for anything
 /// but GET/HEAD the session id (answered with 409 and the id in
 /// `X-Monsoon-Session-Id`, as Transmission does). Every answer carries the
@@ -108,6 +155,7 @@ pub(crate) async fn api_guard(State(app): State<App>, req: Request, next: Next) 
             "this daemon needs its password (HTTP basic auth, Authorization: Bearer PASSWORD, \
              or the cookie POST /api/v1/login hands out)",
         );
+        refused_credentials(headers, &mut r);
         // The web page logs in with its own form: no browser dialog for it.
         if !headers.contains_key(WEB_HEADER) {
             r.headers_mut().insert(

@@ -51,6 +51,7 @@ mod qbittorrent;
 mod sse;
 mod state;
 mod storage;
+mod throttle;
 mod torrents;
 mod transmission;
 mod views;
@@ -149,7 +150,8 @@ impl Daemon {
     ) -> Result<(), DaemonError> {
         let router = router(self.app.clone());
         let mut stopping = self.app.stopping.clone();
-        let serve = axum::serve(self.listener, router).with_graceful_shutdown(async move {
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let serve = axum::serve(self.listener, service).with_graceful_shutdown(async move {
             let _ = stopping.wait_for(|s| *s).await;
         });
         let mut server = tokio::spawn(async move { serve.await });
@@ -184,5 +186,9 @@ fn router(app: App) -> Router {
         .nest("/api/v2", qbittorrent::routes(app.clone()))
         .merge(transmission::routes(app.clone()))
         .merge(web::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            http::throttle_guard,
+        ))
         .with_state(app)
 }

@@ -223,3 +223,29 @@ impl TrackersView {
         }
     }
 }
+
+/// A magnet link for the torrent: its hash, name and trackers (qBittorrent's
+/// `magnet_uri`, Transmission's `magnetLink`).
+pub(crate) fn magnet_uri(s: &Snapshot) -> String {
+    let mut m = format!("magnet:?xt=urn:btih:{}", s.record.info_hash);
+    m.push_str("&dn=");
+    m.push_str(&percent_encode(&s.meta.name));
+    for url in s.meta.trackers.iter().flatten() {
+        m.push_str("&tr=");
+        m.push_str(&percent_encode(url));
+    }
+    m
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+pub(crate) fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

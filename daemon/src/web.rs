@@ -87,13 +87,19 @@ pub(crate) async fn login(State(app): State<App>, JsonBody(l): JsonBody<Login>) 
         return error_response(StatusCode::BAD_REQUEST, "bad_request", "password too long");
     }
     match app.auth.login(&l.password) {
-        Some(token) => with_cookie(
-            StatusCode::NO_CONTENT.into_response(),
-            &Auth::set_cookie(&token),
-        ),
+        Some(token) => {
+            let mut r = with_cookie(
+                StatusCode::NO_CONTENT.into_response(),
+                &Auth::set_cookie(&token),
+            );
+            r.extensions_mut().insert(crate::throttle::AuthSucceeded);
+            r
+        }
         None => {
             tracing::warn!("a login with a wrong password");
-            error_response(StatusCode::UNAUTHORIZED, "unauthorized", "wrong password")
+            let mut r = error_response(StatusCode::UNAUTHORIZED, "unauthorized", "wrong password");
+            r.extensions_mut().insert(crate::throttle::AuthFailed);
+            r
         }
     }
 }

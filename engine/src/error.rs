@@ -29,10 +29,6 @@ pub enum EngineError {
     /// The torrent failed.
     #[error(transparent)]
     Torrent(#[from] TorrentError),
-    /// A BitTorrent v2-only torrent: the engine downloads v1 and hybrid
-    /// torrents (through their v1 half) only, for now.
-    #[error("v2-only torrents cannot be downloaded yet (v1 and hybrid torrents can)")]
-    V2OnlyUnsupported,
     /// A file priority list does not match the torrent's files.
     #[error("{given} file priorities given for a torrent with {files} files")]
     PriorityCount {
@@ -93,10 +89,20 @@ pub enum TorrentError {
     /// Metadata from peers hashed right but is not a usable torrent.
     #[error("metadata from peers: {0}")]
     Metadata(Arc<crate::MetainfoError>),
-    /// Metadata from peers hashed right but describes a v2-only torrent
-    /// (its SHA-1 matched a v1 info-hash, yet it has no v1 half).
-    #[error("metadata from peers describes a v2-only torrent, which cannot be downloaded yet")]
-    MetadataV2Only,
+    /// Metadata from peers hashed right but its info-hashes are not the
+    /// link's: a `btih` link whose info dictionary is v2-only (its SHA-1 is
+    /// not the torrent's info-hash), or a hybrid's that names another v1
+    /// half.
+    #[error("metadata from peers hashes right but is another torrent's (v1 and v2 halves)")]
+    MetadataMismatch,
+    /// A hybrid torrent's piece matched its SHA-1 and not its merkle hash,
+    /// or the reverse: its v1 and v2 halves describe different data (as
+    /// libtorrent, the torrent stops rather than trust either).
+    #[error("piece {piece} matches one of the torrent's hashes (v1 or v2) and not the other")]
+    InconsistentHashes {
+        /// The piece.
+        piece: u32,
+    },
     /// The torrent's files could not be set up once its metadata arrived.
     #[error("setting up the files: {0}")]
     Setup(Arc<StorageError>),
@@ -109,7 +115,9 @@ impl TorrentError {
             TorrentError::Check(e) | TorrentError::Flush(e) => Some(e),
             TorrentError::Write { source, .. } | TorrentError::Read { source, .. } => Some(source),
             TorrentError::Setup(e) => Some(e),
-            TorrentError::Metadata(_) | TorrentError::MetadataV2Only => None,
+            TorrentError::Metadata(_)
+            | TorrentError::MetadataMismatch
+            | TorrentError::InconsistentHashes { .. } => None,
         }
     }
 }

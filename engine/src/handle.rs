@@ -15,13 +15,17 @@ use crate::torrent::SeedLimits;
 /// What the session knows of a running torrent.
 #[derive(Clone)]
 pub(crate) struct Registered {
+    /// The torrent's info-hash (a hybrid is registered under its truncated
+    /// v2 info-hash as well, with the same entry).
+    pub(crate) info_hash: [u8; 20],
     pub(crate) meta: crate::session::MetaSlot,
     pub(crate) commands: mpsc::Sender<Command>,
     pub(crate) connections: mpsc::Sender<NewConnection>,
     pub(crate) stats: watch::Receiver<Stats>,
 }
 
-/// The session's torrents by info-hash (one entry per torrent, removed with it).
+/// The session's torrents by info-hash (one entry per torrent, two for a
+/// hybrid, removed with it).
 pub(crate) type Registry = Arc<Mutex<HashMap<[u8; 20], Registered>>>;
 
 /// A torrent in a [`Session`](crate::Session): watch its progress, pause,
@@ -166,7 +170,7 @@ impl TorrentHandle {
         self.command(Command::Remove(ack, delete)).await?;
         let _ = done.await;
         if let Ok(mut reg) = self.registry.lock() {
-            reg.remove(&self.info_hash);
+            reg.retain(|_, r| r.info_hash != self.info_hash);
         }
         Ok(())
     }

@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 use monsoon_bencode::{OwnedValue, decode};
 use monsoon_piece::Bitfield;
 use monsoon_storage::{FileStamp, Storage};
-use sha1::{Digest, Sha1};
+
+use crate::torrent::{Verdict, Verifier};
 
 /// Largest resume file read (a 2^21-piece bitfield is 256 KiB; a million
 /// files' stamps about 40 MiB).
@@ -225,14 +226,15 @@ fn clamp(n: u64) -> i64 {
 
 /// The check of existing data with a resume file: pieces the resume file
 /// claims whose files are unchanged (same size and time) are trusted, after
-/// hashing a few of them per file; the pieces of every changed, grown,
+/// hashing a few random ones per file; the pieces of every changed, grown,
 /// shrunk or vanished file are hashed; pieces of unchanged files that the
 /// resume file does not claim are missing. Returns the valid pieces.
 pub(crate) fn check_with_resume(
     storage: &dyn Storage,
-    hashes: &[[u8; 20]],
+    verifier: &Verifier,
     resume: &ResumeData,
 ) -> Result<Bitfield, monsoon_storage::StorageError> {
+    let seed = random_seed();
     let layout = storage.layout();
     let n = layout.piece_count();
     let files = layout.files();
@@ -258,15 +260,21 @@ pub(crate) fn check_with_resume(
         if claimed.is_empty() {
             continue;
         }
-        // Deterministic spread: the first and a middle one.
-        let mut picks = vec![claimed[0], claimed[claimed.len() / 2]];
-        picks.dedup();
-        for p in picks.into_iter().take(SPOT_CHECKS_PER_FILE) {
+        for p in spot_picks(&claimed, seed ^ i as u64, SPOT_CHECKS_PER_FILE) {
             spots.push((i, p));
         }
     }
+    if verifier.piece_count() != n {
+        return Err(monsoon_storage::StorageError::HashCountMismatch {
+            expected: n,
+            actual: verifier.piece_count() as usize,
+        });
+    }
     for (i, p) in spots {
-        if !monsoon_storage::check_piece(storage, p, &hashes[p as usize]).unwrap_or(false) {
+        if !matches!(
+            hash_pieces(storage, verifier, &[p]).as_deref(),
+            Ok([(_, true)])
+        ) {
             changed[i] = true;
         }
     }
@@ -282,17 +290,51 @@ pub(crate) fn check_with_resume(
             have.set(p, true);
         }
     }
-    for (p, ok) in hash_pieces(storage, hashes, &to_hash)? {
+    for (p, ok) in hash_pieces(storage, verifier, &to_hash)? {
         have.set(p, ok);
     }
     Ok(have)
+}
+
+/// A different seed on every start, so that repeated restarts look at
+/// different pieces of an unchanged file (as rqbit does).
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
+/// Up to `n` distinct pieces of `claimed`, drawn at random from `seed`
+/// (splitmix64).
+fn spot_picks(claimed: &[u32], seed: u64, n: usize) -> Vec<u32> {
+    let mut state = seed;
+    let mut next = move || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let mut picks: Vec<u32> = Vec::with_capacity(n);
+    // Bounded: at most 4n draws, duplicates skipped.
+    for _ in 0..4 * n {
+        if picks.len() == n.min(claimed.len()) {
+            break;
+        }
+        let p = claimed[(next() % claimed.len() as u64) as usize];
+        if !picks.contains(&p) {
+            picks.push(p);
+        }
+    }
+    picks
 }
 
 /// Hashes `pieces` on every core; a missing or short file counts as an
 /// invalid piece, another error stops the check.
 fn hash_pieces(
     storage: &dyn Storage,
-    hashes: &[[u8; 20]],
+    verifier: &Verifier,
     pieces: &[u32],
 ) -> Result<Vec<(u32, bool)>, monsoon_storage::StorageError> {
     let threads = std::thread::available_parallelism()
@@ -310,7 +352,7 @@ fn hash_pieces(
                         let size = storage.layout().piece_size(p) as usize;
                         buf.resize(size, 0);
                         let ok = match storage.read_into(p, 0, &mut buf) {
-                            Ok(()) => <[u8; 20]>::from(Sha1::digest(&buf)) == hashes[p as usize],
+                            Ok(()) => verifier.piece(p).check_data(&buf) == Verdict::Match,
                             Err(e) if e.is_missing_data() => false,
                             Err(e) => return Err(e),
                         };
@@ -334,4 +376,31 @@ fn hash_pieces(
         }
         Ok(all)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spot_picks;
+
+    #[test]
+    fn spot_picks_are_distinct_claimed_pieces_that_vary_with_the_seed() {
+        let claimed: Vec<u32> = (10..50).collect();
+        let mut seen = std::collections::BTreeSet::new();
+        for seed in 0..200 {
+            let picks = spot_picks(&claimed, seed, 2);
+            assert_eq!(picks.len(), 2);
+            assert_ne!(picks[0], picks[1]);
+            assert!(picks.iter().all(|p| claimed.contains(p)));
+            assert_eq!(
+                picks,
+                spot_picks(&claimed, seed, 2),
+                "same seed, same picks"
+            );
+            seen.extend(picks);
+        }
+        // Over many starts every piece gets looked at.
+        assert_eq!(seen.len(), claimed.len());
+        assert_eq!(spot_picks(&[7], 3, 2), [7]);
+        assert!(spot_picks(&[], 3, 2).is_empty());
+    }
 }

@@ -58,6 +58,10 @@ pub struct AddTorrentOptions {
     /// are trusted instead of hashed), written every 30 s while it changes,
     /// on completion and when the torrent stops.
     pub resume_file: Option<std::path::PathBuf>,
+    /// Put the files under this folder rather than the session's download
+    /// root (when `storage` is not given; for a magnet link, once its
+    /// metadata arrives).
+    pub download_root: Option<std::path::PathBuf>,
 }
 
 /// A BitTorrent session: one listening socket and any number of torrents.
@@ -220,17 +224,19 @@ impl Session {
 
     /// Adds a torrent and starts it (checking existing data first).
     ///
+    /// v1, v2 and hybrid torrents are all downloaded and served; a hybrid
+    /// talks v1 to v1-only peers and v2 to the others, and peers may reach
+    /// it by either info-hash. A v2 torrent whose `.torrent` lacks piece
+    /// layers fetches them from peers before checking its data.
+    ///
     /// # Errors
-    /// [`EngineError::Duplicate`] if the session has it already; storage,
-    /// geometry and priority errors.
+    /// [`EngineError::Duplicate`] if the session has it already (by either
+    /// info-hash); storage, geometry and priority errors.
     pub async fn add_torrent(
         &self,
         meta: Metainfo,
         opts: AddTorrentOptions,
     ) -> Result<TorrentHandle, EngineError> {
-        if !meta.version.has_v1() {
-            return Err(EngineError::V2OnlyUnsupported);
-        }
         self.add(Source::Meta(Arc::new(meta)), opts)
     }
 
@@ -240,17 +246,16 @@ impl Session {
     /// the files; `opts.file_priorities` is not used (the files are not
     /// known yet).
     ///
+    /// A `btmh` (v2) link's metadata is checked against its SHA-256, and
+    /// its piece layers are fetched from peers as well (`hash request`).
+    ///
     /// # Errors
-    /// [`EngineError::Duplicate`] if the session has it already;
-    /// [`EngineError::V2OnlyUnsupported`] for a `btmh`-only link.
+    /// [`EngineError::Duplicate`] if the session has it already.
     pub async fn add_magnet(
         &self,
         magnet: crate::Magnet,
         opts: AddTorrentOptions,
     ) -> Result<TorrentHandle, EngineError> {
-        if !magnet.has_v1 {
-            return Err(EngineError::V2OnlyUnsupported);
-        }
         self.add(Source::Magnet(magnet), opts)
     }
 
@@ -268,6 +273,7 @@ impl Session {
             Source::Magnet(_) => None,
         }));
         let registered = Registered {
+            info_hash,
             meta: meta_slot.clone(),
             commands: commands_tx,
             connections: connections_tx.clone(),
@@ -276,11 +282,16 @@ impl Session {
         {
             // Checked and reserved under one lock: two adds of the same
             // torrent cannot both succeed.
+            // A hybrid is found by either info-hash (incoming handshakes
+            // name one or the other).
             let mut reg = self.registry.lock().map_err(|_| EngineError::Stopped)?;
-            if reg.contains_key(&info_hash) {
-                return Err(EngineError::Duplicate(hex(&info_hash)));
+            let keys = source.keys();
+            if let Some(taken) = keys.iter().find(|k| reg.contains_key(*k)) {
+                return Err(EngineError::Duplicate(hex(taken)));
             }
-            reg.insert(info_hash, registered.clone());
+            for k in keys {
+                reg.insert(k, registered.clone());
+            }
         }
         let inbox = Inbox {
             commands,
@@ -295,7 +306,7 @@ impl Session {
             )),
             Err(e) => {
                 if let Ok(mut reg) = self.registry.lock() {
-                    reg.remove(&info_hash);
+                    reg.retain(|_, r| r.info_hash != info_hash);
                 }
                 Err(e)
             }
@@ -311,6 +322,15 @@ impl Session {
         meta_slot: MetaSlot,
     ) -> Result<(), EngineError> {
         let info_hash = source.info_hash();
+        let cfg = match &opts.download_root {
+            Some(dir) => {
+                let mut c = (*self.cfg).clone();
+                c.download_root.clone_from(dir);
+                Arc::new(c)
+            }
+            None => self.cfg.clone(),
+        };
+        let info_hash_v2 = source.info_hash_v2();
         let (meta, trackers, hints, select, name) = match source {
             Source::Meta(m) => {
                 let t = m.trackers.clone();
@@ -339,7 +359,7 @@ impl Session {
         };
         let storage: Arc<dyn Storage> = match (opts.storage, &meta) {
             (Some(s), _) => s,
-            (None, Some(m)) => storage_for(&self.cfg, m)?,
+            (None, Some(m)) => storage_for(&cfg, m)?,
             // Set up once the metadata is known.
             (None, None) => Arc::new(MemoryStorage::new(Layout::new(
                 vec![FileEntry::new(["-"], 1)],
@@ -358,11 +378,12 @@ impl Session {
         let span = info_span!("torrent", %name);
         let mut params = TorrentParams::magnet(
             info_hash,
-            self.cfg.clone(),
+            cfg.clone(),
             self.peer_id,
             self.listen_addr.port(),
         );
         params.meta = meta.clone();
+        params.info_hash_v2 = info_hash_v2;
         params.select_files = select;
         params.piece_priorities = priorities;
         params.sequential = opts.sequential;
@@ -395,7 +416,7 @@ impl Session {
         core.add_peers(now, &opts.peers, PeerSource::User);
         core.add_peers(now, &hints, PeerSource::User);
         let wiring = Wiring {
-            cfg: self.cfg.clone(),
+            cfg,
             connector: self.connector.clone(),
             disk_pool: self.disk.clone(),
             storage,
@@ -403,6 +424,11 @@ impl Session {
                 let mut hs = Handshake::new(info_hash, self.peer_id);
                 if self.dht.is_some() {
                     hs.reserved = hs.reserved.with_dht();
+                }
+                // BEP 52: we speak v2 for this torrent (never for a v1 one:
+                // libtorrent drops a peer claiming v2 for a v1 torrent).
+                if info_hash_v2.is_some() {
+                    hs.reserved = hs.reserved.with_v2();
                 }
                 hs
             },
@@ -424,6 +450,9 @@ impl Session {
             announcer: announcer.map(|a| {
                 let params = announce::Params {
                     info_hash,
+                    also: info_hash_v2
+                        .map(|v2| crate::torrent::truncate(&v2))
+                        .filter(|short| *short != info_hash),
                     peer_id: self.peer_id,
                     port: self.listen_addr.port(),
                     max_interval: self.cfg.max_announce_interval,
@@ -442,6 +471,7 @@ impl Session {
             return Vec::new();
         };
         reg.iter()
+            .filter(|(ih, r)| **ih == r.info_hash)
             .map(|(ih, r)| TorrentHandle::new(*ih, r, self.registry.clone()))
             .collect()
     }
@@ -585,11 +615,33 @@ enum Source {
 }
 
 impl Source {
+    /// The info-hash the torrent is known by (trackers, the DHT, handles).
     fn info_hash(&self) -> [u8; 20] {
         match self {
             Source::Meta(m) => m.info_hash,
             Source::Magnet(m) => m.info_hash,
         }
+    }
+
+    /// The v2 info-hash, for a v2 or hybrid torrent (or link).
+    fn info_hash_v2(&self) -> Option<[u8; 32]> {
+        match self {
+            Source::Meta(m) => m.info_hash_v2,
+            Source::Magnet(m) => m.info_hash_v2,
+        }
+    }
+
+    /// Every 20-byte info-hash a handshake may name: the info-hash, and a
+    /// hybrid's truncated v2 info-hash.
+    fn keys(&self) -> Vec<[u8; 20]> {
+        let mut keys = vec![self.info_hash()];
+        if let Some(v2) = self.info_hash_v2() {
+            let short = crate::torrent::truncate(&v2);
+            if short != keys[0] {
+                keys.push(short);
+            }
+        }
+        keys
     }
 }
 
@@ -601,10 +653,20 @@ fn hex(b: &[u8; 20]) -> String {
 }
 
 /// Files under the download root for `meta` (zero-length files created now).
+/// BEP 47 symbolic links are not created (storage skips them, as it skips
+/// padding): a warning says how many, and names the first.
 pub(crate) fn storage_for(
     cfg: &SessionConfig,
     meta: &Metainfo,
 ) -> Result<Arc<dyn Storage>, monsoon_storage::StorageError> {
+    let mut links = meta.files.iter().filter(|f| f.is_symlink());
+    if let Some(first) = links.next() {
+        warn!(
+            links = links.count() + 1,
+            first = %first.path(),
+            "symbolic links (BEP 47) of the torrent are not created: skipped"
+        );
+    }
     let files = FileStorage::new(cfg.download_root.clone(), layout_of(meta)?)?
         .with_max_open_files(cfg.max_open_files);
     // Zero-length files have no pieces: create them up front.

@@ -514,6 +514,17 @@ impl<B> Picker<B> {
         Some(d.data.iter_mut().filter_map(Option::take).collect())
     }
 
+    /// Whether some block of `piece` has arrived and waits for the rest.
+    pub fn has_received(&self, piece: u32) -> bool {
+        if self.state.get(piece as usize) != Some(&State::Active) {
+            return false;
+        }
+        self.downloads[self.idx[piece as usize] as usize]
+            .blocks
+            .iter()
+            .any(|s| matches!(s, Slot::Received(_)))
+    }
+
     /// Who sent each block of a complete piece in progress, in block order
     /// (to tell, when its hash check fails, whom to suspect). `None` if the
     /// piece is not complete and in progress.

@@ -116,33 +116,64 @@ pub fn recheck_with_progress(
     threads: usize,
     progress: &(dyn Fn(u32, bool) + Sync),
 ) -> Result<Vec<bool>, StorageError> {
-    let layout = storage.layout();
-    let count = layout.piece_count();
+    let count = storage.layout().piece_count();
     if hashes.len() != count as usize {
         return Err(StorageError::HashCountMismatch {
             expected: count,
             actual: hashes.len(),
         });
     }
+    recheck_by(storage, threads, progress, &|piece, data| {
+        hash_bytes(data) == hashes[piece as usize]
+    })
+}
+
+/// [`recheck_with_progress`] with the check of a piece's bytes left to the
+/// caller: `valid(piece, data)` says whether `data`, the whole piece as
+/// read from `storage`, is right (a BitTorrent v2 merkle check, or both
+/// digests of a hybrid torrent). Pieces of missing files are reported
+/// invalid without reading, as [`recheck`] does.
+///
+/// ```
+/// use monsoon_storage::{recheck_by, FileEntry, Layout, MemoryStorage};
+///
+/// let layout = Layout::new(vec![FileEntry::new(["f"], 8)], 4).unwrap();
+/// let storage = MemoryStorage::from_bytes(layout, b"abcdefgh").unwrap();
+/// let valid = recheck_by(&storage, 1, &|_, _| {}, &|piece, data| piece == 1 && data == b"efgh");
+/// assert_eq!(valid.unwrap(), [false, true]);
+/// ```
+pub fn recheck_by(
+    storage: &dyn Storage,
+    threads: usize,
+    progress: &(dyn Fn(u32, bool) + Sync),
+    valid: &(dyn Fn(u32, &[u8]) -> bool + Sync),
+) -> Result<Vec<bool>, StorageError> {
+    let layout = storage.layout();
+    let count = layout.piece_count();
     let exists: Vec<bool> = layout
         .files()
         .iter()
         .enumerate()
         .map(|(i, f)| f.is_padding() || f.length() == 0 || storage.file_exists(i))
         .collect();
-    let valid: Vec<AtomicBool> = (0..count).map(|_| AtomicBool::new(false)).collect();
+    let verdicts: Vec<AtomicBool> = (0..count).map(|_| AtomicBool::new(false)).collect();
     for_each_piece(count, threads, |piece, buf| {
         let size = layout.piece_size(piece);
         if !layout.spans_iter(piece, 0, size).all(|s| exists[s.file]) {
             progress(piece, false);
             return Ok(());
         }
-        let ok = check_into(storage, piece, &hashes[piece as usize], buf)?;
-        valid[piece as usize].store(ok, Ordering::Relaxed);
+        buf.resize(size as usize, 0);
+        let ok = match storage.read_into(piece, 0, buf) {
+            Ok(()) => valid(piece, buf),
+            Err(e) if e.is_missing_data() => false,
+            Err(e) => return Err(e),
+        };
+        verdicts[piece as usize].store(ok, Ordering::Relaxed);
         progress(piece, ok);
         Ok(())
     })?;
-    Ok(valid.into_iter().map(AtomicBool::into_inner).collect())
+    Ok(verdicts.into_iter().map(AtomicBool::into_inner).collect())
 }
 
 /// Which digests [`hash_pieces`] computes for every piece.

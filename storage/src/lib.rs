@@ -78,7 +78,7 @@ pub use error::StorageError;
 pub use file::{DEFAULT_MAX_OPEN_FILES, FileStorage};
 pub use file_path::{Components, FilePath};
 pub use hash::{
-    Digests, PieceHashes, check_piece, hash_blocks, hash_bytes, hash_pieces, recheck,
+    Digests, PieceHashes, check_piece, hash_blocks, hash_bytes, hash_pieces, recheck, recheck_by,
     recheck_with_progress,
 };
 pub use layout::{FileEntry, Layout, Span, Spans};

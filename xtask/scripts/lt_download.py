@@ -26,10 +26,15 @@ allowed_enc_level pe_rc4).
 """
 
 import argparse
+import faulthandler
 import sys
 import time
 
 import libtorrent as lt
+
+# A crash inside libtorrent (once: SIGSEGV in a CI run, log empty) leaves
+# the Python stack in the log.
+faulthandler.enable()
 
 
 def main():

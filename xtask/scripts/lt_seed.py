@@ -31,11 +31,16 @@ allowed_enc_level to pe_rc4: only RC4-encrypted (MSE/PE) peers, both ways.
 """
 
 import argparse
+import faulthandler
 import sys
 import threading
 import time
 
 import libtorrent as lt
+
+# A crash inside libtorrent (once: SIGSEGV in a CI run, log empty) leaves
+# the Python stack in the log.
+faulthandler.enable()
 
 
 def parse_args():

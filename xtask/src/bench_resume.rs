@@ -90,7 +90,7 @@ pub(crate) fn run(bin: &Path, size_mib: u64) -> Result<()> {
     let made = Instant::now();
     check_output(
         Command::new(bin)
-            .arg("create")
+            .args(["create", "--v1"])
             .arg(&data)
             .arg("-o")
             .arg(&torrent),

@@ -89,8 +89,9 @@ fn info_json(dir: &Path, torrent: &str) -> Value {
     serde_json::from_str(&ok(&monsoon(dir, &["info", "--json", torrent]))).unwrap()
 }
 
+/// `--v1`: a v1-only torrent (no v2 info-hash, no padding between files).
 #[test]
-fn folder_torrent_is_valid_in_libtorrent() {
+fn v1_folder_torrent_is_valid_in_libtorrent() {
     let dir = scratch("create-lt");
     let src = dir.join("share");
     std::fs::create_dir_all(src.join("nested/deeper")).unwrap();
@@ -111,6 +112,7 @@ fn folder_torrent_is_valid_in_libtorrent() {
         &[
             "create",
             "share",
+            "--v1",
             "-t",
             "http://127.0.0.1:1/announce",
             "-t",
@@ -193,9 +195,10 @@ fn single_file_private_default_piece_length() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// `--v2` and `--hybrid`: libtorrent loads the torrents with the info-hashes
-/// `monsoon info` shows, and finds every piece of the data valid (v2 pieces
-/// through the merkle roots, hybrid ones through both).
+/// `--v2`, `--hybrid` and no flag (hybrid, the default): libtorrent loads
+/// the torrents with the info-hashes `monsoon info` shows, and finds every
+/// piece of the data valid (v2 pieces through the merkle roots, hybrid ones
+/// through both).
 #[test]
 fn v2_and_hybrid_torrents_are_valid_in_libtorrent() {
     let dir = scratch("create-v2");
@@ -213,22 +216,14 @@ fn v2_and_hybrid_torrents_are_valid_in_libtorrent() {
         std::fs::write(src.join(p), data(len, i as u32 + 10)).unwrap();
     }
     std::fs::write(dir.join("alone.bin"), data(70_000, 20)).unwrap();
-    for (flag, version) in [("--v2", "v2"), ("--hybrid", "hybrid")] {
+    for (flag, version) in [("--v2", "v2"), ("--hybrid", "hybrid"), ("", "hybrid")] {
         for (what, piece) in [("tree", "32K"), ("alone.bin", "16K")] {
             let out_name = format!("{what}{flag}.torrent");
-            let out = ok(&monsoon(
-                &dir,
-                &[
-                    "create",
-                    what,
-                    flag,
-                    "-l",
-                    piece,
-                    "-o",
-                    &out_name,
-                    "--no-date",
-                ],
-            ));
+            let mut args = vec!["create", what, "-l", piece, "-o", &out_name, "--no-date"];
+            if !flag.is_empty() {
+                args.push(flag);
+            }
+            let out = ok(&monsoon(&dir, &args));
             assert!(out.contains("v2 info-hash"), "{out}");
             let v = info_json(&dir, &out_name);
             assert_eq!(v["version"], version);
@@ -257,9 +252,22 @@ fn v2_and_hybrid_torrents_are_valid_in_libtorrent() {
             }
         }
     }
-    let out = monsoon(&dir, &["create", "alone.bin", "--v2", "--hybrid"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
+    // The default is byte-identical to --hybrid.
+    for what in ["tree", "alone.bin"] {
+        assert_eq!(
+            std::fs::read(dir.join(format!("{what}.torrent"))).unwrap(),
+            std::fs::read(dir.join(format!("{what}--hybrid.torrent"))).unwrap(),
+            "{what}"
+        );
+    }
+    for pair in [["--v2", "--hybrid"], ["--v1", "--hybrid"], ["--v1", "--v2"]] {
+        let out = monsoon(&dir, &["create", "alone.bin", pair[0], pair[1]]);
+        assert_eq!(out.status.code(), Some(2), "{pair:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("cannot be used with"),
+            "{pair:?}"
+        );
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

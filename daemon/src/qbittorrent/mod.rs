@@ -130,7 +130,9 @@ async fn guard(State(app): State<App>, req: Request, next: Next) -> Response {
     }
     let password_ok = app.auth.has_password() && app.auth.authenticated(h);
     if !(app.auth.logged_in(h) || password_ok) {
-        return forbidden();
+        let mut r = forbidden();
+        crate::http::refused_credentials(h, &mut r);
+        return r;
     }
     next.run(req).await
 }
@@ -159,10 +161,16 @@ async fn login(State(app): State<App>, p: Params) -> Response {
     }
     let password = p.get("password").unwrap_or("");
     match app.auth.login(password) {
-        Some(token) => with_cookie(ok_text(), &Auth::set_cookie(&token)),
+        Some(token) => {
+            let mut r = with_cookie(ok_text(), &Auth::set_cookie(&token));
+            r.extensions_mut().insert(crate::throttle::AuthSucceeded);
+            r
+        }
         None => {
             tracing::warn!("a qBittorrent API login with a wrong password");
-            text("Fails.")
+            let mut r = text("Fails.");
+            r.extensions_mut().insert(crate::throttle::AuthFailed);
+            r
         }
     }
 }

@@ -66,30 +66,6 @@ fn limit(bytes: u64) -> i64 {
     }
 }
 
-/// A magnet link for the torrent: its hash, name and trackers.
-pub(crate) fn magnet_uri(s: &Snapshot) -> String {
-    let mut m = format!("magnet:?xt=urn:btih:{}", s.record.info_hash);
-    m.push_str("&dn=");
-    m.push_str(&percent_encode(&s.meta.name));
-    for url in s.meta.trackers.iter().flatten() {
-        m.push_str("&tr=");
-        m.push_str(&percent_encode(url));
-    }
-    m
-}
-
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// Where the torrent's file or top folder is.
 fn content_path(s: &Snapshot) -> String {
     s.record.save_path.join(&s.meta.name).display().to_string()
@@ -130,7 +106,7 @@ pub(crate) fn info(s: &Snapshot, global_ratio: Option<f64>, global_time: Option<
         "infohash_v1": r.info_hash,
         "infohash_v2": "",
         "last_activity": if s.recently_active { now } else { r.added },
-        "magnet_uri": magnet_uri(s),
+        "magnet_uri": crate::views::magnet_uri(s),
         "max_ratio": max_ratio,
         "max_seeding_time": max_time,
         "name": s.meta.name,
@@ -316,10 +292,5 @@ mod tests {
         assert_eq!(qb_priority(PRIO_NORMAL), 1);
         assert_eq!(limit(0), -1);
         assert_eq!(limit(5), 5);
-    }
-
-    #[test]
-    fn names_in_magnets_are_percent_encoded() {
-        assert_eq!(percent_encode("a b/<c>"), "a%20b%2F%3Cc%3E");
     }
 }

@@ -12,9 +12,9 @@ use crate::error::DaemonError;
 use crate::state::{MAX_MAGNET_BYTES, Source, TorrentRecord, hex};
 
 impl Torrents {
-    /// Adds a magnet link: its files go to [`Torrents::magnet_dir`] (a
-    /// save path elsewhere is refused), and its .torrent is saved once the
-    /// metadata arrives.
+    /// Adds a magnet link: its files go to the save path asked for (inside
+    /// an allowed folder) or [`Torrents::magnet_dir`], and its .torrent is
+    /// saved once the metadata arrives.
     pub(super) async fn add_magnet(
         &self,
         req: AddRequest,
@@ -31,16 +31,10 @@ impl Torrents {
         if let Ok(s) = self.get(&TorrentRef::Hash(hash.clone())) {
             return Ok(Added::Duplicate(s.record.id));
         }
-        let dir = self.magnet_dir();
-        if let Some(p) = &req.save_path {
-            if self.resolve(p)? != dir {
-                return Err(DaemonError::BadRequest(format!(
-                    "a magnet link's files go to the daemon's download folder {} \
-                     (add the .torrent to save elsewhere)",
-                    dir.display()
-                )));
-            }
-        }
+        let dir = match &req.save_path {
+            Some(p) => self.resolve(p)?,
+            None => self.magnet_dir(),
+        };
         if req.file_priorities.is_some() {
             return Err(DaemonError::BadRequest(
                 "a magnet link's files are not known yet: set priorities once it has its metadata"

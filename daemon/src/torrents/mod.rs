@@ -383,6 +383,9 @@ impl Torrents {
             )?;
             opts.storage = Some(Arc::new(storage));
             opts.file_priorities = Some(record.file_priorities.clone());
+        } else {
+            // A magnet link: the engine opens the files once it knows them.
+            opts.download_root = Some(record.save_path.clone());
         }
         opts.paused = record.paused;
         opts.max_upload_rate = record.upload_limit;

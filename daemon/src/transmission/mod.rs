@@ -51,6 +51,7 @@ fn guard(app: &App, headers: &HeaderMap) -> Option<Response> {
     }
     if !app.auth.authenticated(headers) {
         let mut r = (StatusCode::UNAUTHORIZED, "<h1>401: Unauthorized</h1>").into_response();
+        crate::http::refused_credentials(headers, &mut r);
         r.headers_mut().insert(
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Basic realm=\"Transmission\""),

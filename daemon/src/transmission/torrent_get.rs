@@ -253,7 +253,7 @@ fn field(s: &Snapshot, f: &str, style: Style, x: &Extra) -> Option<Value> {
                 .collect::<Vec<_>>()
                 .join("\n\n")
         ),
-        "magnet_link" => json!(magnet(s)),
+        "magnet_link" => json!(crate::views::magnet_uri(s)),
         "queue_position" => json!(r.id.saturating_sub(1)),
         "seconds_seeding" => json!(st.seeding_time.as_secs()),
         "seconds_downloading" => json!(0),
@@ -456,29 +456,6 @@ fn scrape_url(url: &str) -> String {
     }
 }
 
-fn magnet(s: &Snapshot) -> String {
-    let mut m = format!("magnet:?xt=urn:btih:{}", s.record.info_hash);
-    m.push_str("&dn=");
-    m.push_str(&percent(&s.meta.name));
-    for url in s.meta.trackers.iter().flatten() {
-        m.push_str("&tr=");
-        m.push_str(&percent(url));
-    }
-    m
-}
-
-fn percent(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -504,6 +481,9 @@ mod tests {
             "http://t.example/x/scrape.php?k=1"
         );
         assert_eq!(scrape_url("udp://t.example:80"), "");
-        assert_eq!(percent("a b/ü"), "a%20b%2F%C3%BC");
+        assert_eq!(
+            crate::views::percent_encode("a b/ü<c>"),
+            "a%20b%2F%C3%BC%3Cc%3E"
+        );
     }
 }

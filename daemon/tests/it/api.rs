@@ -264,14 +264,15 @@ async fn bad_input_gets_a_4xx_with_a_message_and_the_daemon_keeps_running() {
         )
         .await;
     assert_eq!((s, code(&e).as_str()), (400, "bad_request"));
+    // A magnet link's save path is held to the same folders as a .torrent's.
     let (s, e) = api
         .send(
             Method::POST,
-            "/torrents?save_path=elsewhere",
+            "/torrents?save_path=../elsewhere",
             Some(json!({"magnet": "magnet:?xt=urn:btih:0000000000000000000000000000000000000000"})),
         )
         .await;
-    assert_eq!((s, code(&e).as_str()), (400, "bad_request"), "{e}");
+    assert_eq!((s, code(&e).as_str()), (403, "forbidden_path"), "{e}");
     let big = vec![b'x'; 22 << 20];
     let (s, _) = api.add(&big, "").await;
     assert_eq!(s, 413);

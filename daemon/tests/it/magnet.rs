@@ -71,12 +71,19 @@ async fn a_magnet_link_fetches_its_metadata_downloads_and_survives_restarts() {
     let (s, e) = add_magnet(&lb, nobody).await;
     assert_eq!((s, e["error"].as_str()), (409, Some("duplicate")));
 
-    // The real one, with the seeder as a peer hint: metadata, then data.
+    // The real one, with the seeder as a peer hint, saved in a folder of
+    // its own: metadata, then data there.
     let link = format!(
         "magnet:?xt=urn:btih:{hash}&dn=album&x.pe=127.0.0.1:{}",
         seeder.peer_port
     );
-    let (s, t) = add_magnet(&lb, &link).await;
+    let (s, t) = lb
+        .send(
+            reqwest::Method::POST,
+            "/torrents",
+            Some(json!({ "magnet": link, "save_path": "music" })),
+        )
+        .await;
     assert_eq!(s, 201, "{t}");
     let id = t["id"].as_u64().unwrap();
     let t = lb
@@ -88,9 +95,10 @@ async fn a_magnet_link_fetches_its_metadata_downloads_and_survives_restarts() {
     assert_eq!(files[1]["path"], "album/two.flac");
     assert_eq!(files[1]["priority"], 4);
     assert_eq!(
-        std::fs::read(leecher.downloads.join("album/two.flac")).unwrap(),
+        std::fs::read(leecher.downloads.join("music/album/two.flac")).unwrap(),
         data(150_000, 2)
     );
+    assert!(!leecher.downloads.join("album").exists());
     let dir = leecher.state.join("torrents");
     let kept = std::fs::read(dir.join(format!("{hash}.torrent"))).unwrap();
     assert_eq!(

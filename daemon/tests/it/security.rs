@@ -188,3 +188,69 @@ async fn beyond_loopback_only_with_a_password() {
     assert_eq!(r.status(), 401);
     d.stop().await;
 }
+
+#[tokio::test]
+async fn guessing_the_password_bans_the_address() {
+    let d = TestDaemon::start(&scratch("guessing"), Some("hunter2")).await;
+    let http = reqwest::Client::new();
+    // Requests without credentials are not guesses.
+    for _ in 0..10 {
+        let r = http.get(d.url("/api/v1/torrents")).send().await.unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    // Four wrong passwords, then the right one: the count starts again.
+    let login = |password: &str| {
+        http.post(d.url("/api/v1/login"))
+            .json(&json!({ "password": password }))
+            .send()
+    };
+    for _ in 0..4 {
+        assert_eq!(login("wrong").await.unwrap().status(), 401);
+    }
+    assert_eq!(login("hunter2").await.unwrap().status(), 204);
+    // Five in a row, through any interface: banned.
+    for _ in 0..2 {
+        assert_eq!(login("wrong").await.unwrap().status(), 401);
+    }
+    let r = http
+        .post(d.url("/transmission/rpc"))
+        .basic_auth("admin", Some("guess"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = http
+        .post(d.url("/api/v2/auth/login"))
+        .form(&[("username", "admin"), ("password", "guess")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.text().await.unwrap(), "Fails.");
+    let r = http
+        .get(d.url("/api/v1/torrents"))
+        .bearer_auth("guess")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // Now even the right password is refused, everywhere, for a while.
+    let r = login("hunter2").await.unwrap();
+    assert_eq!(r.status(), 429);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((800..=900).contains(&wait), "{wait}");
+    let e: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(e["error"], "banned");
+    let r = http
+        .get(d.url("/api/v1/torrents"))
+        .bearer_auth("hunter2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    d.stop().await;
+}

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use std::time::SystemTime;
 
-use monsoon_tracker::{AnnounceRequest, Announcer, Event};
+use monsoon_tracker::{AnnounceRequest, AnnounceResponse, Announcer, Event, TrackerError};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until, timeout};
@@ -20,13 +20,22 @@ use crate::stats::Stats;
 /// Fixed parts of every announce.
 pub(crate) struct Params {
     pub(crate) info_hash: [u8; 20],
+    /// A hybrid torrent's truncated v2 info-hash: every announce is sent
+    /// for it too (as libtorrent does), so v2 peers that look it up find
+    /// us, and we them.
+    pub(crate) also: Option<[u8; 20]>,
     pub(crate) peer_id: [u8; 20],
     pub(crate) port: u16,
     pub(crate) max_interval: Duration,
 }
 
-/// What the tracker task reports: peer addresses.
-pub(crate) type TrackerPeers = Vec<SocketAddr>;
+/// What the tracker task reports: peer addresses, and whether they came
+/// from the announce of a hybrid's v2 info-hash (v2 peers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TrackerPeers {
+    pub(crate) addrs: Vec<SocketAddr>,
+    pub(crate) v2: bool,
+}
 
 /// Shortest wait between announces, whatever the tracker says.
 const MIN_INTERVAL: Duration = Duration::from_secs(30);
@@ -139,7 +148,7 @@ impl Task {
             let req = self.request(event);
             let result = if event == Event::Completed {
                 // Worth finishing even when a stop is on its way.
-                match timeout(FINAL_TIMEOUT, self.announcer.announce(&req)).await {
+                match timeout(FINAL_TIMEOUT, self.announce_all(&req)).await {
                     Ok(r) => r,
                     Err(_) => {
                         next = Some(Instant::now());
@@ -148,7 +157,7 @@ impl Task {
                 }
             } else {
                 tokio::select! {
-                    r = self.announcer.announce(&req) => r,
+                    r = self.announce_all(&req) => r,
                     e = events.recv() => match e {
                         // Interrupted: a `stopped` needs no announce if the
                         // tracker never heard us; anything else goes next.
@@ -162,7 +171,7 @@ impl Task {
                 }
             };
             let wait = match result {
-                Ok(resp) => {
+                Ok((resp, v2_peers)) => {
                     greeted = true;
                     failures = 0;
                     self.note(|s| {
@@ -171,12 +180,18 @@ impl Task {
                         s.warning.clone_from(&resp.warning);
                         s.seeders = resp.complete;
                         s.leechers = resp.incomplete;
-                        s.peers_received += resp.peers.len() as u64;
+                        s.peers_received += (resp.peers.len() + v2_peers.len()) as u64;
                         s.announces += 1;
                     });
                     debug!(peers = resp.peers.len(), interval = ?resp.interval, "announced");
-                    if !resp.peers.is_empty() && self.peers.send(resp.peers).await.is_err() {
-                        return;
+                    // The v2 peers first: a peer in both lists is dialled
+                    // as a v2 peer.
+                    for (addrs, v2) in [(v2_peers, true), (resp.peers, false)] {
+                        if !addrs.is_empty()
+                            && self.peers.send(TrackerPeers { addrs, v2 }).await.is_err()
+                        {
+                            return;
+                        }
                     }
                     let min = resp.min_interval.unwrap_or(MIN_INTERVAL).max(MIN_INTERVAL);
                     resp.interval.clamp(min, self.params.max_interval.max(min))
@@ -199,7 +214,37 @@ impl Task {
 
     async fn announce_final(&mut self, event: Event) {
         let req = self.request(event);
-        let _ = timeout(FINAL_TIMEOUT, self.announcer.announce(&req)).await;
+        let _ = timeout(FINAL_TIMEOUT, self.announce_all(&req)).await;
+    }
+
+    /// Announces `req`, then the same for the v2 info-hash of a hybrid:
+    /// the first answer's figures (the second's if the first failed) with
+    /// the peers of the first, and the peers of the second.
+    async fn announce_all(
+        &mut self,
+        req: &AnnounceRequest,
+    ) -> Result<(AnnounceResponse, Vec<SocketAddr>), TrackerError> {
+        let first = self.announcer.announce(req).await;
+        let Some(also) = self.params.also else {
+            return first.map(|a| (a, Vec::new()));
+        };
+        let second_req = AnnounceRequest {
+            info_hash: also,
+            ..req.clone()
+        };
+        let second = self.announcer.announce(&second_req).await;
+        match (first, second) {
+            (Ok(a), Ok(b)) => Ok((a, b.peers)),
+            (Ok(a), Err(e)) => {
+                debug!(error = %e, "announce of the v2 info-hash failed");
+                Ok((a, Vec::new()))
+            }
+            (Err(_), Ok(mut b)) => {
+                let peers = std::mem::take(&mut b.peers);
+                Ok((b, peers))
+            }
+            (Err(e), Err(_)) => Err(e),
+        }
     }
 
     fn request(&self, event: Event) -> AnnounceRequest {
@@ -230,7 +275,7 @@ impl Task {
 mod tests {
     use std::sync::{Arc, Mutex};
 
-    use monsoon_tracker::{AnnounceFuture, AnnounceResponse, TrackerError};
+    use monsoon_tracker::AnnounceFuture;
 
     use super::*;
 
@@ -239,6 +284,7 @@ mod tests {
     #[derive(Clone, Default)]
     struct Fake {
         seen: Arc<Mutex<Vec<(Duration, Event)>>>,
+        hashes: Arc<Mutex<Vec<[u8; 20]>>>,
         fail: Arc<Mutex<bool>>,
         start: Arc<Mutex<Option<Instant>>>,
     }
@@ -247,6 +293,8 @@ mod tests {
         fn announce<'a>(&'a mut self, req: &'a AnnounceRequest) -> AnnounceFuture<'a> {
             let start = *self.start.lock().unwrap().get_or_insert_with(Instant::now);
             self.seen.lock().unwrap().push((start.elapsed(), req.event));
+            self.hashes.lock().unwrap().push(req.info_hash);
+            let peer = format!("10.0.0.{}:1", req.info_hash[0]).parse().unwrap();
             let fail = *self.fail.lock().unwrap();
             Box::pin(async move {
                 if fail {
@@ -259,7 +307,7 @@ mod tests {
                     complete: None,
                     incomplete: None,
                     warning: None,
-                    peers: vec!["10.0.0.1:1".parse().unwrap()],
+                    peers: vec![peer],
                 })
             })
         }
@@ -272,11 +320,23 @@ mod tests {
         mpsc::Receiver<TrackerPeers>,
         JoinHandle<()>,
     ) {
+        start_with(fake, None)
+    }
+
+    fn start_with(
+        fake: &Fake,
+        also: Option<[u8; 20]>,
+    ) -> (
+        mpsc::Sender<Event>,
+        mpsc::Receiver<TrackerPeers>,
+        JoinHandle<()>,
+    ) {
         let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
         let (peers_tx, peers) = mpsc::channel(16);
         let (_, progress) = watch::channel(Stats::new(100, 1));
         let params = Params {
             info_hash: [1; 20],
+            also,
             peer_id: [2; 20],
             port: 6881,
             max_interval: Duration::from_secs(3600),
@@ -302,7 +362,11 @@ mod tests {
         let fake = Fake::default();
         let (tx, mut peers, task) = start(&fake);
         tx.send(Event::Started).await.unwrap();
-        assert_eq!(peers.recv().await.unwrap().len(), 1, "peers handed back");
+        assert_eq!(
+            peers.recv().await.unwrap().addrs.len(),
+            1,
+            "peers handed back"
+        );
         tokio::time::sleep(Duration::from_secs(61)).await;
         assert_eq!(events(&fake), [Event::Started, Event::None]);
         tx.send(Event::Completed).await.unwrap();
@@ -341,5 +405,32 @@ mod tests {
         tx.send(Event::Stopped).await.unwrap();
         tokio::time::sleep(Duration::from_secs(1)).await;
         assert!(!events(&fake).contains(&Event::Stopped));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hybrid_announces_both_info_hashes_and_gets_both_peer_lists() {
+        let fake = Fake::default();
+        let (tx, mut peers, _task) = start_with(&fake, Some([2; 20]));
+        tx.send(Event::Started).await.unwrap();
+        let got = [peers.recv().await.unwrap(), peers.recv().await.unwrap()];
+        let found = |addr: &str, v2| TrackerPeers {
+            addrs: vec![addr.parse().unwrap()],
+            v2,
+        };
+        assert_eq!(
+            got,
+            [found("10.0.0.2:1", true), found("10.0.0.1:1", false)],
+            "the peers of both answers, those of the v2 one (first) as v2 peers"
+        );
+        tokio::time::sleep(Duration::from_secs(61)).await;
+        assert_eq!(
+            *fake.hashes.lock().unwrap(),
+            [[1; 20], [2; 20], [1; 20], [2; 20]],
+            "every announce for both"
+        );
+        assert_eq!(
+            events(&fake),
+            [Event::Started, Event::Started, Event::None, Event::None]
+        );
     }
 }

@@ -66,13 +66,12 @@ impl DiskPool {
     }
 }
 
-/// One torrent's disk: its storage, its piece hashes, the session's read
-/// cache, where results go.
+/// One torrent's disk: its storage, the session's read cache, where
+/// results go.
 #[derive(Clone)]
 pub(crate) struct TorrentDisk {
     pub(crate) pool: Arc<DiskPool>,
     pub(crate) storage: Arc<dyn Storage>,
-    pub(crate) hashes: Arc<Vec<[u8; 20]>>,
     pub(crate) cache: Arc<ReadCache>,
     /// The torrent's info-hash (its name in the cache).
     pub(crate) id: [u8; 20],
@@ -100,11 +99,12 @@ impl TorrentDisk {
     pub(crate) fn run(&self, job: DiskJob) {
         let check = matches!(job, DiskJob::Check { .. });
         let storage = self.storage.clone();
-        let hashes = self.hashes.clone();
         let results = self.results.clone();
         let (cache, id) = (self.cache.clone(), self.id);
         let resume = match job {
-            DiskJob::Check { full: false } => self.resume.lock().ok().and_then(|mut r| r.take()),
+            DiskJob::Check { full: false, .. } => {
+                self.resume.lock().ok().and_then(|mut r| r.take())
+            }
             _ => None,
         };
         let work = move || {
@@ -114,10 +114,10 @@ impl TorrentDisk {
                     block,
                     result: cache.read(id, storage.as_ref(), block),
                 },
-                (DiskJob::Check { .. }, Some(resume)) => DiskResult::Checked(
-                    crate::resume::check_with_resume(storage.as_ref(), &hashes, &resume),
+                (DiskJob::Check { verifier, .. }, Some(resume)) => DiskResult::Checked(
+                    crate::resume::check_with_resume(storage.as_ref(), &verifier, &resume),
                 ),
-                (job, _) => job.run(storage.as_ref(), &hashes),
+                (job, _) => job.run(storage.as_ref()),
             };
             let _ = results.blocking_send(result);
         };

@@ -168,9 +168,11 @@ pub(crate) struct TorrentTask {
     /// Peers the DHT finds; whether the DHT may be used now; the node (for
     /// the `port` messages of peers).
     dht_rx: Option<mpsc::Receiver<Vec<SocketAddr>>>,
+    /// Peers the DHT finds under a hybrid's v2 info-hash.
+    dht_v2_rx: Option<mpsc::Receiver<Vec<SocketAddr>>>,
     dht_allowed: Arc<std::sync::atomic::AtomicBool>,
     dht: Option<monsoon_dht::Dht>,
-    dht_task: Option<JoinHandle<()>>,
+    dht_tasks: Vec<JoinHandle<()>>,
     /// Peers local service discovery finds (announced while `dht_allowed`:
     /// the same rule, public and active).
     lsd_rx: Option<mpsc::Receiver<Vec<SocketAddr>>>,
@@ -193,7 +195,6 @@ impl TorrentTask {
         let disk = TorrentDisk {
             pool: wiring.disk_pool,
             storage: wiring.storage,
-            hashes: Arc::new(core.metainfo().map_or_else(Vec::new, |m| m.pieces.clone())),
             cache: wiring.shared.read_cache.clone(),
             id: core.info_hash(),
             results: disk_tx,
@@ -219,20 +220,32 @@ impl TorrentTask {
             None => (None, None),
         };
         let dht_allowed = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (dht, dht_rx, dht_task) = match wiring.dht {
+        let (dht, dht_rx, dht_v2_rx, dht_tasks) = match wiring.dht {
             Some((node, every, port)) => {
                 let (tx, rx) = mpsc::channel(16);
-                let task = dht::spawn(
+                let mut tasks = vec![dht::spawn(
                     node.clone(),
                     core.info_hash(),
                     port,
                     every,
                     dht_allowed.clone(),
                     tx,
-                );
-                (Some(node), Some(rx), Some(task))
+                )];
+                // A hybrid is announced and looked up under its v2
+                // info-hash too, as libtorrent does; the peers found
+                // there are v2 peers.
+                let v2 = core
+                    .info_hash_v2_short()
+                    .filter(|h| *h != core.info_hash())
+                    .map(|h| {
+                        let (tx, rx) = mpsc::channel(16);
+                        let allowed = dht_allowed.clone();
+                        tasks.push(dht::spawn(node.clone(), h, port, every, allowed, tx));
+                        rx
+                    });
+                (Some(node), Some(rx), v2, tasks)
             }
-            None => (None, None, None),
+            None => (None, None, None, Vec::new()),
         };
         let (lsd_rx, lsd_task) = match wiring.lsd {
             Some(service) => {
@@ -277,9 +290,10 @@ impl TorrentTask {
             resume_path: wiring.resume.map(|r| r.0),
             tracker_status,
             dht_rx,
+            dht_v2_rx,
             dht_allowed,
             dht,
-            dht_task,
+            dht_tasks,
             lsd_rx,
             lsd_task,
             peer_addrs: HashMap::new(),
@@ -298,10 +312,7 @@ impl TorrentTask {
         self.timers.max_frame =
             monsoon_wire::DEFAULT_MAX_FRAME.max(meta.piece_count().div_ceil(8) as usize + 1);
         match crate::session::storage_for(&self.cfg, &meta) {
-            Ok(storage) => {
-                self.disk.storage = storage;
-                self.disk.hashes = Arc::new(meta.pieces.clone());
-            }
+            Ok(storage) => self.disk.storage = storage,
             Err(e) => {
                 self.core.handle_setup_error(now(), e);
                 return;
@@ -365,11 +376,18 @@ impl TorrentTask {
                         }
                     }
                 }
-                Some(addrs) = recv_opt(&mut self.tracker_rx) => {
-                    self.core.add_peers(now(), &addrs, PeerSource::Tracker);
+                Some(found) = recv_opt(&mut self.tracker_rx) => {
+                    if found.v2 {
+                        self.core.add_v2_peers(now(), &found.addrs, PeerSource::Tracker);
+                    } else {
+                        self.core.add_peers(now(), &found.addrs, PeerSource::Tracker);
+                    }
                 }
                 Some(addrs) = recv_opt(&mut self.dht_rx) => {
                     self.core.add_peers(now(), &addrs, PeerSource::Dht);
+                }
+                Some(addrs) = recv_opt(&mut self.dht_v2_rx) => {
+                    self.core.add_v2_peers(now(), &addrs, PeerSource::Dht);
                 }
                 Some(addrs) = recv_opt(&mut self.lsd_rx) => {
                     self.core.add_peers(now(), &addrs, PeerSource::Lsd);
@@ -496,6 +514,12 @@ impl TorrentTask {
                 permit,
             ),
         };
+        // Our answer to a peer that dialled us names the info-hash it
+        // speaks (a hybrid's v1 or v2 one).
+        let reply = Handshake {
+            info_hash: self.core.reply_info_hash(&theirs),
+            ..self.our_handshake
+        };
         // A refused connection is dropped here (closing it).
         if let Ok(key) = self.core.handle_connected(now(), addr, direction, &theirs) {
             self.core.set_peer_encryption(key, encryption);
@@ -503,7 +527,7 @@ impl TorrentTask {
                 key,
                 addr,
                 stream,
-                handshake: (direction == Direction::Incoming).then_some(self.our_handshake),
+                handshake: (direction == Direction::Incoming).then_some(reply),
                 permit,
             };
             let link = peer::spawn(conn, self.peer_tx.clone(), self.timers.clone());
@@ -526,7 +550,10 @@ impl TorrentTask {
                         (Ok(half_open), Ok(peer)) => connect::spawn(
                             addr,
                             self.connector.clone(),
-                            self.our_handshake,
+                            Handshake {
+                                info_hash: self.core.dial_info_hash(addr),
+                                ..self.our_handshake
+                            },
                             (
                                 self.cfg.encryption,
                                 Limits {
@@ -564,6 +591,11 @@ impl TorrentTask {
                     }
                 }
                 Action::MetadataReceived(meta) => self.on_metadata(meta),
+                Action::PieceLayersReceived(meta) => {
+                    if let Ok(mut slot) = self.meta_slot.write() {
+                        *slot = Some(meta);
+                    }
+                }
                 Action::StateChanged(state) => {
                     changed = true;
                     if state == crate::stats::TorrentState::Seeding {
@@ -617,7 +649,7 @@ impl TorrentTask {
             }
         })
         .await;
-        if let Some(task) = self.dht_task.take() {
+        for task in self.dht_tasks.drain(..) {
             task.abort();
         }
         if let Some(task) = self.lsd_task.take() {

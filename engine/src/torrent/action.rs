@@ -2,6 +2,7 @@
 //! the disk answers ([`DiskResult`]).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use monsoon_piece::{Bitfield, PeerKey};
@@ -10,6 +11,7 @@ use monsoon_tracker::Event;
 use monsoon_wire::{BlockRef, Message};
 
 use super::reason::CloseReason;
+use super::verify::{PieceCheck, Verdict, Verifier};
 use crate::stats::TorrentState;
 
 /// One thing for the driver to do, in the order the core asked.
@@ -37,7 +39,11 @@ pub enum Action {
     StateChanged(TorrentState),
     /// A magnet link's metadata arrived and checked out: the driver sets up
     /// the torrent's storage before the disk jobs that follow.
-    MetadataReceived(std::sync::Arc<crate::metainfo::Metainfo>),
+    MetadataReceived(Arc<crate::metainfo::Metainfo>),
+    /// The piece layers the torrent lacked arrived from peers and proved
+    /// out (BEP 52): this metainfo has them (its handles may show it, a
+    /// `.torrent` saved from it is complete).
+    PieceLayersReceived(Arc<crate::metainfo::Metainfo>),
 }
 
 /// Work for the disk threads.
@@ -51,16 +57,18 @@ pub enum DiskJob {
     Check {
         /// Hash everything, whatever a resume file says.
         full: bool,
+        /// What each piece must hash to.
+        verifier: Arc<Verifier>,
     },
-    /// Hash a complete piece (its blocks in order) and write it if the hash
-    /// is `hash`; answer [`DiskResult::PieceWritten`].
+    /// Hash a complete piece (its blocks in order) and write it if it
+    /// passes `check`; answer [`DiskResult::PieceWritten`].
     WritePiece {
         /// The piece.
         piece: u32,
         /// Its blocks, in order.
         blocks: Vec<Bytes>,
-        /// The SHA-1 it must have.
-        hash: [u8; 20],
+        /// The hashes it must match (SHA-1, merkle, or both).
+        check: PieceCheck,
         /// Also hash each block when the piece matches (it failed before,
         /// and the blocks of the failed attempts are to be compared).
         block_hashes: bool,
@@ -77,14 +85,14 @@ pub enum DiskJob {
 }
 
 impl DiskJob {
-    /// Does the job on the calling thread, against `storage` whose pieces
-    /// hash to `hashes`: what a driver's disk threads call (never on an
-    /// async worker: it hashes and does blocking I/O).
-    pub fn run(self, storage: &dyn Storage, hashes: &[[u8; 20]]) -> DiskResult {
+    /// Does the job on the calling thread, against `storage`: what a
+    /// driver's disk threads call (never on an async worker: it hashes and
+    /// does blocking I/O).
+    pub fn run(self, storage: &dyn Storage) -> DiskResult {
         match self {
-            DiskJob::Check { .. } => {
+            DiskJob::Check { verifier, .. } => {
                 let threads = std::thread::available_parallelism().map_or(2, usize::from);
-                let result = monsoon_storage::recheck(storage, hashes, threads).map(|valid| {
+                let result = verifier.recheck(storage, threads).map(|valid| {
                     let mut have = Bitfield::new(valid.len() as u32);
                     for (i, ok) in valid.iter().enumerate() {
                         have.set(i as u32, *ok);
@@ -96,10 +104,14 @@ impl DiskJob {
             DiskJob::WritePiece {
                 piece,
                 blocks,
-                hash,
+                check,
                 block_hashes,
             } => {
-                let matches = monsoon_storage::hash_blocks(&blocks) == hash;
+                let verdict = check.check_blocks(&blocks);
+                if verdict == Verdict::Disagree {
+                    return DiskResult::HashesDisagree { piece };
+                }
+                let matches = verdict == Verdict::Match;
                 let result = if matches {
                     storage.write_piece(piece, &blocks).map(|()| true)
                 } else {
@@ -157,4 +169,10 @@ pub enum DiskResult {
     },
     /// Written data is durable (or not).
     Flushed(Result<(), StorageError>),
+    /// A hybrid torrent's piece matched one of its hashes and not the
+    /// other (see [`Verdict::Disagree`]); nothing was written.
+    HashesDisagree {
+        /// The piece.
+        piece: u32,
+    },
 }

@@ -41,7 +41,9 @@ impl TorrentCore {
         if direction == Direction::Outgoing {
             self.connecting = self.connecting.saturating_sub(1);
         }
-        let refuse = if theirs.info_hash != self.info_hash {
+        let ours = theirs.info_hash == self.info_hash
+            || Some(theirs.info_hash) == self.info_hash_v2_short();
+        let refuse = if !ours {
             Some(CloseReason::WrongInfoHash)
         } else if theirs.peer_id == self.peer_id {
             Some(CloseReason::SelfConnection)
@@ -92,11 +94,11 @@ impl TorrentCore {
         }
         self.picker.peer_join(key);
         self.list.connected(addr);
-        self.peers.insert(
-            key,
-            PeerState::new(addr, theirs.peer_id, direction, fast, self.now),
-        );
-        debug!(%addr, key, ?direction, fast, "peer connected");
+        let mut state = PeerState::new(addr, theirs.peer_id, direction, fast, self.now);
+        state.v2 = self.speaks_v2(direction, theirs);
+        let v2 = state.v2;
+        self.peers.insert(key, state);
+        debug!(%addr, key, ?direction, fast, v2, "peer connected");
         if fast {
             first.extend(self.allowed_fast_for(key, addr.ip()));
         }
@@ -108,6 +110,9 @@ impl TorrentCore {
         }
         self.send(key, first);
         self.count_peers();
+        if v2 && self.merkle.fetching() {
+            self.ask_hashes();
+        }
         if direction == Direction::Outgoing {
             // Its dial slot is free: the next address need not wait a tick.
             self.connect_more();
@@ -139,6 +144,31 @@ impl TorrentCore {
             .values()
             .filter(|p| p.encryption == PeerEncryption::Rc4)
             .count();
+    }
+
+    /// Whether a peer whose handshake is `theirs` speaks v2 with us (BEP 52
+    /// hash messages): its handshake named the truncated v2 info-hash, or
+    /// (a peer that dialled us) it named the v1 one with the v2 bit set,
+    /// which libtorrent means as an offer to upgrade: we accept it and
+    /// answer with the v2 info-hash (see [`reply_info_hash`](Self::reply_info_hash)).
+    /// A peer we dialled with the v1 info-hash and the v2 bit answers with
+    /// the v2 info-hash if it takes us for a v2 peer (libtorrent does);
+    /// one that answers with the v1 info-hash (aria2c) speaks v1 only.
+    fn speaks_v2(&self, direction: Direction, theirs: &Handshake) -> bool {
+        let Some(short) = self.info_hash_v2_short() else {
+            return false;
+        };
+        theirs.info_hash == short || (direction == Direction::Incoming && theirs.reserved.v2())
+    }
+
+    /// The info-hash our handshake names in answer to a peer that dialled
+    /// us with `theirs`: the truncated v2 info-hash when it speaks v2 with
+    /// us, else the one it named.
+    pub fn reply_info_hash(&self, theirs: &Handshake) -> [u8; 20] {
+        match self.info_hash_v2_short() {
+            Some(short) if self.speaks_v2(Direction::Incoming, theirs) => short,
+            _ => theirs.info_hash,
+        }
     }
 
     /// A second connection to a peer we are connected to: whether to keep
@@ -232,6 +262,7 @@ impl TorrentCore {
         };
         self.picker.peer_gone(key);
         self.forget_fetching_peer(key);
+        self.merkle.forget_peer(key);
         if self.optimistic == Some(key) {
             self.optimistic = None;
         }

@@ -39,6 +39,8 @@ pub struct PeerInfo {
     /// with a plaintext payload (flag `e`), or RC4 (`E`); see
     /// [`PeerEncryption::flag`].
     pub encryption: PeerEncryption,
+    /// It speaks BitTorrent v2 with us (BEP 52 hash messages).
+    pub v2: bool,
 }
 
 impl TorrentCore {
@@ -61,6 +63,7 @@ impl TorrentCore {
                 snubbed: p.snubbed,
                 encrypted: p.encryption == PeerEncryption::Rc4,
                 encryption: p.encryption,
+                v2: p.v2,
             })
             .collect()
     }

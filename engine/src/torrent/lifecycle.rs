@@ -33,6 +33,8 @@ impl TorrentCore {
         self.life.paused = paused;
         if paused {
             self.stats.state = TorrentState::Paused;
+        } else if self.awaiting_layers() {
+            self.enter_fetching();
         } else {
             self.begin_check(false);
         }
@@ -48,6 +50,8 @@ impl TorrentCore {
         }
     }
 
+    /// Fetching what the torrent lacks from peers: its info dictionary
+    /// (a magnet link), or the piece layers of a v2 torrent.
     fn enter_fetching(&mut self) {
         self.set_state(TorrentState::FetchingMetadata);
         if !self.life.announced {
@@ -55,12 +59,16 @@ impl TorrentCore {
             self.push(Action::Announce(Event::Started));
         }
         self.connect_more();
+        self.ask_hashes();
     }
 
-    /// The metadata arrived and is installed: check what is on disk.
+    /// The metadata arrived and is installed: check what is on disk (once
+    /// a v2 torrent's piece layers are in as well).
     pub(super) fn metadata_ready(&mut self) {
         if self.life.paused {
             self.set_state(TorrentState::Paused);
+        } else if self.awaiting_layers() {
+            self.enter_fetching();
         } else {
             self.begin_check(false);
         }
@@ -70,7 +78,8 @@ impl TorrentCore {
         self.set_state(TorrentState::Checking);
         if !self.life.checking {
             self.life.checking = true;
-            self.push(Action::Disk(DiskJob::Check { full }));
+            let verifier = self.verifier.clone();
+            self.push(Action::Disk(DiskJob::Check { full, verifier }));
         }
     }
 
@@ -80,6 +89,7 @@ impl TorrentCore {
         self.set_now(now);
         if matches!(self.state(), TorrentState::Stopped | TorrentState::Checking)
             || self.fetch.is_some()
+            || self.awaiting_layers()
         {
             return;
         }
@@ -191,7 +201,7 @@ impl TorrentCore {
         self.life.paused = false;
         self.stats.error = None;
         self.list.retry_now(now);
-        if self.fetch.is_some() {
+        if self.fetch.is_some() || self.awaiting_layers() {
             self.enter_fetching();
         } else if self.life.checked {
             self.enter_active();
@@ -339,6 +349,7 @@ impl TorrentCore {
         if !self.life.checked {
             return Ok(());
         }
+        self.cancel_skipped();
         if self.picker.is_complete() {
             if self.state() == TorrentState::Downloading {
                 self.on_download_complete();

@@ -89,6 +89,9 @@ impl TorrentCore {
                 id: OUR_UT_PEX,
                 payload,
             } => self.on_pex(key, &payload),
+            Message::HashRequest(r) => self.on_hash_request(key, r),
+            Message::Hashes { request, hashes } => self.on_hashes(key, request, &hashes),
+            Message::HashReject(r) => self.on_hash_reject(key, r),
             // Keep-alive: nothing to do (the driver tracks idleness).
             // Suggest and allowed-fast are hints we may ignore (BEP 6);
             // port, other extensions: not used yet.

@@ -18,10 +18,11 @@ use bytes::{Bytes, BytesMut};
 use monsoon_piece::{Bitfield, PeerKey};
 use monsoon_wire::{METADATA_PIECE_SIZE, Message, MetadataMessage};
 use sha1::{Digest, Sha1};
+use sha2::Sha256;
 use tracing::{debug, info, warn};
 
 use super::reason::CloseReason;
-use super::{Action, TorrentCore};
+use super::{Action, TorrentCore, truncate};
 use crate::error::TorrentError;
 use crate::metainfo::Metainfo;
 
@@ -112,6 +113,7 @@ impl TorrentCore {
             Message::Have(i) if stash.haves.len() < MAX_STASHED_HAVES => stash.haves.push(i),
             // We have nothing yet.
             Message::Request(r) if p.fast => self.send(key, vec![Message::Reject(r)]),
+            Message::HashRequest(r) => self.send(key, vec![Message::HashReject(r)]),
             Message::Piece { .. } => self.close_peer(key, CloseReason::UnrequestedBlock),
             Message::Extended { id: 0, payload } => {
                 self.on_ext_handshake(key, &payload);
@@ -239,6 +241,22 @@ impl TorrentCore {
         }
     }
 
+    /// Whether metadata whose info dictionary hashed right is the torrent
+    /// the link names. A `btih` link: its v1 half (a v2-only dictionary
+    /// whose SHA-1 happens to be the link's is not). A `btmh` link: its v2
+    /// half, and if the link names a v1 info-hash too, that one (a hybrid
+    /// named by its v2 info-hash alone keeps the truncated one as its
+    /// name).
+    fn names(&self, m: &Metainfo) -> bool {
+        match self.info_hash_v2 {
+            None => m.version.has_v1() && m.info_hash == self.info_hash,
+            Some(v2) => {
+                m.info_hash_v2 == Some(v2)
+                    && (m.info_hash == self.info_hash || truncate(&v2) == self.info_hash)
+            }
+        }
+    }
+
     /// Every piece is in: check the hash, then become a torrent.
     fn metadata_complete(&mut self) {
         let Some(f) = self.fetch.as_mut() else {
@@ -250,7 +268,13 @@ impl TorrentCore {
             info.extend_from_slice(data);
             senders.insert(*key);
         }
-        if <[u8; 20]>::from(Sha1::digest(&info)) != self.info_hash {
+        // A v2 (or hybrid) link names the SHA-256 of the info dictionary,
+        // a v1 link its SHA-1.
+        let hashes_right = match self.info_hash_v2 {
+            Some(v2) => <[u8; 32]>::from(Sha256::digest(&info)) == v2,
+            None => <[u8; 20]>::from(Sha1::digest(&info)) == self.info_hash,
+        };
+        if !hashes_right {
             warn!(
                 peers = senders.len(),
                 "metadata does not match the info-hash"
@@ -266,8 +290,8 @@ impl TorrentCore {
         torrent.extend_from_slice(&info);
         torrent.push(b'e');
         let meta = match Metainfo::from_bytes(&torrent) {
-            Ok(m) if m.version.has_v1() && m.info_hash == self.info_hash => Arc::new(m),
-            Ok(_) => return self.fail(TorrentError::MetadataV2Only),
+            Ok(m) if self.names(&m) => Arc::new(m),
+            Ok(_) => return self.fail(TorrentError::MetadataMismatch),
             Err(e) => return self.fail(TorrentError::Metadata(Arc::new(e))),
         };
         info!(name = %meta.name, pieces = meta.piece_count(), "metadata received");

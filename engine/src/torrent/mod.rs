@@ -41,6 +41,7 @@ mod action;
 mod choke;
 mod connections;
 mod ext;
+mod hashes;
 mod info;
 mod lifecycle;
 mod messages;
@@ -53,6 +54,7 @@ mod pipeline;
 mod reason;
 mod requests;
 mod upload;
+mod verify;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -67,6 +69,7 @@ pub use info::{PeerInfo, client_name};
 pub use metadata::MAX_METADATA;
 pub use peer_list::PeerSource;
 pub use reason::{CloseCounts, CloseReason, ConnectError, Direction, PeerEnd};
+pub use verify::{MerklePiece, PieceCheck, Verdict, Verifier};
 
 use crate::config::SessionConfig;
 use crate::error::EngineError;
@@ -87,8 +90,14 @@ const MAX_DEPARTED: usize = 256;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct TorrentParams {
-    /// The torrent's info-hash.
+    /// The torrent's info-hash: SHA-1 for v1 and hybrid torrents, the
+    /// SHA-256 truncated to 20 bytes for a v2-only one (what trackers, the
+    /// DHT and handshakes use).
     pub info_hash: [u8; 20],
+    /// The v2 info-hash (SHA-256) of a v2 or hybrid torrent: its peers may
+    /// speak v2 (BEP 52 hash messages), and a handshake may name it
+    /// (truncated) instead of `info_hash`.
+    pub info_hash_v2: Option<[u8; 32]>,
     /// The torrent; `None` for a magnet link: its info dictionary is
     /// fetched from peers first (state `FetchingMetadata`).
     pub meta: Option<Arc<Metainfo>>,
@@ -158,6 +167,7 @@ impl TorrentParams {
         listen_port: u16,
     ) -> Self {
         let mut p = Self::magnet(meta.info_hash, cfg, peer_id, listen_port);
+        p.info_hash_v2 = meta.info_hash_v2;
         p.meta = Some(meta);
         p
     }
@@ -171,6 +181,7 @@ impl TorrentParams {
     ) -> Self {
         Self {
             info_hash,
+            info_hash_v2: None,
             meta: None,
             select_files: None,
             cfg,
@@ -193,8 +204,15 @@ impl TorrentParams {
 /// call order.
 pub struct TorrentCore {
     info_hash: [u8; 20],
+    /// The v2 info-hash (v2 and hybrid torrents).
+    info_hash_v2: Option<[u8; 32]>,
+    /// BEP 52: merkle trees for answering hash requests, and the piece
+    /// layers being fetched.
+    merkle: hashes::Merkle,
     /// `None` until a magnet link's metadata arrives.
     meta: Option<Arc<Metainfo>>,
+    /// What each piece must hash to (empty until the metadata is known).
+    verifier: Arc<Verifier>,
     /// The metadata exchange, while fetching it.
     fetch: Option<metadata::Fetch>,
     sequential: bool,
@@ -257,7 +275,10 @@ impl TorrentCore {
         let geometry = Geometry::new(1, monsoon_piece::BLOCK_LEN)?;
         let mut core = Self {
             info_hash: params.info_hash,
+            info_hash_v2: params.info_hash_v2,
+            merkle: hashes::Merkle::default(),
             meta: None,
+            verifier: Arc::default(),
             fetch: None,
             geometry,
             picker: Picker::with_data(geometry, params.seed),
@@ -338,6 +359,8 @@ impl TorrentCore {
         self.geometry = geometry;
         self.picker = picker;
         self.priorities = priorities;
+        self.verifier = Arc::new(Verifier::new(&meta));
+        self.merkle = hashes::Merkle::new(&meta);
         self.meta = Some(meta);
         Ok(())
     }
@@ -362,6 +385,9 @@ impl TorrentCore {
         }
         self.next_tick = now + TICK;
         self.ticks += 1;
+        for p in self.peers.values_mut() {
+            p.hash_requests = 0;
+        }
         self.update_rates();
         self.check_snubs();
         self.check_stalled_sends();
@@ -374,6 +400,7 @@ impl TorrentCore {
         self.connect_more();
         self.refill_all();
         self.ask_metadata();
+        self.ask_hashes();
         self.send_pex();
         self.refresh_stats();
     }
@@ -411,14 +438,41 @@ impl TorrentCore {
 
     /// Peer addresses to try, from `source`.
     pub fn add_peers(&mut self, now: Instant, addrs: &[SocketAddr], source: PeerSource) {
+        self.learn(now, addrs, source, false);
+    }
+
+    /// Peer addresses a tracker or the DHT gave for a hybrid's v2
+    /// info-hash: they speak v2, and are dialled naming it (see
+    /// [`dial_info_hash`](Self::dial_info_hash)), as libtorrent dials the
+    /// peers of its v2 announces.
+    pub fn add_v2_peers(&mut self, now: Instant, addrs: &[SocketAddr], source: PeerSource) {
+        self.learn(now, addrs, source, true);
+    }
+
+    fn learn(&mut self, now: Instant, addrs: &[SocketAddr], source: PeerSource, v2: bool) {
         self.set_now(now);
         for &addr in addrs {
             if addr.port() == 0 || (addr.port() == self.listen_port && addr.ip().is_loopback()) {
                 continue;
             }
             self.list.add(addr, source, now);
+            if v2 {
+                self.list.mark_v2(addr);
+            }
         }
         self.connect_more();
+    }
+
+    /// The info-hash our handshake names when we dial `addr`: a hybrid's
+    /// truncated v2 info-hash for a peer that announced it, else
+    /// [`info_hash`](Self::info_hash) (with the v2 bit, a hybrid's offer to
+    /// upgrade, which libtorrent takes on a plaintext connection only: an
+    /// encrypted one is bound to the info-hash of its MSE handshake).
+    pub fn dial_info_hash(&self, addr: SocketAddr) -> [u8; 20] {
+        match self.info_hash_v2_short() {
+            Some(short) if self.list.learnt_v2(&addr) => short,
+            _ => self.info_hash,
+        }
     }
 
     /// The torrent's lifecycle state.
@@ -440,6 +494,12 @@ impl TorrentCore {
     /// The torrent's info-hash.
     pub fn info_hash(&self) -> [u8; 20] {
         self.info_hash
+    }
+
+    /// The 20-byte info-hash a handshake names for the v2 protocol: the
+    /// v2 info-hash truncated (v2 and hybrid torrents).
+    pub fn info_hash_v2_short(&self) -> Option<[u8; 20]> {
+        self.info_hash_v2.map(|h| truncate(&h))
     }
 
     /// Pieces verified on disk.
@@ -497,4 +557,12 @@ impl TorrentCore {
                 .map(|&(_, addr, id)| (addr, id)),
         }
     }
+}
+
+/// A v2 info-hash truncated to the 20 bytes of handshakes, trackers and
+/// the DHT (BEP 52).
+pub(crate) fn truncate(h: &[u8; 32]) -> [u8; 20] {
+    let mut out = [0u8; 20];
+    out.copy_from_slice(&h[..20]);
+    out
 }

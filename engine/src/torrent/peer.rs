@@ -72,6 +72,11 @@ pub(super) struct PeerState {
     pub(super) optimistic_at: u64,
     /// How the connection is carried (told by the driver).
     pub(super) encryption: PeerEncryption,
+    /// It speaks BitTorrent v2 with us: we may send it BEP 52 hash
+    /// messages (see `TorrentCore::speaks_v2`).
+    pub(super) v2: bool,
+    /// Hash requests it made since the last tick (answered or rejected).
+    pub(super) hash_requests: u32,
     /// What its extension handshake said.
     pub(super) ext: super::ext::PeerExt,
     /// Peer exchange: the addresses we told it about, and when it last
@@ -118,6 +123,8 @@ impl PeerState {
             allowed_fast: Vec::new(),
             optimistic_at: 0,
             encryption: PeerEncryption::None,
+            v2: false,
+            hash_requests: 0,
             ext: super::ext::PeerExt::default(),
             pex_sent: std::collections::BTreeSet::new(),
             pex_heard: None,
@@ -183,6 +190,11 @@ impl Rate {
     pub(super) fn tick(&mut self, secs: f64) -> f64 {
         let now = self.pending as f64 / secs.max(1e-3);
         self.rate = self.rate * 0.5 + now * 0.5;
+        if self.rate < 1.0 {
+            // The halving never reaches zero by itself: an idle peer
+            // (and a finished torrent) shows 0 B/s, not a tail of 1e-9.
+            self.rate = 0.0;
+        }
         self.pending = 0;
         now
     }

@@ -62,6 +62,8 @@ struct Entry {
     not_before: Instant,
     /// Order of arrival (older first among equals).
     seq: u64,
+    /// It announced a hybrid's v2 info-hash: dialled as a v2 peer.
+    v2: bool,
 }
 
 /// Known addresses, their retry schedule, and bans.
@@ -108,8 +110,21 @@ impl PeerList {
                 fails: 0,
                 not_before: now,
                 seq: self.next_seq,
+                v2: false,
             },
         );
+    }
+
+    /// Notes that `addr` (if known) announced a hybrid's v2 info-hash.
+    pub(super) fn mark_v2(&mut self, addr: SocketAddr) {
+        if let Some(e) = self.entries.get_mut(&addr) {
+            e.v2 = true;
+        }
+    }
+
+    /// Whether `addr` announced a hybrid's v2 info-hash.
+    pub(super) fn learnt_v2(&self, addr: &SocketAddr) -> bool {
+        self.entries.get(addr).is_some_and(|e| e.v2)
     }
 
     /// Makes room for an address from `source`: drops the idle non-user

@@ -41,6 +41,12 @@ impl TorrentCore {
             } => self.on_block_read(peer, block, result),
             DiskResult::Flushed(Err(e)) => self.fail(TorrentError::Flush(Arc::new(e))),
             DiskResult::Flushed(Ok(())) => {}
+            DiskResult::HashesDisagree { piece } => {
+                let size = u64::from(self.geometry.piece_size(piece));
+                self.pending_disk_bytes = self.pending_disk_bytes.saturating_sub(size);
+                self.picker.on_piece_failed(piece);
+                self.fail(TorrentError::InconsistentHashes { piece });
+            }
         }
     }
 
@@ -50,14 +56,12 @@ impl TorrentCore {
             return;
         };
         self.pending_disk_bytes += u64::from(self.geometry.piece_size(piece));
-        let Some(hash) = self.meta.as_ref().map(|m| m.pieces[piece as usize]) else {
-            return;
-        };
+        let check = self.verifier.piece(piece);
         let block_hashes = self.suspects.contains_key(&piece);
         self.push(Action::Disk(DiskJob::WritePiece {
             piece,
             blocks,
-            hash,
+            check,
             block_hashes,
         }));
     }

@@ -39,6 +39,9 @@ pub enum CloseReason {
     /// `ut_metadata` message, or metadata that does not hash to the
     /// info-hash.
     BadMetadata,
+    /// BEP 52 `hashes` of the wrong size for the request they answer, or
+    /// that do not prove out against the file's `pieces root`.
+    BadHashes,
     /// Nothing received, not even a keep-alive, for the idle timeout.
     Idle,
     /// The peer sent data that failed hash checks too often.
@@ -78,6 +81,7 @@ impl CloseReason {
                 | CloseReason::Malformed
                 | CloseReason::MetadataTooLarge
                 | CloseReason::BadMetadata
+                | CloseReason::BadHashes
         )
     }
 
@@ -94,6 +98,7 @@ impl CloseReason {
             CloseReason::Malformed => "malformed message",
             CloseReason::MetadataTooLarge => "metadata size over the limit",
             CloseReason::BadMetadata => "bad metadata",
+            CloseReason::BadHashes => "hashes that do not match the file's root",
             CloseReason::Idle => "idle timeout",
             CloseReason::Banned => "banned: corrupt data",
             CloseReason::SelfConnection => "connected to ourselves",

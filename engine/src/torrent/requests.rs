@@ -29,6 +29,7 @@ impl TorrentCore {
         if !self.is_active()
             || self.fetch.is_some()
             || self.picker.is_complete()
+            || self.awaiting_layers()
             || self.pending_disk_bytes >= self.cfg.max_pending_disk_bytes
         {
             return;
@@ -240,6 +241,51 @@ impl TorrentCore {
             }
         }
         picked.blocks
+    }
+
+    /// Withdraws the requests for pieces now skipped (priority 0) of which
+    /// nothing has arrived: each is released in the picker and cancelled on
+    /// the wire, and its answer, if already on the way, is accepted quietly.
+    /// Without this a skipped file keeps arriving for as long as the
+    /// pipelines were deep. A skipped piece partly received keeps its
+    /// requests, so that it completes and is written rather than held in
+    /// memory half done.
+    pub(super) fn cancel_skipped(&mut self) {
+        let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
+        for key in keys {
+            let skipped: Vec<_> = self
+                .picker
+                .requests(key)
+                .iter()
+                .copied()
+                .filter(|b| {
+                    self.priorities[b.piece as usize] == 0 && !self.picker.has_received(b.piece)
+                })
+                .collect();
+            if skipped.is_empty() {
+                continue;
+            }
+            for &b in &skipped {
+                self.picker.release(key, b);
+            }
+            if let Some(p) = self.peers.get_mut(&key) {
+                p.park(skipped.iter().copied());
+                for &b in &skipped {
+                    p.pipeline.forget(b);
+                }
+            }
+            let cancels = skipped
+                .iter()
+                .map(|b| {
+                    Message::Cancel(BlockRef {
+                        index: b.piece,
+                        begin: b.begin,
+                        length: b.length,
+                    })
+                })
+                .collect();
+            self.send(key, cancels);
+        }
     }
 
     /// Tops up every peer (after requests were released or the disk caught up).

@@ -1,5 +1,6 @@
-//! Which torrent versions a session takes: v1 and hybrid (through the v1
-//! half), not v2-only yet (a typed error, never a half-started torrent).
+//! Which torrent versions a session takes (all three), and how a hybrid is
+//! known by both its info-hashes: one torrent, listed once, found (and
+//! refused as a duplicate) by either hash, gone from both when removed.
 
 use monsoon_engine::{
     AddTorrentOptions, CreateOptions, EngineError, Magnet, MetaVersion, Metainfo, Session,
@@ -8,39 +9,62 @@ use monsoon_engine::{
 
 use crate::support::{bytes, temp_dir};
 
+fn no_trackers() -> AddTorrentOptions {
+    let mut add = AddTorrentOptions::default();
+    add.no_trackers = true;
+    add
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn v2_only_is_refused_and_hybrid_is_added() {
+async fn every_version_is_added_and_a_hybrid_answers_to_both_hashes() {
     let dir = temp_dir("versions");
     let src = dir.join("src.bin");
     std::fs::write(&src, bytes(40_000, 1)).unwrap();
     let mut cfg = SessionConfig::new(dir.join("dl"));
     cfg.listen_addr = "127.0.0.1:0".parse().unwrap();
     let session = Session::new(cfg).await.unwrap();
-    for (version, accepted) in [(MetaVersion::V2, false), (MetaVersion::Hybrid, true)] {
+    let make = |version| {
         let opts = CreateOptions {
             version,
             ..CreateOptions::default()
         };
-        let meta = Metainfo::from_bytes(&create_torrent(&src, &opts).unwrap()).unwrap();
-        assert_eq!(meta.version, version);
-        let mut add = AddTorrentOptions::default();
-        add.no_trackers = true;
-        let added = session.add_torrent(meta, add).await;
-        match added {
-            Err(EngineError::V2OnlyUnsupported) => assert!(!accepted),
-            Ok(_) => assert!(accepted),
-            Err(e) => panic!("{version:?}: {e}"),
-        }
+        Metainfo::from_bytes(&create_torrent(&src, &opts).unwrap()).unwrap()
+    };
+    let v2 = make(MetaVersion::V2);
+    assert_eq!(v2.version, MetaVersion::V2);
+    let v2_handle = session
+        .add_torrent(v2.clone(), no_trackers())
+        .await
+        .unwrap();
+    assert_eq!(v2_handle.info_hash(), v2.info_hash, "the truncated SHA-256");
+    let hybrid = make(MetaVersion::Hybrid);
+    let v2_full = hybrid.info_hash_v2.unwrap();
+    let handle = session
+        .add_torrent(hybrid.clone(), no_trackers())
+        .await
+        .unwrap();
+    assert_eq!(handle.info_hash(), hybrid.info_hash, "known by its v1 hash");
+    assert_eq!(session.torrents().len(), 2, "the hybrid is listed once");
+
+    // The same hybrid, named by its v2 hash alone, or by its v1 hash alone.
+    let by_v2 = Magnet::parse(&format!("magnet:?xt=urn:btmh:1220{}", hex(&v2_full))).unwrap();
+    let by_v1 = Magnet::parse(&format!("magnet:?xt=urn:btih:{}", hybrid.info_hash_hex())).unwrap();
+    for m in [by_v2.clone(), by_v1] {
+        let added = session.add_magnet(m, no_trackers()).await;
+        assert!(matches!(added, Err(EngineError::Duplicate(_))), "{added:?}");
     }
-    // A magnet link with only a v2 hash is refused the same way.
-    let v2_only = Magnet::parse(&format!("magnet:?xt=urn:btmh:1220{}", "ab".repeat(32))).unwrap();
-    assert!(!v2_only.has_v1);
-    let added = session
-        .add_magnet(v2_only, AddTorrentOptions::default())
-        .await;
-    assert!(
-        matches!(added, Err(EngineError::V2OnlyUnsupported)),
-        "{added:?}"
+    // Removed, it is gone under both hashes: the v2 link adds a torrent.
+    handle.remove().await.unwrap();
+    let again = session.add_magnet(by_v2, no_trackers()).await.unwrap();
+    assert_eq!(
+        again.info_hash(),
+        v2_full[..20],
+        "a v2 link's torrent is known by the truncated hash"
     );
+    assert_eq!(session.torrents().len(), 2);
     session.shutdown().await;
 }

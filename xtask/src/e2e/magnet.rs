@@ -236,7 +236,7 @@ pub(super) fn dht_to_libtorrent(bin: &Path, s: &Subject<'_>, dir: &Path) -> Resu
     let other_torrent = dir.join("other.torrent");
     procs::check_output(
         Command::new(bin)
-            .arg("create")
+            .args(["create", "--v1"])
             .arg(other.join("other.bin"))
             .arg("-o")
             .arg(&other_torrent),

@@ -3,10 +3,11 @@
 //! peer given by address, a corrupt peer, a resume after SIGKILL, the DHT
 //! node against libtorrent's DHT, magnet links and PEX (`magnet.rs`), local
 //! service discovery both ways (`lsd.rs`), 10,000 files under a limit of 64
-//! open files, encryption (`encryption.rs`), and `monsoon daemon` driven by
-//! transmission-remote, PyPI's transmission-rpc and qbittorrent-api, and
-//! its web page in headless chromium (`daemon.rs`, `webui.rs`). The upload column
-//! (`upload.rs`) uses the same data, torrents, tracker and cell runner.
+//! open files, encryption (`encryption.rs`), v2 and hybrid torrents both
+//! ways (`v2.rs`), and `monsoon daemon` driven by transmission-remote, PyPI's
+//! transmission-rpc and qbittorrent-api, and its web page in headless
+//! chromium (`daemon.rs`, `webui.rs`). The upload column (`upload.rs`) uses
+//! the same data, torrents, tracker and cell runner.
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,7 +21,7 @@ use super::data::{self, MIB};
 use super::matrix::Matrix;
 use super::procs::{self, Proc};
 use super::seeders::{Kind, LtOptions, Seeder, TorrentFacts, Tracker, flush};
-use super::{Client, create_torrent, encryption, lsd, magnet};
+use super::{Client, create_torrent, encryption, lsd, magnet, v2};
 
 /// The longest one download may take before it counts as hung.
 pub(super) const DOWNLOAD_LIMIT: Duration = Duration::from_secs(120);
@@ -62,14 +63,6 @@ impl Cells {
     /// scenario contains that text (the others keep their numbers).
     pub(super) fn new(dir: PathBuf, only: Option<String>) -> Cells {
         Cells { dir, n: 0, only }
-    }
-
-    /// Whether `--only` names `scenario` (for cells that run only when
-    /// asked for).
-    pub(super) fn named(&self, scenario: &str) -> bool {
-        self.only
-            .as_ref()
-            .is_some_and(|text| scenario.contains(text.as_str()))
     }
 
     /// Runs `f` in a fresh folder and records the cell `scenario` / `column`
@@ -243,21 +236,11 @@ pub(super) fn run_all(suite: &Suite, client: &Client, cells: &mut Cells, m: &mut
                 )
             },
         );
-        cells.run(m, "daemon + qbittorrent-api (PyPI)", "libtorrent", &|dir| {
-            super::webui::qbittorrent_api(
-                bin,
-                &folder.torrent,
-                &folder.data_dir,
-                &folder.facts,
-                "a/b/c/deep.bin",
-                dir,
-                false,
-            )
-        });
-        // Asked for by name only (see webui::qbittorrent_api).
-        const VS_NOX: &str = "qbittorrent-api: monsoon vs qbittorrent-nox";
-        if cells.named(VS_NOX) {
-            cells.run(m, VS_NOX, "libtorrent", &|dir| {
+        cells.run(
+            m,
+            "daemon + qbittorrent-api (PyPI), vs qbittorrent-nox",
+            "libtorrent",
+            &|dir| {
                 super::webui::qbittorrent_api(
                     bin,
                     &folder.torrent,
@@ -265,10 +248,9 @@ pub(super) fn run_all(suite: &Suite, client: &Client, cells: &mut Cells, m: &mut
                     &folder.facts,
                     "a/b/c/deep.bin",
                     dir,
-                    true,
                 )
-            });
-        }
+            },
+        );
         cells.run(m, "daemon web page (chromium)", "libtorrent", &|dir| {
             super::webui::web_ui(
                 bin,
@@ -328,6 +310,14 @@ pub(super) fn run_all(suite: &Suite, client: &Client, cells: &mut Cells, m: &mut
         };
         for (scenario, column, f) in encryption::cells(&t) {
             cells.run(m, &scenario, column, &*f);
+        }
+        match v2::setup(bin, &cells.dir.with_file_name("v2")) {
+            Ok(setup) => {
+                for (scenario, column, f) in setup.cells() {
+                    cells.run(m, &scenario, column, &*f);
+                }
+            }
+            Err(e) => m.record("v2/hybrid setup", "libtorrent", Duration::ZERO, &Err(e)),
         }
     }
 }

@@ -344,6 +344,100 @@ fn a_late_answer_to_a_released_request_is_accepted() {
 }
 
 #[test]
+fn the_download_rate_falls_to_zero_when_blocks_stop() {
+    let mut h = Harness::new(big(), Have::Nothing);
+    let (k, asked) = with_peer(&mut h);
+    for r in asked.iter().take(16) {
+        let block = h.block(*r);
+        h.msg(k, block);
+    }
+    h.tick(1);
+    assert!(h.core.stats().download_rate > 0.0);
+    // Halving each second would leave a tail forever; idle is 0.
+    h.tick(40);
+    assert!(h.closes().is_empty(), "the peer is still connected");
+    assert_eq!(h.core.stats().download_rate, 0.0);
+}
+
+#[test]
+fn skipping_pieces_cancels_their_requests_in_flight() {
+    let mut h = Harness::new(big(), Have::Nothing);
+    let (k, asked) = with_peer(&mut h);
+    let skipped = |piece: u32| piece % 2 == 0;
+    assert!(asked.iter().any(|r| skipped(r.index)));
+    let prios = (0..512).map(|p| u8::from(!skipped(p))).collect();
+    h.core.set_piece_priorities(h.now, prios).unwrap();
+    h.pump();
+    let sent = h.sent(k);
+    let cancelled: BTreeSet<_> = sent
+        .iter()
+        .filter_map(|m| match m {
+            Message::Cancel(r) => Some((r.index, r.begin)),
+            _ => None,
+        })
+        .collect();
+    let expected: BTreeSet<_> = asked
+        .iter()
+        .filter(|r| skipped(r.index))
+        .map(|r| (r.index, r.begin))
+        .collect();
+    assert_eq!(cancelled, expected, "exactly the skipped pieces' requests");
+    let new_requests: Vec<_> = sent
+        .iter()
+        .filter_map(|m| match m {
+            Message::Request(r) => Some(r.index),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        !new_requests.is_empty() && new_requests.iter().all(|&p| !skipped(p)),
+        "the freed slots go to wanted pieces: {new_requests:?}"
+    );
+    // An answer already on the wire is accepted, not a violation.
+    let late = asked.iter().find(|r| skipped(r.index)).unwrap();
+    let block = h.block(*late);
+    h.msg(k, block);
+    assert!(h.closes().is_empty());
+}
+
+#[test]
+fn a_skipped_piece_partly_received_is_completed_not_abandoned() {
+    // 16 pieces of 4 blocks; the start depth asks for all of them.
+    let t = SimTorrent::single(1024 * 1024, 64 * 1024, 3);
+    let mut h = Harness::new(t, Have::Nothing);
+    let (k, asked) = with_peer(&mut h);
+    let started = asked[0].index;
+    let untouched = asked
+        .iter()
+        .map(|r| r.index)
+        .find(|&p| p != started)
+        .unwrap();
+    let first = h.block(asked[0]);
+    h.msg(k, first);
+    let mut prios = vec![1u8; 16];
+    prios[started as usize] = 0;
+    prios[untouched as usize] = 0;
+    h.core.set_piece_priorities(h.now, prios).unwrap();
+    h.pump();
+    let cancelled: Vec<u32> = h
+        .sent(k)
+        .iter()
+        .filter_map(|m| match m {
+            Message::Cancel(r) => Some(r.index),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(cancelled, [untouched; 4], "only the piece with nothing yet");
+    // The partly received one completes and is written.
+    for r in asked.iter().filter(|r| r.index == started).skip(1) {
+        let block = h.block(*r);
+        h.msg(k, block);
+    }
+    assert!(h.closes().is_empty());
+    assert_eq!(h.core.stats().pieces_done, 1, "verified and written");
+}
+
+#[test]
 fn requests_we_will_not_serve_are_rejected_with_the_fast_extension() {
     let mut h = Harness::new(big(), Have::Pieces(vec![0]));
     let k = h.connect(1);

@@ -118,7 +118,7 @@ impl Harness {
                     block_hashes: Vec::new(),
                 }
             }
-            job => job.run(self.storage.as_ref(), &self.torrent.meta.pieces),
+            job => job.run(self.storage.as_ref()),
         }
     }
 
@@ -154,6 +154,21 @@ impl Harness {
         let r = self
             .core
             .handle_connected(self.now, Self::addr(n), direction, &hs);
+        self.pump();
+        r
+    }
+
+    /// A peer `n` whose handshake (ours to it, or its answer to ours) is
+    /// `hs` connects.
+    pub(crate) fn handshake(
+        &mut self,
+        n: u8,
+        direction: Direction,
+        hs: &Handshake,
+    ) -> Result<PeerKey, CloseReason> {
+        let r = self
+            .core
+            .handle_connected(self.now, Self::addr(n), direction, hs);
         self.pump();
         r
     }

@@ -6,3 +6,4 @@ mod lifecycle;
 mod pex;
 mod pipeline;
 mod upload;
+mod v2;

@@ -13,137 +13,17 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use monsoon_engine::torrent::{Action, DiskJob, DiskResult, PeerEnd, TorrentCore, TorrentParams};
-use monsoon_engine::{
-    CloseReason, ConnectError, Metainfo, PeerSource, SessionConfig, TorrentState,
-};
+use monsoon_engine::{ConnectError, Metainfo, PeerSource, SessionConfig, TorrentState};
 use monsoon_piece::PeerKey;
 use monsoon_storage::MemoryStorage;
 use monsoon_tracker::Event;
-use monsoon_wire::{BlockRef, Handshake, Message, MetadataMessage};
+use monsoon_wire::{Handshake, Message, MetadataMessage};
 
+pub(crate) use super::node::{Fault, Have, Log, NodeSpec};
 use super::torrent::SimTorrent;
 
 /// How long a disk job takes.
 const DISK_DELAY: Duration = Duration::from_millis(1);
-
-/// What a faulty node does wrong (to what its honest core sends).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Fault {
-    None,
-    /// Flips a byte of every block it sends.
-    Corrupt,
-    /// Sends a choke and, 20 ms later, an unchoke after every `n` blocks.
-    ChokeFlap(u32),
-    /// Its first message is a bitfield two bytes too long.
-    BadBitfield,
-    /// Sends a block nobody asked for right after its bitfield.
-    UnrequestedBlock,
-    /// Sends a `have` for a piece past the end after its bitfield.
-    HaveOutOfRange,
-    /// Drops every connection once it has sent this many block bytes on it.
-    DisconnectAfter(u64),
-    /// Stops sending blocks (silently) once it has sent this many block
-    /// bytes on a connection.
-    StallAfter(u64),
-    /// Its upload link carries nothing from `at` (since the start) for
-    /// `len`, as a run of losses would; what was on the wire still lands.
-    Pause {
-        at: Duration,
-        len: Duration,
-    },
-    /// Says in its extension handshake that the metadata is this big.
-    MetadataSize(u64),
-    /// Flips a byte of every metadata piece it sends.
-    CorruptMetadata,
-    /// Sends every metadata piece one byte short.
-    ShortMetadata,
-    /// Sends every metadata piece under an index past the last piece.
-    MetadataPieceOutOfRange,
-}
-
-/// One node of the network.
-#[derive(Debug, Clone)]
-pub(crate) struct NodeSpec {
-    /// Upload rate, bytes per second.
-    pub(crate) upload: u64,
-    /// One-way latency of its access link.
-    pub(crate) latency: Duration,
-    /// Pieces it starts with (on its storage).
-    pub(crate) have: Have,
-    pub(crate) fault: Fault,
-    /// Piece priorities (`None`: everything).
-    pub(crate) priorities: Option<Vec<u8>>,
-    /// Added from a magnet link: it fetches the metadata from its peers.
-    pub(crate) magnet: bool,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) enum Have {
-    All,
-    Nothing,
-    Pieces(Vec<u32>),
-}
-
-impl NodeSpec {
-    pub(crate) fn seed(upload: u64) -> Self {
-        Self {
-            upload,
-            latency: Duration::from_millis(20),
-            have: Have::All,
-            fault: Fault::None,
-            priorities: None,
-            magnet: false,
-        }
-    }
-
-    pub(crate) fn leech(upload: u64) -> Self {
-        Self {
-            have: Have::Nothing,
-            ..Self::seed(upload)
-        }
-    }
-
-    /// A leecher added from a magnet link.
-    pub(crate) fn magnet(upload: u64) -> Self {
-        Self {
-            magnet: true,
-            ..Self::leech(upload)
-        }
-    }
-
-    pub(crate) fn with_fault(mut self, fault: Fault) -> Self {
-        self.fault = fault;
-        self
-    }
-
-    pub(crate) fn with_latency(mut self, latency: Duration) -> Self {
-        self.latency = latency;
-        self
-    }
-}
-
-/// What a node did, for tests to assert on.
-#[derive(Debug, Default)]
-pub(crate) struct Log {
-    /// Connections its core closed or refused: (when, peer node, reason).
-    pub(crate) closed: Vec<(Duration, usize, CloseReason)>,
-    /// Connections set up: (when, peer node).
-    pub(crate) connected: Vec<(Duration, usize)>,
-    /// Requests sent, per (peer node, piece).
-    pub(crate) requests: Vec<(usize, BlockRef)>,
-    /// When the first request went out (virtual time since the start).
-    pub(crate) first_request_at: Option<Duration>,
-    /// Requests for a piece it already had when it asked (must stay empty).
-    pub(crate) requested_owned: Vec<u32>,
-    /// Cancels sent: (peer node, block).
-    pub(crate) cancels: Vec<(usize, BlockRef)>,
-    /// Block bytes it sent.
-    pub(crate) served: u64,
-    pub(crate) states: Vec<(Duration, TorrentState)>,
-    pub(crate) announces: Vec<Event>,
-    /// When it became a seed (virtual time since the start).
-    pub(crate) completed_at: Option<Duration>,
-}
 
 pub(crate) struct Node {
     pub(crate) core: TorrentCore,
@@ -151,13 +31,14 @@ pub(crate) struct Node {
     pub(crate) addr: SocketAddr,
     pub(crate) spec: NodeSpec,
     pub(crate) log: Log,
-    hashes: Vec<[u8; 20]>,
     handshake: Handshake,
     /// When its upload link is free again.
     up_free_at: Instant,
     /// Connections: our key -> (peer node, its key once known).
     links: BTreeMap<PeerKey, Link>,
     online: bool,
+    /// Hash requests it rejected so far (for [`Fault::RejectHashes`]).
+    rejected: u32,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -174,11 +55,13 @@ enum Ev {
         from: usize,
         to: usize,
     },
-    /// `to` accepted `from`'s dial as `to_key`; the answer reaches `from`.
+    /// `to` accepted `from`'s dial as `to_key`, answering with `hs`; the
+    /// answer reaches `from`.
     Accepted {
         from: usize,
         to: usize,
         to_key: PeerKey,
+        hs: Handshake,
     },
     /// A dial failed (nobody there, or refused).
     DialFailed {
@@ -273,23 +156,37 @@ impl Sim {
             id[14..20].copy_from_slice(format!("{i:06}").as_bytes());
             let storage = Arc::new(torrent.storage(&spec.have));
             let mut params = if spec.magnet {
-                TorrentParams::magnet(torrent.meta.info_hash, cfg.clone(), id, 6881)
+                let v2 = torrent.meta.info_hash_v2;
+                let info_hash = match v2 {
+                    Some(v2) if spec.btmh_only => v2[..20].try_into().expect("20 bytes"),
+                    _ => torrent.meta.info_hash,
+                };
+                let mut p = TorrentParams::magnet(info_hash, cfg.clone(), id, 6881);
+                p.info_hash_v2 = v2;
+                p
             } else {
                 TorrentParams::new(torrent.meta.clone(), cfg.clone(), id, 6881)
             };
+            if spec.v1_only {
+                params.info_hash_v2 = None;
+            }
             params.piece_priorities = spec.priorities.clone();
             params.seed = i as u64 + 1;
+            let mut handshake = Handshake::new(params.info_hash, id);
+            if params.info_hash_v2.is_some() {
+                handshake.reserved = handshake.reserved.with_v2();
+            }
             let core = TorrentCore::new(params, t0).expect("core");
             nodes.push(Node {
                 core,
                 storage,
                 addr,
                 log: Log::default(),
-                hashes: torrent.meta.pieces.clone(),
-                handshake: Handshake::new(torrent.meta.info_hash, id),
+                handshake,
                 up_free_at: t0,
                 links: BTreeMap::new(),
                 online: true,
+                rejected: 0,
                 spec,
             });
         }
@@ -440,7 +337,11 @@ impl Sim {
         match ev {
             Ev::Dial { from, to } => {
                 let from_addr = self.nodes[from].addr;
-                let hs = self.nodes[from].handshake;
+                // The dialler names the info-hash its core chooses.
+                let hs = Handshake {
+                    info_hash: self.nodes[from].core.dial_info_hash(self.nodes[to].addr),
+                    ..self.nodes[from].handshake
+                };
                 let n = &mut self.nodes[to];
                 if !n.online {
                     return self.schedule(
@@ -457,6 +358,12 @@ impl Sim {
                     monsoon_engine::torrent::Direction::Incoming,
                     &hs,
                 );
+                // The answer names the info-hash its core speaks with
+                // this peer (a hybrid's v2 one for a v2 peer).
+                let reply = Handshake {
+                    info_hash: n.core.reply_info_hash(&hs),
+                    ..n.handshake
+                };
                 match result {
                     Ok(key) => {
                         n.links.insert(
@@ -474,6 +381,7 @@ impl Sim {
                                 from,
                                 to,
                                 to_key: key,
+                                hs: reply,
                             },
                         );
                     }
@@ -485,8 +393,12 @@ impl Sim {
                 }
                 self.drain(to);
             }
-            Ev::Accepted { from, to, to_key } => {
-                let hs = self.nodes[to].handshake;
+            Ev::Accepted {
+                from,
+                to,
+                to_key,
+                hs,
+            } => {
                 let to_addr = self.nodes[to].addr;
                 let n = &mut self.nodes[from];
                 if !n.online {
@@ -632,7 +544,7 @@ impl Sim {
     /// The engine's own disk executor, on the in-memory storage.
     fn run_disk(&self, i: usize, job: DiskJob) -> DiskResult {
         let n = &self.nodes[i];
-        job.run(n.storage.as_ref(), &n.hashes)
+        job.run(n.storage.as_ref())
     }
 
     /// One message from node `i` on its connection `key`, through the
@@ -654,6 +566,7 @@ impl Sim {
                 }
             }
             Message::Cancel(r) => self.nodes[i].log.cancels.push((link.peer, *r)),
+            Message::HashRequest(r) => self.nodes[i].log.hash_requests.push((link.peer, *r)),
             _ => {}
         }
         let mut out = vec![msg];
@@ -699,6 +612,20 @@ impl Sim {
                     id: 1,
                     payload: Bytes::from(bad),
                 };
+            }
+            (Fault::CorruptHashes, Message::Hashes { request, hashes }) => {
+                let mut bad = hashes.to_vec();
+                bad[0] ^= 0x5a;
+                out[0] = Message::Hashes {
+                    request: *request,
+                    hashes: Bytes::from(bad),
+                };
+            }
+            (Fault::RejectHashes(n), Message::Hashes { request, .. })
+                if self.nodes[i].rejected < n =>
+            {
+                self.nodes[i].rejected += 1;
+                out[0] = Message::HashReject(*request);
             }
             (Fault::ShortMetadata, Message::Extended { id: 1, payload }) if payload.len() > 100 => {
                 out[0] = Message::Extended {
@@ -758,6 +685,7 @@ impl Sim {
         let size = match &msg {
             Message::Piece { data, .. } => 13 + data.len() as u64,
             Message::Bitfield(b) => 5 + b.len() as u64,
+            Message::Hashes { hashes, .. } => 53 + hashes.len() as u64,
             _ => 17,
         };
         if let Message::Piece { data, .. } = &msg {

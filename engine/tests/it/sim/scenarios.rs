@@ -15,7 +15,7 @@ const MB: u64 = 1000 * KB;
 const LIMIT: Duration = Duration::from_secs(600);
 
 /// Runs until node `i` is seeding; panics with the stats if it does not.
-fn complete(sim: &mut Sim, i: usize) -> Duration {
+pub(super) fn complete(sim: &mut Sim, i: usize) -> Duration {
     let done = sim.run_until(LIMIT, |s| s.nodes[i].core.state() == TorrentState::Seeding);
     if !done {
         let l = &sim.nodes[i].log;
@@ -50,7 +50,7 @@ fn complete(sim: &mut Sim, i: usize) -> Duration {
 }
 
 /// The reasons node `i` closed connections with node `peer`.
-fn closes(sim: &Sim, i: usize, peer: usize) -> Vec<CloseReason> {
+pub(super) fn closes(sim: &Sim, i: usize, peer: usize) -> Vec<CloseReason> {
     sim.nodes[i]
         .log
         .closed
