@@ -19,7 +19,8 @@ pub(crate) struct NetArgs {
     /// Download limit in bytes per second, like --max-upload-rate; 0: none.
     #[arg(long, value_name = "RATE", default_value = "0", value_parser = parse_rate)]
     max_download_rate: u64,
-    /// Most peer connections for the torrent.
+    /// Most peer connections for the torrent (default 100, fewer when the
+    /// process may open few files).
     #[arg(long, value_name = "N")]
     max_peers: Option<usize>,
     /// Do not use the DHT (trackers and given peers only).

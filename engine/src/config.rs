@@ -18,7 +18,9 @@ pub struct SessionConfig {
     /// Folder that torrents are downloaded into (each torrent's files go
     /// under it, by their paths in the metainfo).
     pub download_root: PathBuf,
-    /// Most peer connections per torrent (connected or connecting).
+    /// Most peer connections per torrent (connected or connecting): 100,
+    /// as qBittorrent (a hundred seeders together are faster than sixty, and
+    /// a session of a few torrents stays within [`max_peers`](Self::max_peers)).
     pub max_peers_per_torrent: usize,
     /// Most outgoing connection attempts in progress per torrent.
     pub max_connecting: usize,
@@ -108,7 +110,7 @@ impl Default for SessionConfig {
         Self {
             listen_addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 6881),
             download_root: PathBuf::from("."),
-            max_peers_per_torrent: 60,
+            max_peers_per_torrent: 100,
             max_connecting: 12,
             max_pending_handshakes: crate::MAX_PENDING_HANDSHAKES,
             max_open_files: monsoon_storage::DEFAULT_MAX_OPEN_FILES,
@@ -208,9 +210,9 @@ impl SessionConfig {
     /// );
     /// // 1024 (a common default soft limit): peers capped at 496 instead of 500.
     /// let desktop = SessionConfig::default().fit_fd_limit(1024);
-    /// assert_eq!((desktop.max_peers, desktop.max_peers_per_torrent, desktop.max_open_files), (496, 60, 128));
+    /// assert_eq!((desktop.max_peers, desktop.max_peers_per_torrent, desktop.max_open_files), (496, 100, 128));
     /// let big = SessionConfig::default().fit_fd_limit(1 << 20);
-    /// assert_eq!((big.max_peers, big.max_peers_per_torrent, big.max_open_files), (500, 60, 128));
+    /// assert_eq!((big.max_peers, big.max_peers_per_torrent, big.max_open_files), (500, 100, 128));
     /// let none = SessionConfig::default().fit_fd_limit(0);
     /// assert_eq!((none.max_peers, none.max_connecting, none.max_open_files), (1, 1, 1));
     /// ```

@@ -311,6 +311,12 @@ impl Torrents {
         self.cfg.session.lsd.is_some()
     }
 
+    /// The session's peer limits: (all torrents, one torrent).
+    pub(crate) fn peer_limits(&self) -> (usize, usize) {
+        let s = &self.cfg.session;
+        (s.max_peers, s.max_peers_per_torrent)
+    }
+
     /// Whether the session runs a DHT node.
     pub(crate) fn dht_enabled(&self) -> bool {
         self.cfg.session.dht.is_some()

@@ -40,6 +40,8 @@ struct Extra {
     peers: Option<Vec<PeerInfo>>,
     trackers: Option<TrackerStatus>,
     pieces: Option<Vec<u8>>,
+    /// The session's limit of peers per torrent.
+    peer_limit: usize,
 }
 
 const NEEDS_FILES: &[&str] = &["files", "file_stats"];
@@ -58,7 +60,10 @@ pub(crate) async fn run(app: &App, req: &RpcRequest) -> Result<Value, String> {
     let table = req.str("format").ok().flatten() == Some("table");
     let mut rows = Vec::with_capacity(snaps.len());
     for s in &snaps {
-        let mut extra = Extra::default();
+        let mut extra = Extra {
+            peer_limit: app.torrents.peer_limits().1,
+            ..Extra::default()
+        };
         if let Ok((_, h)) = app
             .torrents
             .handle(&crate::torrents::TorrentRef::Id(s.record.id))
@@ -272,7 +277,7 @@ fn field(s: &Snapshot, f: &str, style: Style, x: &Extra) -> Option<Value> {
         "upload_limited" => json!(r.upload_limit > 0),
         "honors_session_limits" => json!(true),
         "bandwidth_priority" => json!(0),
-        "max_connected_peers" | "peer_limit" => json!(60),
+        "max_connected_peers" | "peer_limit" => json!(x.peer_limit),
         "webseeds" => json!(m.url_list),
         "torrent_file" => json!(""),
         "primary_mime_type" => json!("application/octet-stream"),

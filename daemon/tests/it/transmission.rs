@@ -84,6 +84,10 @@ async fn transmission_clients_can_drive_the_daemon() {
     assert_eq!(s["rpc-version"], 17);
     assert_eq!(s["download-dir"], d.downloads.display().to_string());
     assert_eq!(s["session-id"], rpc.sid.as_str());
+    // The limits the session runs with, not numbers of Transmission's own.
+    let cfg = monsoon_engine::SessionConfig::default();
+    assert_eq!(s["peer-limit-per-torrent"], cfg.max_peers_per_torrent);
+    assert_eq!(s["peer-limit-global"], cfg.max_peers);
     let s = rpc
         .ok(
             "session_get",
@@ -179,6 +183,9 @@ async fn transmission_clients_can_drive_the_daemon() {
         .await;
     assert_eq!(t["torrents"][0]["file_stats"][1]["bytes_completed"], 40_000);
     assert_eq!(t["torrents"][0]["percent_done"], 1.0);
+    let t = rpc.torrent(id, &["peer-limit", "maxConnectedPeers"]).await;
+    let limit = monsoon_engine::SessionConfig::default().max_peers_per_torrent;
+    assert_eq!(t, json!({"peer-limit": limit, "maxConnectedPeers": limit}));
 
     // Skip a file, raise the other.
     rpc.ok(
