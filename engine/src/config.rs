@@ -50,10 +50,11 @@ pub struct SessionConfig {
     pub max_requests_per_peer: usize,
     /// Most requests in flight for one torrent, all peers together: what
     /// arrives must be held until its piece is complete, so this bounds memory
-    /// (2048 blocks = 32 MiB) whatever the number of fast peers. Each peer
+    /// (4096 blocks = 64 MiB) whatever the number of fast peers. Each peer
     /// asks for its rate times two round trips and 0.75 s; twenty peers
     /// 100 ms away need 32 MiB in flight for 300 MB/s (512 capped them at
-    /// 80 MB/s).
+    /// 80 MB/s). Peers with a short round trip (under 30 ms) share 512 of
+    /// these (8 MiB): more only costs memory and CPU there.
     pub max_requests_total: usize,
     /// Bytes of completed pieces waiting to be hashed and written before we
     /// stop requesting more (bounds memory when the disk is slower than the net).

@@ -16,6 +16,11 @@ const ENDGAME_SOONER: f64 = 4.0;
 /// before it looks again (a look goes through every block in flight: with
 /// two dozen peers, looking at every arrival took half the CPU).
 const ENDGAME_REST: std::time::Duration = std::time::Duration::from_millis(50);
+/// Requests in flight to near peers (round trip under
+/// [`FAR_RTT`](super::pipeline::FAR_RTT)), all of them together: 8 MiB,
+/// what a disk keeps up with on a short round trip. Far peers' requests
+/// come on top, up to `max_requests_total`.
+const NEAR_REQUESTS: usize = 512;
 /// Endgame: what a peer that has not delivered a block yet is taken to
 /// need for one, in seconds.
 const PROBE_ETA: f64 = 0.25;
@@ -58,15 +63,11 @@ impl TorrentCore {
         if full(own) {
             return;
         }
-        let depth = self.fair_share(own);
+        let (cap, depth) = self.fair_share(own);
         if full(depth) {
             return;
         }
-        // Summed only here, past the early returns (most calls stop above).
-        let room = self
-            .cfg
-            .max_requests_total
-            .saturating_sub(self.picker.requests_total());
+        let room = cap.saturating_sub(self.picker.requests_total());
         let want = (depth - outstanding).min(room);
         if want == 0 || self.would_finish_last(key, outstanding) {
             return;
@@ -98,23 +99,31 @@ impl TorrentCore {
         self.send(key, msgs);
     }
 
-    /// A peer's depth when all peers' together exceed the torrent's cap:
-    /// its share of the cap in proportion to what it asks for, so the
-    /// peers that return blocks most often do not take the whole cap from
-    /// the far fast ones.
-    fn fair_share(&self, depth: usize) -> usize {
-        let cap = self.cfg.max_requests_total;
+    /// The torrent's cap on requests in flight, and a peer's depth within
+    /// it. The cap is [`NEAR_REQUESTS`] plus what the far peers ask for, at
+    /// most `max_requests_total`. When all peers together ask for more, a
+    /// peer gets a share of the cap in proportion to what it asks for, so
+    /// the peers that return blocks most often do not take the whole cap
+    /// from the far fast ones. Sums over every peer: called only past the
+    /// early returns of [`fill_requests`](Self::fill_requests).
+    fn fair_share(&self, depth: usize) -> (usize, usize) {
         let max = self.cfg.max_requests_per_peer;
-        let all: usize = self
-            .peers
-            .values()
-            .filter(|p| !p.peer_choking && p.am_interested)
-            .map(|p| p.target_depth(max))
-            .sum();
-        if all <= cap {
-            return depth;
+        let (mut all, mut far) = (0, 0);
+        for p in self.peers.values() {
+            if p.peer_choking || !p.am_interested {
+                continue;
+            }
+            let d = p.target_depth(max);
+            all += d;
+            if p.pipeline.is_far() {
+                far += d;
+            }
         }
-        (depth * cap / all).max(1)
+        let cap = (NEAR_REQUESTS + far).min(self.cfg.max_requests_total);
+        if all <= cap {
+            return (cap, depth);
+        }
+        (cap, (depth * cap / all).max(1))
     }
 
     /// Near the end: whether a block asked of `key` now would come after

@@ -329,3 +329,46 @@ fn endgame_a_peer_that_found_nothing_to_duplicate_looks_again_only_after_a_rest(
     assert_eq!(asked.len(), 1, "{asked:?}");
     assert!(asked[0].index >= 2, "{asked:?}");
 }
+
+#[test]
+fn only_a_far_peer_goes_past_the_per_peer_limit() {
+    let mut cfg = SessionConfig::new(".");
+    cfg.max_requests_per_peer = 32;
+    cfg.max_requests_total = 10_000;
+    let mut h = Harness::with(big(), Have::Nothing, cfg, |_| {});
+    // Both deliver 1000 blocks/s. Three bandwidth-delay products are 75
+    // blocks behind 25 ms (near: most of such a round trip is the seeder's
+    // own latency) and 180 behind 60 ms (far).
+    let mut peers = vec![
+        FakePeer::new(&mut h, 1, ms(25), 1000),
+        FakePeer::new(&mut h, 2, ms(60), 1000),
+    ];
+    drive(&mut h, &mut peers, 1);
+    let near = peers[0].peak.iter().max().copied().unwrap_or(0);
+    let far = peers[1].peak.iter().max().copied().unwrap_or(0);
+    assert!(near <= 32, "near peer peaked at {near}");
+    assert!(far >= 120, "far peer peaked at {far}");
+}
+
+#[test]
+fn near_peers_share_512_requests() {
+    let mut h = Harness::new(big(), Have::Nothing);
+    // Four peers 5 ms away, 300 blocks/s each: each would ask for 228
+    // (its rate for two round trips and 0.75 s), 912 in all.
+    let mut peers: Vec<FakePeer> = (1..=4)
+        .map(|n| FakePeer::new(&mut h, n, ms(5), 300))
+        .collect();
+    drive(&mut h, &mut peers, 3);
+    // Once their rates are known (the first second), at most 512 in all:
+    // the sum of each peer's most in a second is at least that.
+    for second in 1..3 {
+        let sum: usize = peers.iter().map(|p| p.peak[second]).sum();
+        assert!(
+            sum <= 512,
+            "{sum} requests in flight at the peaks of second {second}"
+        );
+    }
+    // Within the share, each peer still carries its rate.
+    let got = h.core.stats().downloaded;
+    assert!(got >= 3 * 4 * 280 * 16384, "downloaded {got}");
+}
