@@ -23,7 +23,9 @@ use std::time::{Duration, Instant};
 use monsoon_piece::{BLOCK_LEN, Block};
 
 /// Requests in flight to a peer whose rate is not known yet: 256 KiB, so
-/// thirty slow peers joining at once hold 8 MiB, not the whole torrent.
+/// thirty slow peers joining at once hold 8 MiB, not the whole torrent
+/// (with 32, a peer sending 2 blocks a second sat on its first requests
+/// for 16 s).
 pub(super) const START_WINDOW: usize = 16;
 /// Time beyond two round trips that requests cover: the peer's own delays
 /// (disk; Transmission serves in batches on a timer) and our refilling
@@ -226,6 +228,11 @@ impl Pipeline {
     /// away, whose pipeline must be deep to carry its rate.
     pub(super) fn is_far(&self) -> bool {
         self.min_rtt.is_some_and(|r| r >= FAR_RTT)
+    }
+
+    /// Whether its round trip is known to be short (under [`FAR_RTT`]).
+    pub(super) fn is_near(&self) -> bool {
+        self.min_rtt.is_some_and(|r| r < FAR_RTT)
     }
 
     /// How long this peer may send nothing we asked for before it counts

@@ -19,7 +19,8 @@ const ENDGAME_REST: std::time::Duration = std::time::Duration::from_millis(50);
 /// Requests in flight to near peers (round trip under
 /// [`FAR_RTT`](super::pipeline::FAR_RTT)), all of them together: 8 MiB,
 /// what a disk keeps up with on a short round trip. Far peers' requests
-/// come on top, up to `max_requests_total`.
+/// come on top, and so do the start windows of peers whose round trip is
+/// not measured yet, up to `max_requests_total`.
 const NEAR_REQUESTS: usize = 512;
 /// Endgame: what a peer that has not delivered a block yet is taken to
 /// need for one, in seconds.
@@ -100,26 +101,26 @@ impl TorrentCore {
     }
 
     /// The torrent's cap on requests in flight, and a peer's depth within
-    /// it. The cap is [`NEAR_REQUESTS`] plus what the far peers ask for, at
-    /// most `max_requests_total`. When all peers together ask for more, a
+    /// it. The cap is [`NEAR_REQUESTS`] plus what the other peers (far, or
+    /// not measured yet) ask for, at most `max_requests_total`. When all peers together ask for more, a
     /// peer gets a share of the cap in proportion to what it asks for, so
     /// the peers that return blocks most often do not take the whole cap
     /// from the far fast ones. Sums over every peer: called only past the
     /// early returns of [`fill_requests`](Self::fill_requests).
     fn fair_share(&self, depth: usize) -> (usize, usize) {
         let max = self.cfg.max_requests_per_peer;
-        let (mut all, mut far) = (0, 0);
+        let (mut all, mut others) = (0, 0);
         for p in self.peers.values() {
             if p.peer_choking || !p.am_interested {
                 continue;
             }
             let d = p.target_depth(max);
             all += d;
-            if p.pipeline.is_far() {
-                far += d;
+            if !p.pipeline.is_near() {
+                others += d;
             }
         }
-        let cap = (NEAR_REQUESTS + far).min(self.cfg.max_requests_total);
+        let cap = (NEAR_REQUESTS + others).min(self.cfg.max_requests_total);
         if all <= cap {
             return (cap, depth);
         }

@@ -372,3 +372,18 @@ fn near_peers_share_512_requests() {
     let got = h.core.stats().downloaded;
     assert!(got >= 3 * 4 * 280 * 16384, "downloaded {got}");
 }
+
+#[test]
+fn start_windows_are_not_cut_to_the_near_peers_share() {
+    let mut h = Harness::new(big(), Have::Nothing);
+    // Forty peers join before any has sent a block: 640 requests in all,
+    // more than near peers share, but none of them is known to be near.
+    let mut asked = 0;
+    for n in 1..=40 {
+        let k = h.connect(n);
+        h.msg(k, Message::HaveAll);
+        h.msg(k, Message::Unchoke);
+        asked += h.requests(k).len();
+    }
+    assert_eq!(asked, 40 * 16);
+}
