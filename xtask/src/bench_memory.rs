@@ -21,7 +21,8 @@
 //! up front: on a compressing filesystem (btrfs `compress-force=zstd`) zeros
 //! take about 3 % of that. Each download is deleted right after its run, and
 //! a run is stopped should the free space of `--dir` or of `target/` (where
-//! a loop-mounted image would live) fall below 2 GiB.
+//! a loop-mounted image would live) fall below 2 GiB. monsoon's resident
+//! set every 250 ms goes to `target/bench-memory/rss-NAME.txt`.
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -321,7 +322,15 @@ pub(crate) fn run(bin: &Path, opts: &Options) -> Result<()> {
         // Deleted whatever happened: the next case needs the room.
         let _ = fs::remove_dir_all(&run_dir);
         drop(seeder);
-        let row = result?;
+        let row = match result {
+            Ok(row) => row,
+            Err(e) => {
+                if !rows.is_empty() {
+                    println!("\nmeasured before the failure:\n{}", table(&rows));
+                }
+                return Err(e);
+            }
+        };
         println!(
             "bench --memory: {} / {} KiB: {:.1} s wall, {:.1} s CPU, {:.1} MiB peak RSS",
             human(case.size),
@@ -382,9 +391,19 @@ fn download(bin: &Path, torrent: &Path, run_dir: &Path, work: &Path, case: Case)
     let started = Instant::now();
     let watched = [run_dir.to_path_buf(), cmd::root().join("target")];
     let mut checked = Instant::now();
+    // monsoon's resident set every 250 ms (`SECONDS RSS_KIB`), to tell the
+    // start's cost (the torrent parsed, the tables made) from the transfer's.
+    let mut series = String::new();
+    let mut sampled = Instant::now();
     let status = loop {
         if let Some(status) = proc.try_status()? {
             break status;
+        }
+        if sampled.elapsed() >= Duration::from_millis(250) {
+            sampled = Instant::now();
+            if let Some(kib) = child_rss(&proc) {
+                let _ = writeln!(series, "{:.2} {kib}", started.elapsed().as_secs_f64());
+            }
         }
         if started.elapsed() > LIMIT {
             stop_child(&mut proc);
@@ -406,6 +425,7 @@ fn download(bin: &Path, torrent: &Path, run_dir: &Path, work: &Path, case: Case)
         }
         thread::sleep(Duration::from_millis(50));
     };
+    fs::write(work.join(format!("rss-{}.txt", case.name())), &series)?;
     let text = fs::read_to_string(&result).unwrap_or_default();
     ensure!(
         status.success(),
@@ -430,6 +450,16 @@ fn download(bin: &Path, torrent: &Path, run_dir: &Path, work: &Path, case: Case)
         cpu: f[2].parse::<f64>()? + f[3].parse::<f64>()?,
         rss_kib: f[4].parse()?,
     })
+}
+
+/// The resident set (KiB) of `measure.py`'s child, monsoon.
+fn child_rss(proc: &Proc) -> Option<u64> {
+    let pid = proc.pid();
+    let children = fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).ok()?;
+    let child = children.split_whitespace().next()?;
+    let status = fs::read_to_string(format!("/proc/{child}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Kills `measure.py`'s child (monsoon), then `measure.py`.
