@@ -161,6 +161,9 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     if args.iter().any(|a| a == "--swarm") {
         return crate::swarm::run(args);
     }
+    if args.iter().any(|a| a == "--memory") {
+        return memory(args);
+    }
     let opts = parse(args)?;
     e2e::ensure_packages()?;
     if opts.resume {
@@ -287,6 +290,26 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         opts.runs, opts.size_mib
     );
     Ok(())
+}
+
+/// `bench --memory [--quick] [--dir DIR]` (see `bench_memory.rs`).
+fn memory(args: &[String]) -> Result<()> {
+    let mut opts = crate::bench_memory::Options {
+        quick: false,
+        dir: None,
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--memory" => {}
+            "--quick" => opts.quick = true,
+            "--dir" => opts.dir = Some(it.next().context("--dir needs a folder")?.into()),
+            other => bail!("unknown bench --memory option `{other}` (expected --quick, --dir DIR)"),
+        }
+    }
+    e2e::ensure_packages()?;
+    let bin = e2e::build_monsoon()?;
+    crate::bench_memory::run(&bin, &opts)
 }
 
 /// Runs every client `runs` times, alternating, and returns the table.

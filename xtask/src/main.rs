@@ -2,6 +2,7 @@
 #![allow(clippy::print_stdout)]
 
 mod bench;
+mod bench_memory;
 mod bench_resume;
 mod bench_upload;
 mod ci;
@@ -51,6 +52,10 @@ tasks:
   bench --resume [--size-mib N]
                       monsoon daemon seeding a sparse torrent (50 GiB): the first, full check vs
                       the restart after SIGKILL with fast resume (time to seeding, bytes read)
+  bench --memory [--quick] [--dir DIR]
+                      monsoon's peak RSS downloading sparse zeros: 1 GiB vs 64 GiB at 256 KiB
+                      pieces, 1 GiB vs 32 GiB (the most monsoon loads) at 16 KiB; DIR must hold
+                      64 GiB (a compressing filesystem will do); --quick: 64 MiB vs 1 GiB
   demo                build, make a 256 MiB torrent, seed it, download it with progress";
 
 fn main() -> Result<()> {

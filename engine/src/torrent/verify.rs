@@ -16,6 +16,8 @@
 //! magnet link whose v2 peers have not sent them yet), its pieces are
 //! checked with SHA-1 alone.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use monsoon_storage::merkle::{self, Hash256};
 use monsoon_storage::{Storage, StorageError};
@@ -115,11 +117,42 @@ fn merkle_hash<'a>(m: MerklePiece, parts: impl Iterator<Item = &'a [u8]>) -> Has
     merkle::piece_hash(&leaves, m.blocks_per_piece, m.file_len)
 }
 
+/// The SHA-1s of a torrent's pieces: the metainfo's own, shared (a copy
+/// was 20 bytes a piece, 40 MiB for 2 Mi pieces), or given.
+#[derive(Debug, Clone)]
+enum Sha1s {
+    Meta(Arc<Metainfo>),
+    Given(Vec<[u8; 20]>),
+}
+
+impl Sha1s {
+    fn as_slice(&self) -> &[[u8; 20]] {
+        match self {
+            Sha1s::Meta(meta) => &meta.pieces,
+            Sha1s::Given(hashes) => hashes,
+        }
+    }
+}
+
+impl Default for Sha1s {
+    fn default() -> Self {
+        Sha1s::Given(Vec::new())
+    }
+}
+
+impl PartialEq for Sha1s {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Sha1s {}
+
 /// How every piece of a torrent is checked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Verifier {
     /// SHA-1 per piece (empty for a v2-only torrent).
-    sha1: Vec<[u8; 20]>,
+    sha1: Sha1s,
     /// Merkle hash per piece (empty for a v1 torrent; `None` while the
     /// piece layer of its file is not known).
     merkle: Vec<Option<MerklePiece>>,
@@ -130,12 +163,12 @@ impl Verifier {
     /// The checks of `meta`'s pieces: its SHA-1s, and its merkle hashes
     /// from each file's `pieces root` or piece layer (a file whose layer
     /// the metainfo lacks has none yet).
-    pub fn new(meta: &Metainfo) -> Verifier {
+    pub fn new(meta: &Arc<Metainfo>) -> Verifier {
         let pieces = meta.piece_count();
         let sha1 = if meta.version.has_v1() {
-            meta.pieces.clone()
+            Sha1s::Meta(meta.clone())
         } else {
-            Vec::new()
+            Sha1s::default()
         };
         let mut merkle = Vec::new();
         if meta.version.has_v2() {
@@ -178,7 +211,7 @@ impl Verifier {
     pub fn v1(sha1: Vec<[u8; 20]>) -> Verifier {
         let pieces = sha1.len() as u32;
         Verifier {
-            sha1,
+            sha1: Sha1s::Given(sha1),
             merkle: Vec::new(),
             pieces,
         }
@@ -192,7 +225,7 @@ impl Verifier {
     /// What piece `piece` must hash to.
     pub fn piece(&self, piece: u32) -> PieceCheck {
         PieceCheck {
-            sha1: self.sha1.get(piece as usize).copied(),
+            sha1: self.sha1.as_slice().get(piece as usize).copied(),
             merkle: self.merkle.get(piece as usize).copied().flatten(),
         }
     }
@@ -200,7 +233,7 @@ impl Verifier {
     /// Whether every piece has a hash to be checked against (a v2 torrent
     /// whose piece layers are all known, any v1 or hybrid torrent).
     pub fn complete(&self) -> bool {
-        !self.sha1.is_empty() || self.merkle.iter().all(Option::is_some)
+        !self.sha1.as_slice().is_empty() || self.merkle.iter().all(Option::is_some)
     }
 
     /// Hashes every piece of `storage` on `threads` threads (0: one per
