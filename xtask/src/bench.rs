@@ -332,19 +332,9 @@ fn scenario(
             let i = (k + run) % clients.len();
             let client = &clients[i];
             let dir = work.join(format!("{tag}-{}-{run}", client.name()));
-            // A benchmark, not a test: one failed run is retried (and said).
-            let sample = match measure(client, torrent, &dir) {
-                Ok(s) => s,
-                Err(e) => {
-                    println!(
-                        "bench {tag}: {} run {} failed, once more: {e:#}",
-                        client.name(),
-                        run + 1
-                    );
-                    fs::remove_dir_all(&dir)?;
-                    measure(client, torrent, &dir)?
-                }
-            };
+            let sample = retry_once(tag, client.name(), run, &dir, || {
+                measure(client, torrent, &dir)
+            })?;
             e2e::compare(expected, &dir.join("out").join(&facts.name))
                 .with_context(|| format!("{} downloaded wrong bytes", client.name()))?;
             fs::remove_dir_all(&dir)?;
@@ -492,6 +482,28 @@ pub(crate) fn median(mut v: Vec<f64>) -> f64 {
         v[n / 2]
     } else {
         (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// A benchmark, not a test: a failed run (`attempt`, writing into `dir`) is
+/// said and tried once more in an emptied `dir`.
+pub(crate) fn retry_once<T>(
+    tag: &str,
+    client: &str,
+    run: usize,
+    dir: &Path,
+    mut attempt: impl FnMut() -> Result<T>,
+) -> Result<T> {
+    match attempt() {
+        Ok(s) => Ok(s),
+        Err(e) => {
+            println!(
+                "bench {tag}: {client} run {} failed, once more: {e:#}",
+                run + 1
+            );
+            fs::remove_dir_all(dir)?;
+            attempt()
+        }
     }
 }
 

@@ -31,7 +31,7 @@ use anyhow::{Context, Result, bail, ensure};
 use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
 
-use crate::bench::{Bencher, Sample, measure, median};
+use crate::bench::{Bencher, Sample, measure, median, retry_once};
 use crate::e2e::{self, Client, MIB, PYTHON, Proc, TorrentFacts};
 use crate::{cmd, e2e::script};
 use link::Link;
@@ -301,18 +301,7 @@ fn run_scenario(
                     series,
                 })
             };
-            let sample = match attempt() {
-                Ok(s) => s,
-                Err(e) => {
-                    println!(
-                        "bench {tag}: {} run {} failed, once more: {e:#}",
-                        client.name(),
-                        run + 1
-                    );
-                    fs::remove_dir_all(&dir)?;
-                    attempt()?
-                }
-            };
+            let sample = retry_once(&tag, client.name(), run, &dir, attempt)?;
             e2e::compare(file, &dir.join("out").join(&facts.name))
                 .with_context(|| format!("{} downloaded wrong bytes", client.name()))?;
             fs::remove_dir_all(&dir)?;
