@@ -39,7 +39,7 @@ pub use metainfo::{
     create_torrent, default_piece_length, is_contained,
 };
 pub use monsoon_tracker::LsdSettings;
-pub use resume::{ResumeData, ResumeError};
+pub use resume::{ResumeData, ResumeError, folder_key};
 pub use session::{AddTorrentOptions, MAX_PENDING_HANDSHAKES, Session};
 pub use stats::{Stats, TorrentState};
 pub use torrent::{CloseCounts, CloseReason, ConnectError, PeerInfo, PeerSource, SeedLimits};

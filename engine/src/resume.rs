@@ -4,12 +4,15 @@
 //!
 //! A resume file is bencoded: the info-hash, the verified-pieces bitfield,
 //! each file's size and modification time, and the totals uploaded and
-//! downloaded. It is written atomically (a temporary file, fsync, rename,
+//! downloaded, and the folder the files were in. It is written atomically (a temporary file, fsync, rename,
 //! fsync of the folder) and only after the torrent's files were flushed,
 //! so it never claims a piece that a crash could lose: a restart after
 //! SIGKILL at any moment loses at most the pieces completed since the last
 //! save. A file that fails to parse is moved aside (`.corrupt`) and the
-//! torrent is checked in full.
+//! torrent is checked in full. Data recorded for another folder (the same
+//! torrent downloaded twice, or seeded from one folder while downloaded to
+//! another, with one state directory) is left alone and not used: its
+//! pieces are not in this folder and its totals are another copy's.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
@@ -65,6 +68,39 @@ pub struct ResumeData {
     pub uploaded: u64,
     /// Payload bytes downloaded, all sessions together.
     pub downloaded: u64,
+    /// The folder the torrent's files were under ([`folder_key`]).
+    pub root: PathBuf,
+}
+
+/// How a download folder is recorded and compared: canonical where it
+/// exists (a symlinked path to the same folder is the same folder), else
+/// absolute.
+pub fn folder_key(root: &Path) -> PathBuf {
+    fs::canonicalize(root)
+        .or_else(|_| std::path::absolute(root))
+        .unwrap_or_else(|_| root.to_owned())
+}
+
+#[cfg(unix)]
+fn path_bytes(p: &Path) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    p.as_os_str().as_bytes().to_vec()
+}
+
+#[cfg(not(unix))]
+fn path_bytes(p: &Path) -> Vec<u8> {
+    p.to_string_lossy().as_bytes().to_vec()
+}
+
+#[cfg(unix)]
+fn bytes_path(b: &[u8]) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    PathBuf::from(std::ffi::OsStr::from_bytes(b))
+}
+
+#[cfg(not(unix))]
+fn bytes_path(b: &[u8]) -> PathBuf {
+    PathBuf::from(String::from_utf8_lossy(b).into_owned())
 }
 
 impl ResumeData {
@@ -89,6 +125,7 @@ impl ResumeData {
             .insert("files", OwnedValue::List(files))
             .insert("uploaded", OwnedValue::Int(clamp(self.uploaded)))
             .insert("downloaded", OwnedValue::Int(clamp(self.downloaded)))
+            .insert("root", OwnedValue::bytes(path_bytes(&self.root)))
             .encode()
     }
 
@@ -155,17 +192,26 @@ impl ResumeData {
             files: stamps,
             uploaded: count(b"uploaded"),
             downloaded: count(b"downloaded"),
+            root: bytes_path(
+                d.get(b"root")
+                    .ok_or_else(|| bad("no `root`"))?
+                    .as_bytes()
+                    .ok_or_else(|| bad("`root` is not a string"))?,
+            ),
         })
     }
 
-    /// Reads and parses the resume file at `path`. `Ok(None)` when there is
-    /// none; a file that cannot be used is moved aside to `PATH.corrupt`
-    /// (so it is reported once and not read again) and its error returned.
+    /// Reads and parses the resume file at `path` for the torrent's files
+    /// under `root`. `Ok(None)` when there is none, and when it was
+    /// recorded for another folder (then it is left as it is); a file that
+    /// cannot be used is moved aside to `PATH.corrupt` (so it is reported
+    /// once and not read again) and its error returned.
     pub fn load(
         path: &Path,
         info_hash: &[u8; 20],
         pieces: u32,
         files: usize,
+        root: &Path,
     ) -> Result<Option<Self>, ResumeError> {
         let io_err = |source| ResumeError::Io {
             path: path.to_owned(),
@@ -189,6 +235,15 @@ impl ResumeData {
             Self::decode(&bytes, path, info_hash, pieces, files)
         };
         match parsed {
+            Ok(d) if d.root != folder_key(root) => {
+                tracing::info!(
+                    resume = %path.display(),
+                    recorded = %d.root.display(),
+                    folder = %root.display(),
+                    "resume data is for another folder: not used"
+                );
+                Ok(None)
+            }
             Ok(d) => Ok(Some(d)),
             Err(e) => {
                 let _ = fs::rename(path, path.with_extension("resume.corrupt"));

@@ -393,7 +393,7 @@ impl Session {
         params.seed_only = opts.seed_only;
         params.dht_port = self.dht.as_ref().map(|d| d.local_addr().port());
         let resume = match &meta {
-            Some(m) => load_resume(opts.resume_file, m),
+            Some(m) => load_resume(opts.resume_file, m, &cfg.download_root),
             None => opts.resume_file.map(|p| (p, Ok(None))),
         };
         let mut resume_error = None;
@@ -674,16 +674,24 @@ pub(crate) fn storage_for(
     Ok(Arc::new(files))
 }
 
-/// Reads the resume file at `path` (if any) for `meta`.
+/// Reads the resume file at `path` (if any) for `meta`, whose files are
+/// under `root`.
 pub(crate) fn load_resume(
     path: Option<std::path::PathBuf>,
     meta: &Metainfo,
+    root: &std::path::Path,
 ) -> Option<(
     std::path::PathBuf,
     Result<Option<ResumeData>, crate::resume::ResumeError>,
 )> {
     path.map(|p| {
-        let read = ResumeData::load(&p, &meta.info_hash, meta.piece_count(), meta.files.len());
+        let read = ResumeData::load(
+            &p,
+            &meta.info_hash,
+            meta.piece_count(),
+            meta.files.len(),
+            root,
+        );
         (p, read)
     })
 }

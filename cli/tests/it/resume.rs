@@ -93,8 +93,14 @@ fn resume_files_never_claim_a_piece_that_a_kill_lost() {
         child.0.kill().unwrap(); // SIGKILL
         child.0.wait().unwrap();
         kills += 1;
-        let Some(r) = ResumeData::load(&resume, &meta.info_hash, meta.piece_count(), 1).unwrap()
-        else {
+        let Some(r) = ResumeData::load(
+            &resume,
+            &meta.info_hash,
+            meta.piece_count(),
+            1,
+            &dir.join("out"),
+        )
+        .unwrap() else {
             assert!(claimed.is_empty(), "kill {kills}: the resume file vanished");
             continue;
         };

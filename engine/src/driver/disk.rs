@@ -85,11 +85,17 @@ impl TorrentDisk {
     /// its files are flushed first (so the file claims nothing a crash
     /// could lose), then their sizes and times are taken. Runs on the disk
     /// threads, after the writes queued before it.
-    pub(crate) fn save_resume(&self, path: PathBuf, have: Bitfield, totals: (u64, u64)) {
+    pub(crate) fn save_resume(
+        &self,
+        path: PathBuf,
+        root: PathBuf,
+        have: Bitfield,
+        totals: (u64, u64),
+    ) {
         let storage = self.storage.clone();
         let id = self.id;
         self.pool.submit(move || {
-            if let Err(e) = save_resume_now(storage.as_ref(), &path, id, have, totals) {
+            if let Err(e) = save_resume_now(storage.as_ref(), (&path, &root), id, have, totals) {
                 tracing::warn!(error = %e, "cannot save resume data");
             }
         });
@@ -213,10 +219,11 @@ impl ReadCache {
     }
 }
 
-/// Flushes, stamps and writes the resume file, on the calling thread.
+/// Flushes, stamps and writes the resume file `path` of the torrent whose
+/// files are under `root`, on the calling thread.
 pub(crate) fn save_resume_now(
     storage: &dyn Storage,
-    path: &std::path::Path,
+    (path, root): (&std::path::Path, &std::path::Path),
     info_hash: [u8; 20],
     have: Bitfield,
     (uploaded, downloaded): (u64, u64),
@@ -234,6 +241,7 @@ pub(crate) fn save_resume_now(
         files,
         uploaded,
         downloaded,
+        root: crate::resume::folder_key(root),
     }
     .save(path)
 }

@@ -319,7 +319,7 @@ impl TorrentTask {
             }
         }
         if let Some((_, Ok(Some(data)))) =
-            crate::session::load_resume(self.resume_path.clone(), &meta)
+            crate::session::load_resume(self.resume_path.clone(), &meta, &self.cfg.download_root)
         {
             if let Ok(mut r) = self.disk.resume.lock() {
                 *r = Some(data);
@@ -348,7 +348,9 @@ impl TorrentTask {
         }
         self.saved = mark;
         let have = self.core.have().clone();
-        self.disk.save_resume(path.clone(), have, (mark.1, mark.2));
+        let root = self.cfg.download_root.clone();
+        self.disk
+            .save_resume(path.clone(), root, have, (mark.1, mark.2));
     }
 
     /// Runs the torrent until it is removed (or every handle and the
@@ -632,15 +634,20 @@ impl TorrentTask {
         }
         let storage = self.disk.storage.clone();
         let (id, have, mark) = (self.disk.id, self.core.have().clone(), self.resume_mark());
+        let root = self.cfg.download_root.clone();
         let path = self
             .resume_path
             .clone()
             .filter(|_| mark != self.saved && self.core.is_checked());
         let _ = tokio::task::spawn_blocking(move || match path {
             Some(path) => {
-                if let Err(e) =
-                    disk::save_resume_now(storage.as_ref(), &path, id, have, (mark.1, mark.2))
-                {
+                if let Err(e) = disk::save_resume_now(
+                    storage.as_ref(),
+                    (&path, &root),
+                    id,
+                    have,
+                    (mark.1, mark.2),
+                ) {
                     tracing::warn!(error = %e, "cannot save resume data");
                 }
             }

@@ -31,6 +31,7 @@ fn sample() -> ResumeData {
         ],
         uploaded: 123,
         downloaded: 456,
+        root: "/srv/a".into(),
     }
 }
 
@@ -70,20 +71,55 @@ fn saved_atomically_and_a_corrupt_file_is_moved_aside() {
     let dir = temp_dir("resume-file");
     let path = dir.join("t.resume");
     assert!(
-        ResumeData::load(&path, &[7; 20], 11, 2).unwrap().is_none(),
+        ResumeData::load(&path, &[7; 20], 11, 2, Path::new("/srv/a"))
+            .unwrap()
+            .is_none(),
         "none yet"
     );
     sample().save(&path).unwrap();
     assert!(!dir.join("t.resume.tmp").exists());
     assert_eq!(
-        ResumeData::load(&path, &[7; 20], 11, 2).unwrap(),
+        ResumeData::load(&path, &[7; 20], 11, 2, Path::new("/srv/a")).unwrap(),
         Some(sample())
     );
     std::fs::write(&path, b"d7:versioni1e4:hav").unwrap();
-    assert!(ResumeData::load(&path, &[7; 20], 11, 2).is_err());
+    assert!(ResumeData::load(&path, &[7; 20], 11, 2, Path::new("/srv/a")).is_err());
     assert!(!path.exists(), "moved aside");
     assert!(dir.join("t.resume.corrupt").exists());
-    assert!(ResumeData::load(&path, &[7; 20], 11, 2).unwrap().is_none());
+    assert!(
+        ResumeData::load(&path, &[7; 20], 11, 2, Path::new("/srv/a"))
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
+fn data_for_another_folder_is_left_alone_and_not_used() {
+    let dir = temp_dir("resume-folder");
+    let path = dir.join("t.resume");
+    sample().save(&path).unwrap();
+    let load = |root: &str| ResumeData::load(&path, &[7; 20], 11, 2, Path::new(root));
+    assert_eq!(load("/srv/b").unwrap(), None, "another folder's data");
+    assert!(path.exists(), "left where it was, not moved aside");
+    assert_eq!(load("/srv/a").unwrap(), Some(sample()));
+    // The same folder by another spelling.
+    assert_eq!(load("/srv/./a").unwrap(), Some(sample()));
+    // A folder that is missing or not a string: a bad file.
+    let bytes = sample().encode();
+    let at = bytes.windows(6).position(|w| w == b"4:root").unwrap();
+    let end = at + "4:root6:/srv/a".len();
+    for (with, reason) in [
+        (&b""[..], "no `root`"),
+        (b"4:rooti1e", "`root` is not a string"),
+    ] {
+        let mut bad = bytes.clone();
+        bad.splice(at..end, with.iter().copied());
+        let got = ResumeData::decode(&bad, &path, &[7; 20], 11, 2);
+        assert!(
+            matches!(got, Err(ResumeError::Invalid { reason: r, .. }) if r == reason),
+            "{got:?}"
+        );
+    }
 }
 
 /// File storage that counts the bytes read from it.
@@ -199,4 +235,33 @@ async fn a_restart_trusts_unchanged_files_and_rechecks_changed_ones() {
         "one piece fetched"
     );
     assert_same_files(&t.meta, &t.source, &out);
+}
+
+/// One state directory, the same torrent in two folders: the second does
+/// not take the first one's resume data (its pieces are not there, its
+/// totals are the other copy's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_folder_does_not_take_the_first_ones_resume_data() {
+    crate::support::init_logging();
+    let piece = 16 * 1024;
+    let t = make_torrent("resume2", "one", &[("a.bin", 24 * piece)], piece as u32);
+    let s = seeder(&t, Fault::None).await;
+    let (first, second) = (temp_dir("resume2-a"), temp_dir("resume2-b"));
+    let resume = temp_dir("resume2-state").join("t.resume");
+    let load = |root: &Path| {
+        ResumeData::load(&resume, &t.meta.info_hash, t.meta.piece_count(), 1, root)
+            .unwrap()
+            .expect("a resume file for this folder")
+    };
+    run(&t, &first, &resume, Some(s.addr)).await;
+    assert_eq!(load(&first).downloaded, 24 * piece as u64);
+    run(&t, &second, &resume, Some(s.addr)).await;
+    assert_same_files(&t.meta, &t.source, &second);
+    let r = load(&second);
+    assert_eq!(
+        r.downloaded,
+        24 * piece as u64,
+        "the second folder's own total, not both"
+    );
+    assert_eq!(r.root, monsoon_engine::folder_key(&second));
 }
