@@ -281,9 +281,10 @@ fn clamp(n: u64) -> i64 {
 
 /// The check of existing data with a resume file: pieces the resume file
 /// claims whose files are unchanged (same size and time) are trusted, after
-/// hashing a few random ones per file; the pieces of every changed, grown,
-/// shrunk or vanished file are hashed; pieces of unchanged files that the
-/// resume file does not claim are missing. Returns the valid pieces.
+/// hashing a few random ones per file; the pieces of every changed, grown
+/// or shrunk file are hashed; pieces with data in a file that is not there
+/// are missing without a read; pieces of unchanged files that the resume
+/// file does not claim are missing. Returns the valid pieces.
 pub(crate) fn check_with_resume(
     storage: &dyn Storage,
     verifier: &Verifier,
@@ -293,15 +294,23 @@ pub(crate) fn check_with_resume(
     let layout = storage.layout();
     let n = layout.piece_count();
     let files = layout.files();
-    let mut changed: Vec<bool> = files
+    let stamps: Vec<Option<Option<FileStamp>>> = files
         .iter()
-        .map(|f| {
-            if f.is_padding() || f.length() == 0 {
-                return false;
-            }
-            let i = f.index();
-            let now = storage.file_stamp(i);
-            now.is_none() || now != resume.files.get(i).copied().flatten()
+        .map(|f| (!f.is_padding() && f.length() > 0).then(|| storage.file_stamp(f.index())))
+        .collect();
+    // Files that are not there (as the full check, which skips them): a
+    // read of each of their pieces would only fail.
+    let gone: Vec<bool> = stamps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| matches!(s, Some(None)) && !storage.file_exists(i))
+        .collect();
+    let mut changed: Vec<bool> = stamps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match s {
+            None => false,
+            Some(now) => now.is_none() || *now != resume.files.get(i).copied().flatten(),
         })
         .collect();
     // Spot checks: a few claimed pieces of each unchanged file.
@@ -336,6 +345,12 @@ pub(crate) fn check_with_resume(
     let mut have = Bitfield::new(n);
     let mut to_hash = Vec::new();
     for p in 0..n {
+        if layout
+            .spans_iter(p, 0, layout.piece_size(p))
+            .any(|s| gone.get(s.file).copied().unwrap_or(false))
+        {
+            continue;
+        }
         let touches_changed = layout
             .spans_iter(p, 0, layout.piece_size(p))
             .any(|s| changed.get(s.file).copied().unwrap_or(true));

@@ -235,6 +235,22 @@ async fn a_restart_trusts_unchanged_files_and_rechecks_changed_ones() {
         "one piece fetched"
     );
     assert_same_files(&t.meta, &t.source, &out);
+
+    // c.bin is deleted: its pieces are missing without a read of each (and
+    // fetched again); a.bin and b.bin stay trusted.
+    std::fs::remove_file(out.join("multi/c.bin")).unwrap();
+    let served = s.bytes_served.load(Ordering::Relaxed);
+    let read = run(&t, &out, &resume, Some(s.addr)).await;
+    assert!(
+        read <= 2 * 2 * piece as u64,
+        "read {read} bytes: c.bin's pieces were read"
+    );
+    assert_eq!(
+        s.bytes_served.load(Ordering::Relaxed) - served,
+        40 * piece as u64,
+        "c.bin fetched again"
+    );
+    assert_same_files(&t.meta, &t.source, &out);
 }
 
 /// One state directory, the same torrent in two folders: the second does
