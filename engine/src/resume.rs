@@ -3,16 +3,17 @@
 //! everything again.
 //!
 //! A resume file is bencoded: the info-hash, the verified-pieces bitfield,
-//! each file's size and modification time, and the totals uploaded and
-//! downloaded, and the folder the files were in. It is written atomically (a temporary file, fsync, rename,
-//! fsync of the folder) and only after the torrent's files were flushed,
-//! so it never claims a piece that a crash could lose: a restart after
-//! SIGKILL at any moment loses at most the pieces completed since the last
-//! save. A file that fails to parse is moved aside (`.corrupt`) and the
-//! torrent is checked in full. Data recorded for another folder (the same
-//! torrent downloaded twice, or seeded from one folder while downloaded to
-//! another, with one state directory) is left alone and not used: its
-//! pieces are not in this folder and its totals are another copy's.
+//! each file's size and modification time, the totals uploaded and
+//! downloaded, and the folder the files were in. It is written atomically
+//! (a temporary file, fsync, rename, fsync of the folder) and only after
+//! the torrent's files were flushed, so it never claims a piece that a
+//! crash could lose: a restart after SIGKILL at any moment loses at most
+//! the pieces completed since the last save. A file that fails to parse is
+//! moved aside (`.corrupt`) and the torrent is checked in full. Data
+//! recorded for another folder (the same torrent downloaded twice, or
+//! seeded from one folder while downloaded to another, with one state
+//! directory) is left alone and not used: its pieces are not in this
+//! folder and its totals are another copy's.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
