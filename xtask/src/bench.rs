@@ -374,6 +374,12 @@ pub(crate) fn measure(client: &Bencher, torrent: &Path, dir: &Path) -> Result<Sa
         client.name(),
         fs::read_to_string(proc.log()).unwrap_or_default()
     );
+    parse_measure(&text)
+}
+
+/// What `measure.py` wrote: exit status, wall, user and system CPU (s),
+/// peak RSS (KiB).
+pub(crate) fn parse_measure(text: &str) -> Result<Sample> {
     let f: Vec<&str> = text.split_whitespace().collect();
     ensure!(f.len() == 5, "bad measure.py output: {text:?}");
     Ok(Sample {
@@ -600,6 +606,14 @@ fn targets(clients: &[Bencher], meds: &[(f64, f64, f64)], tag: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn measure_py_output_is_wall_cpu_and_peak_rss() {
+        let s = parse_measure("0 2.500 1.250 0.250 40960\n").unwrap();
+        assert_eq!((s.wall, s.cpu, s.rss_kib), (2.5, 1.5, 40960));
+        assert!(parse_measure("0 2.5 1.25 0.25").is_err(), "a field short");
+        assert!(parse_measure("").is_err());
+    }
 
     fn sample(wall: f64, cpu: f64, rss_mib: u64) -> Sample {
         Sample {

@@ -442,13 +442,12 @@ fn download(bin: &Path, torrent: &Path, run_dir: &Path, work: &Path, case: Case)
         file.display(),
         case.size
     );
-    let f: Vec<&str> = text.split_whitespace().collect();
-    ensure!(f.len() == 5, "bad measure.py output: {text:?}");
+    let sample = crate::bench::parse_measure(&text)?;
     Ok(Row {
         case,
-        wall: f[1].parse()?,
-        cpu: f[2].parse::<f64>()? + f[3].parse::<f64>()?,
-        rss_kib: f[4].parse()?,
+        wall: sample.wall,
+        cpu: sample.cpu,
+        rss_kib: sample.rss_kib,
     })
 }
 

@@ -102,11 +102,12 @@ impl TorrentCore {
 
     /// The torrent's cap on requests in flight, and a peer's depth within
     /// it. The cap is [`NEAR_REQUESTS`] plus what the other peers (far, or
-    /// not measured yet) ask for, at most `max_requests_total`. When all peers together ask for more, a
-    /// peer gets a share of the cap in proportion to what it asks for, so
-    /// the peers that return blocks most often do not take the whole cap
-    /// from the far fast ones. Sums over every peer: called only past the
-    /// early returns of [`fill_requests`](Self::fill_requests).
+    /// not measured yet) ask for, at most `max_requests_total`. When all
+    /// peers together ask for more, a peer gets a share of the cap in
+    /// proportion to what it asks for, so the peers that return blocks most
+    /// often do not take the whole cap from the far fast ones. Sums over
+    /// every peer: called only past the early returns of
+    /// [`fill_requests`](Self::fill_requests).
     fn fair_share(&self, depth: usize) -> (usize, usize) {
         let max = self.cfg.max_requests_per_peer;
         let (mut all, mut others) = (0, 0);
